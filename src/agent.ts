@@ -1,0 +1,118 @@
+// The composition root: one data folder, one outbox, one capture server, one delivery loop.
+// `booth-agent run` and (later) the Electron app's utility process both start an Agent here.
+import type { Logger } from 'pino';
+import { monotonicFactory } from 'ulid';
+import { ingest } from './capture/ingest.js';
+import { startServer, type CaptureServer } from './capture/server.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { Sender } from './delivery/sender.js';
+import { createLogger } from './log.js';
+import { prepareDataDir } from './store/data-dir.js';
+import { acquireInstanceLock } from './store/instance-lock.js';
+import { openStore, type Store } from './store/store.js';
+import { USER_AGENT, VERSION } from './version.js';
+
+export interface AgentOptions {
+  dataDir: string;
+  /** Overrides the `port` setting; 0 picks a free port. */
+  port?: number;
+  /** Also log to stdout (as `booth-agent run` does). */
+  logToStdout?: boolean;
+  nativeBinding?: string;
+  /** Time to let attempts in flight finish when stopping. */
+  stopGraceMs?: number;
+}
+
+export interface Agent {
+  port: number;
+  store: Store;
+  dispatcher: Dispatcher;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export const LEASE_OWNER_PREFIX = 'run:';
+
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} on 127.0.0.1 is already in use; stop what uses it, or choose another with --port or "config set port N"`);
+    this.name = 'PortInUseError';
+  }
+}
+
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  const dir = prepareDataDir(options.dataDir);
+  const lock = acquireInstanceLock(dir.lock, dir.root, options.nativeBinding);
+  const cleanup: (() => unknown)[] = [() => lock.release()];
+  try {
+    const store = openStore(dir.database, options.nativeBinding);
+    cleanup.unshift(() => store.close());
+    const logger = createLogger({ logsDir: dir.logs, stdout: options.logToStdout ?? false });
+    cleanup.unshift(() => logger.close());
+    const { log } = logger;
+
+    const owner = `${LEASE_OWNER_PREFIX}${monotonicFactory()()}`;
+    const released = store.outbox.releaseOrphanedLeases(LEASE_OWNER_PREFIX, owner);
+    if (released > 0) log.info({ released }, 'took back deliveries left in flight by an earlier run');
+
+    const initial = store.settings.read();
+    const sender = new Sender({
+      userAgent: USER_AGENT,
+      connectTimeoutMs: initial.connect_timeout_ms,
+      attemptTimeoutMs: initial.attempt_timeout_ms,
+    });
+    const dispatcher = new Dispatcher({
+      outbox: store.outbox,
+      endpoints: store.endpoints,
+      settings: () => store.settings.read(),
+      sender,
+      log,
+      owner,
+    });
+
+    const port = options.port ?? initial.port;
+    let server: CaptureServer;
+    try {
+      server = await startServer({
+        port,
+        version: VERSION,
+        ingestToken: () => store.settings.token('ingest_token'),
+        ingest: (body, idempotencyKey) => {
+          const result = ingest(body, { idempotencyKey }, store.outbox, store.settings.read(), Date.now());
+          if (result.kind === 'accepted') {
+            log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
+            dispatcher.wake();
+          } else if (result.kind === 'unavailable') {
+            log.error({ error: result.error }, 'capture refused');
+          }
+          return result;
+        },
+        log,
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'EADDRINUSE') throw new PortInUseError(port);
+      throw error;
+    }
+    dispatcher.start();
+    log.info({ url: `http://127.0.0.1:${server.port}`, version: VERSION, dataDir: dir.root }, 'listening');
+
+    let stopping: Promise<void> | null = null;
+    return {
+      port: server.port,
+      store,
+      dispatcher,
+      log,
+      stop: () =>
+        (stopping ??= (async () => {
+          await server.close();
+          await dispatcher.stop(options.stopGraceMs ?? 5000);
+          await sender.close();
+          log.info('stopped');
+          for (const step of cleanup) await step();
+        })()),
+    };
+  } catch (error) {
+    for (const step of cleanup) await step();
+    throw error;
+  }
+}

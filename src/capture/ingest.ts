@@ -1,0 +1,94 @@
+// Every way an event comes in (the JSON API, `booth-agent emit`, later the triggers and the
+// hot folder) ends here: validate, complete, and commit to the outbox.
+//
+// The stored body is the booth's own bytes. When it leaves out `event_id` or `timestamp`,
+// those are appended as text before the closing brace, so the rest of the body (key order,
+// spacing, number spelling, unknown fields) reaches the receiver exactly as the booth wrote
+// it, and nothing is ever parsed and re-serialised.
+import { naturalKey, validatePayload, type Issue } from '../core/payload.js';
+import type { Settings } from '../core/settings.js';
+import type { Outbox } from '../store/outbox.js';
+
+export type IngestResult =
+  | { kind: 'accepted' | 'duplicate'; id: string; deliveries: number }
+  | { kind: 'invalid'; error: string; issues: Issue[] }
+  /** The outbox cannot take the event right now (disk full, read-only); nothing was kept. */
+  | { kind: 'unavailable'; error: string };
+
+export interface IngestOptions {
+  idempotencyKey?: string | null;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+export function ingest(raw: Buffer, options: IngestOptions, outbox: Outbox, settings: Settings, now: number): IngestResult {
+  const body = raw.subarray(0, 3).equals(BOM) ? raw.subarray(3) : raw;
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return invalid('the body is not valid UTF-8 text');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return invalid(`the body is not valid JSON: ${(error as Error).message}`);
+  }
+  const validation = validatePayload(value);
+  if (!validation.ok) return { kind: 'invalid', error: 'the payload does not match the schema', issues: validation.issues };
+  const payload = validation.payload;
+
+  const additions: Record<string, unknown> = {};
+  if (payload.event_id === undefined) {
+    if (settings.event_id === null) {
+      return {
+        kind: 'invalid',
+        error: 'the payload does not match the schema',
+        issues: [{ path: 'event_id', message: 'is missing and no event is configured (booth-agent config set event_id N)' }],
+      };
+    }
+    additions.event_id = settings.event_id;
+  }
+  const timestamp = payload.timestamp ?? new Date(now).toISOString();
+  if (payload.timestamp === undefined) additions.timestamp = timestamp;
+
+  const dedupeKey = options.idempotencyKey ? `key:${options.idempotencyKey}` : naturalKey(payload);
+  try {
+    const captured = outbox.capture(
+      { type: payload.type, body: withFields(body, additions), dedupeKey, occurredAt: timestamp },
+      now,
+      settings.idempotency_window_ms,
+    );
+    return { kind: captured.duplicate ? 'duplicate' : 'accepted', id: captured.id, deliveries: captured.deliveries };
+  } catch (error) {
+    const reason = storageProblem(error);
+    if (reason === null) throw error;
+    return { kind: 'unavailable', error: reason };
+  }
+}
+
+function invalid(error: string): IngestResult {
+  return { kind: 'invalid', error, issues: [{ path: '', message: error }] };
+}
+
+/** Appends fields to a JSON object's text just before its closing brace. */
+export function withFields(body: Buffer, fields: Record<string, unknown>): Buffer {
+  const entries = Object.entries(fields);
+  if (entries.length === 0) return body;
+  const close = body.lastIndexOf(0x7d);
+  const text = entries.map(([key, value]) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`).join('');
+  return Buffer.concat([body.subarray(0, close), Buffer.from(text, 'utf8'), body.subarray(close)]);
+}
+
+/** Words for the storage failures that are the machine's state, not a bug; null for others. */
+export function storageProblem(error: unknown): string | null {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== 'string') return null;
+  if (code === 'SQLITE_FULL') return 'the disk is full: the event was not stored; free some space on the booth computer';
+  if (code.startsWith('SQLITE_READONLY')) return 'the outbox is read-only: the event was not stored; check the data folder permissions';
+  if (code.startsWith('SQLITE_IOERR')) return `the disk could not be written (${code}): the event was not stored`;
+  if (code.startsWith('SQLITE_BUSY')) return 'the outbox is busy: the event was not stored; send it again';
+  return null;
+}

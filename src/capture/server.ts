@@ -1,0 +1,94 @@
+// The loopback server: capture API (capture.md §1). Fastify does the routing, the
+// content-type check and the body-size limit; we add the Host check and the token.
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { bearerToken, hostAllowed, idempotencyKeyProblem, tokensEqual } from '../core/request-guard.js';
+import type { IngestResult } from './ingest.js';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface ServerDeps {
+  port: number;
+  version: string;
+  ingestToken: () => string;
+  ingest: (body: Buffer, idempotencyKey: string | null) => IngestResult;
+  log: Logger;
+}
+
+export interface CaptureServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
+  let port = deps.port;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!hostAllowed(request.headers.host, port)) {
+      return reply.code(403).send({ error: `refused: the Host header must be 127.0.0.1:${port} or localhost:${port}` });
+    }
+  });
+
+  const requireIngestToken = async (request: FastifyRequest<{ Params: { token?: string } }>, reply: FastifyReply) => {
+    const given = request.params.token ?? bearerToken(request.headers.authorization);
+    if (!tokensEqual(given, deps.ingestToken())) {
+      return reply.code(401).send({ error: 'a valid ingest token is required (Authorization: Bearer <token>, or /t/<token>/v1/events)' });
+    }
+  };
+
+  const capture = async (request: FastifyRequest, reply: FastifyReply) => {
+    const header = request.headers['idempotency-key'];
+    const key = Array.isArray(header) ? header[0] : header;
+    if (key !== undefined) {
+      const problem = idempotencyKeyProblem(key);
+      if (problem) {
+        return reply.code(400).send({ error: 'bad Idempotency-Key header', issues: [{ path: 'Idempotency-Key', message: problem }] });
+      }
+    }
+    if (!Buffer.isBuffer(request.body)) {
+      return reply.code(415).send({ error: 'the body must be JSON, sent with Content-Type: application/json' });
+    }
+    const result = deps.ingest(request.body, key ?? null);
+    switch (result.kind) {
+      case 'accepted':
+        return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
+      case 'duplicate':
+        return reply.code(200).send({ id: result.id, deliveries: result.deliveries, duplicate: true });
+      case 'invalid':
+        return reply.code(400).send({ error: result.error, issues: result.issues });
+      case 'unavailable':
+        return reply.code(503).header('retry-after', '10').send({ error: result.error });
+    }
+  };
+
+  app.get('/healthz', async () => ({ ok: true, version: deps.version }));
+  app.post('/v1/events', { onRequest: requireIngestToken }, capture);
+  app.post('/t/:token/v1/events', { onRequest: requireIngestToken }, capture);
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ error: `no such route: ${request.method} ${request.url.replace(/\/t\/[^/]+/, '/t/…')}` }),
+  );
+  app.setErrorHandler(async (error: FastifyError, _request, reply) => {
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.code(413).send({ error: `the body is larger than ${MAX_BODY_BYTES / 1024} KiB` });
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return reply.code(415).send({ error: 'the body must be JSON, sent with Content-Type: application/json' });
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return reply.code(400).send({ error: 'the body is empty', issues: [{ path: '', message: 'the body is empty' }] });
+    }
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) deps.log.error({ err: error }, 'request failed');
+    return reply.code(status).send({ error: status === 500 ? 'internal error' : error.message });
+  });
+
+  await app.listen({ host: '127.0.0.1', port: deps.port });
+  const address = app.server.address();
+  if (address && typeof address === 'object') port = address.port;
+  return { port, close: () => app.close() };
+}

@@ -1,0 +1,36 @@
+// Checks on requests to the loopback server, as small pure functions with adversarial table
+// tests (test/core/request-guard.test.ts). Any web page the kiosk's browser opens can send
+// requests to 127.0.0.1; these keep such a page from using the agent.
+import { timingSafeEqual, createHash } from 'node:crypto';
+
+/**
+ * DNS rebinding defence: a page on evil.example can make its own name resolve to
+ * 127.0.0.1, but its requests still carry `Host: evil.example`. Only the loopback names,
+ * with our port, are ours.
+ */
+export function hostAllowed(host: string | undefined, port: number): boolean {
+  if (host === undefined) return false;
+  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim());
+  return match ? match[1]! : null;
+}
+
+/** Compares tokens in constant time (by their hashes, so lengths leak nothing either). */
+export function tokensEqual(given: string | null, expected: string): boolean {
+  if (given === null) return false;
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** An Idempotency-Key header: visible ASCII, 1 to 255 characters. Returns why not, or null. */
+export function idempotencyKeyProblem(key: string): string | null {
+  if (key.length === 0 || key.length > 255) return 'must be 1 to 255 characters';
+  if (!/^[\x21-\x7e]+$/.test(key)) return 'must be visible ASCII characters without spaces';
+  return null;
+}

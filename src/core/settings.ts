@@ -1,0 +1,58 @@
+// The operator's settings, with their defaults. The delivery schedule lives here rather
+// than as literals in the code, so a test (or an unusual receiver) can change it and the
+// policy stays one pure function of its inputs.
+import { z } from 'zod';
+
+const ms = z.number({ error: 'must be a number of milliseconds' }).int('must be a whole number').min(0, 'must not be negative');
+const count = z.number({ error: 'must be a number' }).int('must be a whole number');
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const settingsSchema = z.object({
+  /** The organiser's event this booth is running; used when a payload leaves it out. */
+  event_id: count.nonnegative('must not be negative').nullable().default(null),
+  /** The loopback port of the capture server. */
+  port: count.min(1, 'must be 1 to 65535').max(65535, 'must be 1 to 65535').default(7480),
+  /** Wait between attempts that reached the endpoint but were not answered with 2xx. */
+  retry_delay_ms: ms.default(10_000),
+  /** Retries after the first attempt (3 gives 4 attempts in all). */
+  max_retries: count.min(0).max(100).default(3),
+  /** The longest wait a Retry-After header can ask for. */
+  retry_after_max_ms: ms.default(60 * 60 * 1000),
+  /** First and longest wait between connectivity checks of an unreachable endpoint. */
+  offline_check_min_ms: ms.min(10).default(1_000),
+  offline_check_max_ms: ms.min(10).default(60_000),
+  /** A delivery not done this long after it was queued is failed as "expired". */
+  expire_after_ms: ms.default(7 * DAY_MS),
+  /** Duplicate captures (same Idempotency-Key or natural key) are recognised this long. */
+  idempotency_window_ms: ms.default(7 * DAY_MS),
+  connect_timeout_ms: ms.min(1).default(10_000),
+  /** No complete response this long after sending: the attempt failed. */
+  attempt_timeout_ms: ms.min(1).default(15_000),
+  /** Deliveries in flight at once per endpoint (an endpoint can ask for strictly one). */
+  max_in_flight: count.min(1).max(32).default(4),
+  /** How long a claimed delivery belongs to its sender before another may take it. */
+  lease_ms: ms.min(1_000).default(60_000),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type SettingKey = keyof Settings;
+export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
+export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
+
+export function isSettingKey(key: string): key is SettingKey {
+  return (SETTING_KEYS as string[]).includes(key);
+}
+
+/** Parses a value typed by the operator ("30", "null") for one setting. */
+export function parseSetting(key: SettingKey, raw: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // not JSON: keep the text as typed
+  }
+  const result = settingsSchema.shape[key].safeParse(value);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, message: `${key} ${result.error.issues[0]?.message ?? 'is not valid'}` };
+}

@@ -1,0 +1,39 @@
+// Send Test (webhooks.md, "Endpoints"): the contract's example payload of a chosen type,
+// stored and signed like any other delivery, marked `X-Booth-Agent-Test: true`, and tried
+// at once so the operator sees the result. If that first attempt does not succeed, the
+// delivery follows the ordinary rules from there (retries, waiting), visible in the list.
+import { EXAMPLE_PAYLOADS } from '../core/examples.js';
+import type { PayloadType } from '../core/payload.js';
+import type { Settings } from '../core/settings.js';
+import type { Endpoint } from '../store/endpoints.js';
+import type { Outbox } from '../store/outbox.js';
+import { attemptDelivery, type AttemptDeps } from './dispatcher.js';
+
+export interface TestResult {
+  deliveryId: string;
+  status: 'queued' | 'waiting' | 'delivered' | 'failed';
+  reason: string;
+}
+
+export async function sendTest(
+  deps: AttemptDeps & { outbox: Outbox },
+  endpoint: Endpoint,
+  type: PayloadType,
+  settings: Settings,
+): Promise<TestResult> {
+  const now = (deps.now ?? Date.now)();
+  const example = EXAMPLE_PAYLOADS[type];
+  const body = Buffer.from(
+    JSON.stringify({ ...example, event_id: settings.event_id ?? example.event_id, timestamp: new Date(now).toISOString() }),
+  );
+  const captured = deps.outbox.capture(
+    { type, body, dedupeKey: null, occurredAt: new Date(now).toISOString(), test: true, onlyEndpoint: endpoint.id },
+    now,
+    settings.idempotency_window_ms,
+  );
+  const deliveryId = captured.deliveryIds[0]!;
+  const claim = deps.outbox.claimById(deliveryId, deps.owner, now, settings.lease_ms);
+  if (!claim) return { deliveryId, status: 'queued', reason: 'queued: the running agent is sending it' };
+  const result = await attemptDelivery(deps, endpoint, claim, settings);
+  return { deliveryId, status: result!.decision.status, reason: result!.decision.reason };
+}

@@ -1,0 +1,189 @@
+// One signed HTTPS POST, as the contract describes it, and nothing else: no retries, no
+// redirects, no state. Whatever happens comes back as an outcome value for the policy;
+// only programming errors throw.
+import { rootCertificates } from 'node:tls';
+import { Agent, request } from 'undici';
+import type { AttemptOutcome } from '../core/policy.js';
+import { signatureHeaders } from '../core/signing.js';
+
+export const RESPONSE_HEAD_BYTES = 4096;
+
+export interface Target {
+  url: string;
+  secret: string;
+  ca: string | null;
+}
+
+export interface Sent {
+  outcome: AttemptOutcome;
+  startedAt: number;
+  durationMs: number;
+  /** The first 4 KiB of the response body, when there was a response. */
+  responseHead: Buffer | null;
+  /** The response's Date header, for the clock-skew check. */
+  date: string | null;
+}
+
+export interface SenderOptions {
+  userAgent: string;
+  connectTimeoutMs: number;
+  attemptTimeoutMs: number;
+  now?: () => number;
+}
+
+export class Sender {
+  private readonly agents = new Map<string, Agent>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: SenderOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async send(
+    target: Target,
+    webhookId: string,
+    body: Buffer,
+    extraHeaders: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<Sent> {
+    const startedAt = this.now();
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(this.options.attemptTimeoutMs);
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': this.options.userAgent,
+      ...signatureHeaders(target.secret, webhookId, Math.floor(startedAt / 1000), body),
+      ...extraHeaders,
+    };
+    const elapsed = () => Math.round(performance.now() - started);
+    try {
+      const response = await request(target.url, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: this.agentFor(target.ca),
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+      });
+      const status = response.statusCode;
+      const header = (name: string) => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+      };
+      const responseHead = await readHead(response.body);
+      return {
+        outcome: { kind: 'answered', status, location: header('location'), retryAfter: header('retry-after') },
+        startedAt,
+        durationMs: elapsed(),
+        responseHead,
+        date: header('date'),
+      };
+    } catch (error) {
+      return { outcome: classify(error, target.url, this.options), startedAt, durationMs: elapsed(), responseHead: null, date: null };
+    }
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((agent) => agent.close()));
+  }
+
+  private agentFor(ca: string | null): Agent {
+    const key = ca ?? '';
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new Agent({
+        connect: { timeout: this.options.connectTimeoutMs, ...(ca ? { ca: [...rootCertificates, ca] } : {}) },
+        headersTimeout: this.options.attemptTimeoutMs,
+        bodyTimeout: this.options.attemptTimeoutMs,
+      });
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+}
+
+/** Reads at most 4 KiB of a response body and drops the rest (a 10 MB answer costs nothing). */
+async function readHead(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= RESPONSE_HEAD_BYTES) break;
+    }
+  } catch {
+    // The status line is what counts; a body that breaks off keeps what arrived.
+  } finally {
+    body.destroy();
+  }
+  return size === 0 ? null : Buffer.concat(chunks).subarray(0, RESPONSE_HEAD_BYTES);
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EPROTO',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Turns a failed request into an outcome with a reason an operator can act on. */
+export function classify(error: unknown, url: string, timeouts: Pick<SenderOptions, 'connectTimeoutMs' | 'attemptTimeoutMs'>): AttemptOutcome {
+  const { hostname, port } = new URL(url);
+  const where = `${hostname}:${port || 443}`;
+  const code = errorCode(error);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL') {
+    return { kind: 'unreachable', error: `the name ${hostname} does not resolve: offline, or a typo in the URL` };
+  }
+  if (code === 'ECONNREFUSED') return { kind: 'unreachable', error: `connection refused by ${where}` };
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
+    return { kind: 'unreachable', error: `no connection to ${where} within ${seconds(timeouts.connectTimeoutMs)}` };
+  }
+  if (code && (isTlsCode(code) || code === 'EPROTO')) {
+    return { kind: 'unreachable', error: `TLS could not be set up with ${hostname}: ${messageOf(error)} (${code})` };
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') return { kind: 'unreachable', error: `the connection to ${where} was reset` };
+  if (code && UNREACHABLE_CODES.has(code)) return { kind: 'unreachable', error: `${messageOf(error)} (${code})` };
+  if (code === 'UND_ERR_SOCKET') return { kind: 'no-response', error: 'the endpoint closed the connection without answering' };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || isAbort(error)) {
+    return { kind: 'no-response', error: `no answer within ${seconds(timeouts.attemptTimeoutMs)}` };
+  }
+  return { kind: 'no-response', error: messageOf(error) };
+}
+
+function isTlsCode(code: string): boolean {
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code.includes('SELF_SIGNED');
+}
+
+function errorCode(error: unknown): string | null {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return null;
+}
+
+function isAbort(error: unknown): boolean {
+  const name = (error as { name?: unknown })?.name;
+  return name === 'AbortError' || name === 'TimeoutError';
+}
+
+function messageOf(error: unknown): string {
+  const cause = (error as { cause?: unknown })?.cause;
+  if (cause instanceof Error && cause.message) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

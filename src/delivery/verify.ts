@@ -1,0 +1,88 @@
+// Verify (webhooks.md, "Endpoints"): one small signed POST, and what happened in plain
+// words: name lookup, TLS, HTTP status, time taken, a redirect, and the clock difference.
+import { monotonicFactory } from 'ulid';
+import { isAppsScriptAccepted } from '../core/endpoint-url.js';
+import { formatDuration } from '../core/policy.js';
+import type { Endpoint } from '../store/endpoints.js';
+import { checkReachable } from './reachability.js';
+import type { Sender } from './sender.js';
+
+/** Receivers using Standard Webhooks reject timestamps more than 5 minutes off. */
+export const CLOCK_SKEW_LIMIT_MS = 5 * 60 * 1000;
+
+export interface VerifyReport {
+  ok: boolean;
+  reached: boolean;
+  status: number | null;
+  durationMs: number;
+  redirect: string | null;
+  clockSkewMs: number | null;
+  /** What happened, one finding a line, for the operator. */
+  findings: string[];
+}
+
+const newUlid = monotonicFactory();
+
+export async function verifyEndpoint(
+  endpoint: Pick<Endpoint, 'url' | 'secret' | 'ca'>,
+  sender: Sender,
+  eventId: number | null,
+  connectTimeoutMs: number,
+  now: () => number = Date.now,
+): Promise<VerifyReport> {
+  const { hostname } = new URL(endpoint.url);
+  const reach = await checkReachable(endpoint.url, endpoint.ca, connectTimeoutMs);
+  if (!reach.ok) {
+    return {
+      ok: false,
+      reached: false,
+      status: null,
+      durationMs: reach.durationMs,
+      redirect: null,
+      clockSkewMs: null,
+      findings: [`Not reached: ${reach.error}.`],
+    };
+  }
+  const findings = [
+    `Name lookup: ${hostname} is ${reach.address}.`,
+    `TLS: ${reach.tlsProtocol ?? 'set up'}, certificate trusted.`,
+  ];
+  const body = Buffer.from(JSON.stringify({ type: 'verify', event_id: eventId ?? 0, timestamp: new Date(now()).toISOString() }));
+  const sent = await sender.send(endpoint, `msg_${newUlid()}`, body);
+  const { outcome } = sent;
+  if (outcome.kind !== 'answered') {
+    findings.push(`The signed POST got no answer: ${outcome.error} (after ${formatDuration(sent.durationMs)}).`);
+    return { ok: false, reached: outcome.kind === 'no-response', status: null, durationMs: sent.durationMs, redirect: null, clockSkewMs: null, findings };
+  }
+  const { status, location } = outcome;
+  const accepted = (status >= 200 && status < 300) || isAppsScriptAccepted(endpoint.url, status, location);
+  findings.push(
+    `HTTP ${status} in ${formatDuration(sent.durationMs)}: ${accepted ? 'the endpoint accepted the signed request' : 'deliveries answered like this would be retried and then fail'}.`,
+  );
+  const redirect = status >= 300 && status < 400 ? location : null;
+  if (redirect !== null) {
+    findings.push(
+      isAppsScriptAccepted(endpoint.url, status, location)
+        ? `Redirect to ${redirect}: this is how Google Apps Script answers, and counts as delivered.`
+        : `Redirect to ${redirect}: redirects are not followed, so set the endpoint URL to the final address.`,
+    );
+  }
+  const clockSkewMs = skew(sent.date, sent.startedAt + sent.durationMs / 2);
+  if (clockSkewMs !== null) {
+    findings.push(
+      Math.abs(clockSkewMs) > CLOCK_SKEW_LIMIT_MS
+        ? `Clock: this booth is ${formatDuration(Math.abs(clockSkewMs))} ${clockSkewMs > 0 ? 'behind' : 'ahead of'} the endpoint; receivers that check webhook-timestamp will reject deliveries. Set the booth's clock.`
+        : 'Clock: the booth and the endpoint agree.',
+    );
+  }
+  return { ok: accepted, reached: true, status, durationMs: sent.durationMs, redirect, clockSkewMs, findings };
+}
+
+/** The endpoint's clock minus ours, from its Date header (second precision). */
+function skew(dateHeader: string | null, localMs: number): number | null {
+  if (dateHeader === null) return null;
+  const remote = Date.parse(dateHeader);
+  if (Number.isNaN(remote)) return null;
+  const diff = remote - localMs;
+  return Math.abs(diff) < 1000 ? 0 : Math.round(diff);
+}

@@ -1,0 +1,399 @@
+// The outbox: events as captured, one delivery per event and subscribed endpoint, and
+// every attempt. All state changes of a delivery go through here, each in one transaction.
+//
+// Deliveries are claimed with a lease (owner + expiry) rather than an "in flight" flag:
+// a sender that crashes leaves a lease that simply runs out, and two senders can never
+// hold the same delivery at once because the claim is a single UPDATE … RETURNING.
+import type { Database } from 'better-sqlite3';
+import { monotonicFactory } from 'ulid';
+import type { Decision } from '../core/policy.js';
+import type { PayloadType } from '../core/payload.js';
+
+export type DeliveryStatus = 'queued' | 'waiting' | 'delivered' | 'failed';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'waiting', 'delivered', 'failed'];
+
+export interface NewEvent {
+  type: PayloadType;
+  body: Buffer;
+  dedupeKey: string | null;
+  occurredAt: string;
+  /** A Send Test event: delivered to `onlyEndpoint` alone. */
+  test?: boolean;
+  onlyEndpoint?: string;
+}
+
+export interface Captured {
+  id: string;
+  deliveries: number;
+  duplicate: boolean;
+  /** The new deliveries' ids (none for a duplicate). */
+  deliveryIds: string[];
+}
+
+export interface Claim {
+  seq: number;
+  /** The delivery's public id, which is also its `webhook-id`. */
+  id: string;
+  endpointId: string;
+  eventId: string;
+  test: boolean;
+  attemptsUsed: number;
+  queuedAt: number;
+  body: Buffer;
+}
+
+export interface AttemptRecord {
+  startedAt: number;
+  durationMs: number;
+  outcome: 'answered' | 'no-response' | 'unreachable';
+  statusCode: number | null;
+  error: string | null;
+  responseHead: Buffer | null;
+}
+
+export interface AttemptView extends AttemptRecord {
+  reason: string;
+}
+
+export interface DeliveryView {
+  id: string;
+  status: DeliveryStatus;
+  eventId: string;
+  type: string;
+  test: boolean;
+  endpointId: string;
+  endpointUrl: string;
+  attemptsUsed: number;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  capturedAt: number;
+  deliveredAt: number | null;
+}
+
+export interface StatusCounts {
+  queued: number;
+  waiting: number;
+  delivered: number;
+  failed: number;
+}
+
+const newUlid = monotonicFactory();
+
+interface DeliveryRow {
+  id: string;
+  status: DeliveryStatus;
+  event_id: string;
+  type: string;
+  test: number;
+  endpoint_id: string;
+  endpoint_url: string;
+  attempts_used: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  captured_at: number;
+  delivered_at: number | null;
+}
+
+function prepareStatements(db: Database) {
+  const prepare = (sql: string) => db.prepare(sql);
+  return {
+    findDuplicate: prepare(`
+      SELECT e.id, (SELECT COUNT(*) FROM deliveries d WHERE d.event_seq = e.seq) AS deliveries
+      FROM events e WHERE e.dedupe_key = ? AND e.captured_at > ? ORDER BY e.seq DESC LIMIT 1`),
+    insertEvent: prepare(`
+      INSERT INTO events (id, type, body, dedupe_key, test, occurred_at, captured_at)
+      VALUES (@id, @type, @body, @dedupeKey, @test, @occurredAt, @now)`),
+    subscribed: prepare(`
+      SELECT id, unreachable_since FROM endpoints
+      WHERE enabled = 1 AND (types IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.types) WHERE value = ?))
+      ORDER BY created_at, id`),
+    oneEndpoint: prepare(`SELECT id, unreachable_since FROM endpoints WHERE id = ?`),
+    insertDelivery: prepare(`
+      INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at)
+      VALUES (@id, @eventSeq, @endpointId, @status, @now, @now, @now)`),
+    claimSome: prepare(`
+      UPDATE deliveries SET lease_owner = @owner, lease_expires_at = @until, updated_at = @now
+      WHERE seq IN (
+        SELECT seq FROM deliveries
+        WHERE endpoint_id = @endpointId AND status = 'queued' AND next_attempt_at <= @now
+          AND (lease_owner IS NULL OR lease_expires_at <= @now)
+        ORDER BY seq LIMIT @limit)
+      RETURNING seq`),
+    claimHead: prepare(`
+      UPDATE deliveries SET lease_owner = @owner, lease_expires_at = @until, updated_at = @now
+      WHERE seq = (SELECT seq FROM deliveries WHERE endpoint_id = @endpointId AND status = 'queued' ORDER BY seq LIMIT 1)
+        AND next_attempt_at <= @now AND (lease_owner IS NULL OR lease_expires_at <= @now)
+      RETURNING seq`),
+    claimById: prepare(`
+      UPDATE deliveries SET lease_owner = @owner, lease_expires_at = @until, updated_at = @now
+      WHERE id = @id AND status IN ('queued', 'waiting') AND (lease_owner IS NULL OR lease_expires_at <= @now)
+      RETURNING seq`),
+    claimed: prepare(`
+      SELECT d.seq, d.id, d.endpoint_id AS endpointId, e.id AS eventId, e.test, d.attempts_used AS attemptsUsed,
+             d.queued_at AS queuedAt, e.body
+      FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.seq = ?`),
+    insertAttempt: prepare(`
+      INSERT INTO attempts (delivery_seq, started_at, duration_ms, outcome, status_code, error, response_head, reason)
+      VALUES (@seq, @startedAt, @durationMs, @outcome, @statusCode, @error, @responseHead, @reason)`),
+    settle: prepare(`
+      UPDATE deliveries SET status = @status, attempts_used = attempts_used + @used, next_attempt_at = @next,
+        last_error = @lastError, delivered_at = @deliveredAt, lease_owner = NULL, lease_expires_at = NULL,
+        updated_at = @now
+      WHERE seq = @seq AND lease_owner = @owner`),
+    holdEndpoint: prepare(`UPDATE endpoints SET unreachable_since = COALESCE(unreachable_since, ?) WHERE id = ?`),
+    holdQueued: prepare(`
+      UPDATE deliveries SET status = 'waiting', updated_at = @now WHERE endpoint_id = @endpointId AND status = 'queued'`),
+    disableEndpoint: prepare(`UPDATE endpoints SET enabled = 0, disabled_reason = ? WHERE id = ?`),
+    resumeEndpoint: prepare(`UPDATE endpoints SET unreachable_since = NULL WHERE id = ?`),
+    resumeWaiting: prepare(`
+      UPDATE deliveries SET status = 'queued', next_attempt_at = MAX(next_attempt_at, @now), updated_at = @now
+      WHERE endpoint_id = @endpointId AND status = 'waiting'`),
+    release: prepare(`UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?`),
+    releaseOrphans: prepare(`
+      UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL
+      WHERE lease_owner LIKE ? AND lease_owner <> ?`),
+    expire: prepare(`
+      UPDATE deliveries SET status = 'failed', last_error = @reason, updated_at = @now
+      WHERE status IN ('queued', 'waiting') AND queued_at <= @cutoff
+        AND (lease_owner IS NULL OR lease_expires_at <= @now)
+      RETURNING id`),
+    nextDue: prepare(`
+      SELECT MIN(d.next_attempt_at) AS next FROM deliveries d JOIN endpoints p ON p.id = d.endpoint_id
+      WHERE d.status = 'queued' AND p.enabled = 1 AND p.unreachable_since IS NULL AND d.lease_owner IS NULL`),
+    retryOne: prepare(`
+      UPDATE deliveries SET
+        status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
+        attempts_used = 0, queued_at = @now, next_attempt_at = @now, updated_at = @now
+      WHERE id = @id AND status = 'failed'`),
+    retryAll: prepare(`
+      UPDATE deliveries SET
+        status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
+        attempts_used = 0, queued_at = @now, next_attempt_at = @now, updated_at = @now
+      WHERE status = 'failed'`),
+    statusOf: prepare(`SELECT status FROM deliveries WHERE id = ?`),
+    list: prepare(`
+      SELECT d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url, d.attempts_used,
+             d.next_attempt_at, d.last_error, e.captured_at, d.delivered_at
+      FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN endpoints p ON p.id = d.endpoint_id
+      WHERE (@status IS NULL OR d.status = @status)
+      ORDER BY d.seq DESC LIMIT @limit`),
+    one: prepare(`
+      SELECT d.seq, d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url,
+             d.attempts_used, d.next_attempt_at, d.last_error, e.captured_at, d.delivered_at
+      FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN endpoints p ON p.id = d.endpoint_id
+      WHERE d.id = ?`),
+    attemptsOf: prepare(`
+      SELECT a.started_at AS startedAt, a.duration_ms AS durationMs, a.outcome, a.status_code AS statusCode,
+             a.error, a.response_head AS responseHead, a.reason
+      FROM attempts a JOIN deliveries d ON d.seq = a.delivery_seq WHERE d.id = ? ORDER BY a.id`),
+    undelivered: prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status <> 'delivered'`),
+    counts: prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`),
+    lastDelivered: prepare(`SELECT MAX(delivered_at) AS at FROM deliveries WHERE status = 'delivered'`),
+    eventBody: prepare(`SELECT body FROM events WHERE id = ?`),
+  };
+}
+
+export class Outbox {
+  private readonly s: ReturnType<typeof prepareStatements>;
+
+  constructor(private readonly db: Database) {
+    this.s = prepareStatements(db);
+  }
+
+  /**
+   * Stores one validated event and its deliveries in a single transaction; the capture may
+   * be acknowledged once this returns. A repeat of a recent dedupe key creates nothing.
+   */
+  capture(event: NewEvent, now: number, dedupeWindowMs: number): Captured {
+    return this.db
+      .transaction((): Captured => {
+        if (event.dedupeKey !== null) {
+          const existing = this.s.findDuplicate.get(event.dedupeKey, now - dedupeWindowMs) as
+            | { id: string; deliveries: number }
+            | undefined;
+          if (existing) return { ...existing, duplicate: true, deliveryIds: [] };
+        }
+        const id = `evt_${newUlid(now)}`;
+        const { lastInsertRowid } = this.s.insertEvent.run({
+          id,
+          type: event.type,
+          body: event.body,
+          dedupeKey: event.dedupeKey,
+          test: event.test ? 1 : 0,
+          occurredAt: event.occurredAt,
+          now,
+        });
+        const targets = (
+          event.onlyEndpoint === undefined
+            ? this.s.subscribed.all(event.type)
+            : this.s.oneEndpoint.all(event.onlyEndpoint)
+        ) as { id: string; unreachable_since: number | null }[];
+        const deliveryIds = targets.map(() => `msg_${newUlid(now)}`);
+        targets.forEach((endpoint, i) => {
+          this.s.insertDelivery.run({
+            id: deliveryIds[i],
+            eventSeq: lastInsertRowid,
+            endpointId: endpoint.id,
+            status: endpoint.unreachable_since === null ? 'queued' : 'waiting',
+            now,
+          });
+        });
+        return { id, deliveries: targets.length, duplicate: false, deliveryIds };
+      })
+      .immediate();
+  }
+
+  /**
+   * Leases up to `limit` due deliveries of one endpoint, oldest first. With `strictOrder`
+   * only the endpoint's oldest queued delivery can be taken, and only when it is due.
+   */
+  claim(endpointId: string, owner: string, now: number, leaseMs: number, limit: number, strictOrder: boolean): Claim[] {
+    if (limit <= 0) return [];
+    return this.db
+      .transaction((): Claim[] => {
+        const params = { endpointId, owner, now, until: now + leaseMs, limit };
+        const rows = (strictOrder ? this.s.claimHead! : this.s.claimSome!).all(params) as { seq: number }[];
+        return rows.map((row) => this.claimed(row.seq)).sort((a, b) => a.seq - b.seq);
+      })
+      .immediate();
+  }
+
+  /** Leases one delivery by id, even while its endpoint is held (Send Test tries at once). */
+  claimById(deliveryId: string, owner: string, now: number, leaseMs: number): Claim | null {
+    const row = this.s.claimById.get({ id: deliveryId, owner, now, until: now + leaseMs }) as { seq: number } | undefined;
+    return row ? this.claimed(row.seq) : null;
+  }
+
+  private claimed(seq: number): Claim {
+    const claim = this.s.claimed.get(seq) as Omit<Claim, 'test'> & { test: number };
+    return { ...claim, test: claim.test === 1 };
+  }
+
+  /** Records an attempt and applies the policy's decision, releasing the lease. */
+  settle(claim: Claim, owner: string, attempt: AttemptRecord, decision: Decision, now: number): void {
+    this.db
+      .transaction(() => {
+        this.s.insertAttempt.run({ seq: claim.seq, ...attempt, reason: decision.reason });
+        this.s.settle.run({
+          seq: claim.seq,
+          owner,
+          status: decision.status,
+          used: 'usesAttempt' in decision && decision.usesAttempt ? 1 : 0,
+          next: decision.status === 'queued' ? decision.nextAttemptAt : now,
+          lastError: decision.status === 'delivered' ? null : decision.reason,
+          deliveredAt: decision.status === 'delivered' ? now : null,
+          now,
+        });
+        if (decision.status === 'waiting') this.holdEndpoint(claim.endpointId, now);
+        if (decision.status === 'failed' && decision.disableEndpoint) {
+          this.s.disableEndpoint.run(decision.reason, claim.endpointId);
+        }
+      })
+      .immediate();
+  }
+
+  /** The endpoint cannot be reached: all its queued deliveries wait with it, in order. */
+  private holdEndpoint(endpointId: string, now: number): void {
+    this.s.holdEndpoint.run(now, endpointId);
+    this.s.holdQueued.run({ endpointId, now });
+  }
+
+  /** The endpoint can be reached again: its waiting deliveries go back in the queue. */
+  resumeEndpoint(endpointId: string, now: number): number {
+    return this.db
+      .transaction(() => {
+        this.s.resumeEndpoint.run(endpointId);
+        return this.s.resumeWaiting.run({ endpointId, now }).changes;
+      })
+      .immediate();
+  }
+
+  releaseLeases(owner: string): void {
+    this.s.release.run(owner);
+  }
+
+  /**
+   * Leases held by an earlier `run` of this data folder belong to a process that is gone
+   * (only one `run` holds the folder at a time), so they are released at start.
+   */
+  releaseOrphanedLeases(ownerPrefix: string, currentOwner: string): number {
+    return this.s.releaseOrphans.run(`${ownerPrefix}%`, currentOwner).changes;
+  }
+
+  /** Fails deliveries queued longer than the expiry; returns their ids. */
+  expireOverdue(now: number, expireAfterMs: number, reason: string): string[] {
+    const rows = this.s.expire.all({ now, cutoff: now - expireAfterMs, reason }) as { id: string }[];
+    return rows.map((row) => row.id);
+  }
+
+  /** When the next queued delivery of a reachable endpoint becomes due, or null. */
+  nextDueAt(): number | null {
+    return (this.s.nextDue.get() as { next: number | null }).next;
+  }
+
+  /** Manual retry: a failed delivery goes back in the queue with a fresh set of attempts. */
+  retry(deliveryId: string, now: number): { ok: true } | { ok: false; reason: string } {
+    const row = this.s.statusOf.get(deliveryId) as { status: DeliveryStatus } | undefined;
+    if (!row) return { ok: false, reason: `there is no delivery ${deliveryId}` };
+    if (row.status !== 'failed') {
+      return { ok: false, reason: `delivery ${deliveryId} is ${row.status}; only failed deliveries can be retried` };
+    }
+    this.s.retryOne.run({ id: deliveryId, now });
+    return { ok: true };
+  }
+
+  retryAllFailed(now: number): number {
+    return this.s.retryAll.run({ now }).changes;
+  }
+
+  list(filter: { status?: DeliveryStatus | undefined; limit: number }): DeliveryView[] {
+    const rows = this.s.list.all({ status: filter.status ?? null, limit: filter.limit }) as DeliveryRow[];
+    return rows.map(toView);
+  }
+
+  get(deliveryId: string): (DeliveryView & { attempts: AttemptView[] }) | null {
+    const row = this.s.one.get(deliveryId) as DeliveryRow | undefined;
+    if (!row) return null;
+    return { ...toView(row), attempts: this.s.attemptsOf.all(deliveryId) as AttemptView[] };
+  }
+
+  attempts(deliveryId: string): AttemptView[] {
+    return this.s.attemptsOf.all(deliveryId) as AttemptView[];
+  }
+
+  counts(): StatusCounts {
+    const counts: StatusCounts = { queued: 0, waiting: 0, delivered: 0, failed: 0 };
+    for (const row of this.s.counts.all() as { status: DeliveryStatus; n: number }[]) counts[row.status] = row.n;
+    return counts;
+  }
+
+  undeliveredCount(endpointId: string): number {
+    return (this.s.undelivered.get(endpointId) as { n: number }).n;
+  }
+
+  lastDeliveredAt(): number | null {
+    return (this.s.lastDelivered.get() as { at: number | null }).at;
+  }
+
+  eventBody(eventId: string): Buffer | null {
+    const row = this.s.eventBody.get(eventId) as { body: Buffer } | undefined;
+    return row?.body ?? null;
+  }
+}
+
+function toView(row: DeliveryRow): DeliveryView {
+  return {
+    id: row.id,
+    status: row.status,
+    eventId: row.event_id,
+    type: row.type,
+    test: row.test === 1,
+    endpointId: row.endpoint_id,
+    endpointUrl: row.endpoint_url,
+    attemptsUsed: row.attempts_used,
+    nextAttemptAt: row.status === 'queued' ? row.next_attempt_at : null,
+    lastError: row.last_error,
+    capturedAt: row.captured_at,
+    deliveredAt: row.delivered_at,
+  };
+}

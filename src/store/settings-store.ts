@@ -1,0 +1,52 @@
+// Settings and generated tokens, stored as JSON text by key.
+import { randomBytes } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { DEFAULT_SETTINGS, settingsSchema, type SettingKey, type Settings } from '../core/settings.js';
+
+/** Secrets the agent generates for itself; never listed by `config get`. */
+export type TokenName = 'ingest_token';
+
+export class SettingsStore {
+  private readonly s;
+
+  constructor(db: Database) {
+    this.s = {
+      all: db.prepare(`SELECT key, value FROM settings`),
+      get: db.prepare(`SELECT value FROM settings WHERE key = ?`),
+      upsert: db.prepare(`
+        INSERT INTO settings (key, value) VALUES (?, ?)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
+      insertIfAbsent: db.prepare(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`),
+    };
+  }
+
+  /** Every setting, stored values over defaults. A stored value that no longer validates falls back to its default. */
+  read(): Settings {
+    const stored: Record<string, unknown> = {};
+    for (const row of this.s.all.all() as { key: string; value: string }[]) {
+      if (row.key in settingsSchema.shape) stored[row.key] = JSON.parse(row.value);
+    }
+    const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+    for (const [key, value] of Object.entries(stored)) {
+      const parsed = settingsSchema.shape[key as SettingKey].safeParse(value);
+      if (parsed.success) settings[key] = parsed.data;
+    }
+    return settings as Settings;
+  }
+
+  write<K extends SettingKey>(key: K, value: Settings[K]): void {
+    this.s.upsert.run(key, JSON.stringify(value));
+  }
+
+  /** A random token, created the first time it is asked for and kept from then on. */
+  token(name: TokenName): string {
+    this.s.insertIfAbsent.run(name, JSON.stringify(randomBytes(24).toString('base64url')));
+    return JSON.parse((this.s.get.get(name) as { value: string }).value) as string;
+  }
+
+  rotateToken(name: TokenName): string {
+    const token = randomBytes(24).toString('base64url');
+    this.s.upsert.run(name, JSON.stringify(token));
+    return token;
+  }
+}

@@ -1,0 +1,63 @@
+// Runs the built booth-agent command as a real child process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`booth-agent ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
+    }, options.timeoutMs ?? 20_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export interface AgentProcess {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  /** Resolves with the exit code once the process has ended. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `booth-agent run --port 0` and waits for its "listening" log line. */
+export async function spawnAgent(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
+  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'run', '--port', '0'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (out += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let ended = false;
+  void exited.then(() => (ended = true));
+  const port = await waitFor(
+    'the agent to listen',
+    () => {
+      if (ended) throw new Error(`booth-agent run exited early:\n${out}`);
+      const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
+      return match ? Number(match[1]) : 0;
+    },
+    15_000,
+  );
+  return { child, port, output: () => out, exited };
+}

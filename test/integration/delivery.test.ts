@@ -1,0 +1,216 @@
+// Capture → outbox → signed delivery to a real HTTPS receiver on 127.0.0.1.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PAYLOAD_TYPES } from '../../src/core/payload.js';
+import { VERSION } from '../../src/version.js';
+import { startTestAgent, type TestAgent } from '../helpers/agent.js';
+import { contractExamples } from '../helpers/contract.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { waitFor } from '../helpers/wait.js';
+
+const running: { stop(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const thing of running.splice(0).reverse()) await thing.stop();
+});
+
+async function setup(settings = {}, receiverOptions: Parameters<typeof startReceiver>[0] = {}) {
+  const receiver = await startReceiver(receiverOptions);
+  running.push({ stop: () => receiver.close() });
+  const t = await startTestAgent(settings);
+  running.push(t);
+  const endpoint = t.addEndpoint(receiver.url, { ca: receiver.certificate.cert });
+  return { receiver, t, endpoint };
+}
+
+/** A session payload with a unique id, as text. */
+const session = (id: string) =>
+  JSON.stringify({ type: 'session', session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'gif' } });
+
+const statusOf = (t: TestAgent, deliveryId: string) => t.agent.store.outbox.get(deliveryId)?.status;
+const onlyDelivery = (t: TestAgent) => t.agent.store.outbox.list({ limit: 1 })[0]!;
+
+describe('every contract example, byte-exact and signed', () => {
+  it.each(PAYLOAD_TYPES)('%s reaches the receiver with the booth\'s bytes, verifiable both ways', async (type) => {
+    const { receiver, t, endpoint } = await setup();
+    // The contract's text as written, with multibyte text and an unknown field added by hand.
+    const original = contractExamples[type]!.replace('"event_id": 1,', '"event_id": 1,\n  "note": "Zoë’s café ☕ 写真 🎉",');
+    const body = original.replace(/\}\s*$/, ',\n  "timestamp": "2025-01-15T14:30:00+00:00"\n}\n');
+    const answer = await t.post(body);
+    expect(answer).toEqual({ status: 202, json: { id: expect.stringMatching(/^evt_/), deliveries: 1 } });
+
+    const [received] = await waitFor('the delivery', () => receiver.requests.length > 0 && receiver.requests);
+    expect(received!.body.equals(Buffer.from(body, 'utf8'))).toBe(true);
+
+    const headers = received!.headers;
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['user-agent']).toBe(`BoothAgent/${VERSION}`);
+    expect(headers['x-booth-agent-test']).toBeUndefined();
+    const expected = createHmac('sha256', endpoint.secret).update(received!.body).digest();
+    expect(timingSafeEqual(Buffer.from(String(headers['x-signature']), 'hex'), expected)).toBe(true);
+    const verified = new Webhook(endpoint.secret.slice('whsec_'.length)).verify(received!.body.toString('utf8'), {
+      'webhook-id': String(headers['webhook-id']),
+      'webhook-timestamp': String(headers['webhook-timestamp']),
+      'webhook-signature': String(headers['webhook-signature']),
+    });
+    expect(verified).toEqual(JSON.parse(body));
+    expect(headers['webhook-id']).toBe(onlyDelivery(t).id);
+    await waitFor('delivered', () => onlyDelivery(t).status === 'delivered');
+  });
+
+  it('appends event_id and timestamp when the booth leaves them out, and changes nothing else', async () => {
+    const { receiver, t } = await setup({ event_id: 77 });
+    const original = '{ "type":"share" ,"session":{"id":"s1","direct_url":"https://a.example/1.jpg","site_url":"https://a.example/1","type":"still","big":12345678901234567890,"f":1.50},"share":{"id":"sh1","type":"sms","value":"+33 6 12 34 56 78"},"data_capture":{"sections":[]} }';
+    const before = Date.now();
+    expect((await t.post(original)).status).toBe(202);
+    const [received] = await waitFor('the delivery', () => receiver.requests.length > 0 && receiver.requests);
+    const text = received!.body.toString('utf8');
+    const match = /^(.*),"event_id":77,"timestamp":"([^"]+)"(\})$/s.exec(text);
+    expect(match).not.toBeNull();
+    expect(match![1]! + match![3]!).toBe(original);
+    const stamped = Date.parse(match![2]!);
+    expect(stamped).toBeGreaterThanOrEqual(before - 1000);
+    expect(stamped).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('retry schedule against a real receiver', () => {
+  it('500: four attempts, each after the retry delay, then failed', async () => {
+    const { receiver, t } = await setup({}, { handler: () => ({ status: 500, body: 'boom: database down' }) });
+    await t.post(session('r500'));
+    await waitFor('failed', () => onlyDelivery(t).status === 'failed');
+    expect(receiver.requests).toHaveLength(4);
+    const gaps = receiver.requests.slice(1).map((r, i) => r.at - receiver.requests[i]!.at);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(140);
+    const ids = new Set(receiver.requests.map((r) => r.headers['webhook-id']));
+    expect(ids.size).toBe(1);
+    // Each attempt is signed afresh, with the time of that attempt.
+    const endpointSecret = t.agent.store.endpoints.list()[0]!.secret.slice('whsec_'.length);
+    for (const r of receiver.requests) {
+      expect(Math.abs(Number(r.headers['webhook-timestamp']) - r.at / 1000)).toBeLessThan(2);
+      const signed = {
+        'webhook-id': String(r.headers['webhook-id']),
+        'webhook-timestamp': String(r.headers['webhook-timestamp']),
+        'webhook-signature': String(r.headers['webhook-signature']),
+      };
+      expect(() => new Webhook(endpointSecret).verify(r.body.toString('utf8'), signed)).not.toThrow();
+    }
+    const detail = t.agent.store.outbox.get(onlyDelivery(t).id)!;
+    expect(detail.attempts.map((a) => a.statusCode)).toEqual([500, 500, 500, 500]);
+    expect(detail.attempts[0]!.responseHead?.toString()).toBe('boom: database down');
+    expect(detail.attempts[0]!.reason).toContain('HTTP 500 from the endpoint; retry 1 of 3');
+    expect(detail.lastError).toContain('4 attempts made, no retries left');
+  });
+
+  it('302: not followed, the Location named, failed after four attempts', async () => {
+    const { receiver, t } = await setup({}, { handler: () => ({ status: 302, headers: { location: 'https://127.0.0.1:1/elsewhere' } }) });
+    await t.post(session('r302'));
+    await waitFor('failed', () => onlyDelivery(t).status === 'failed');
+    expect(receiver.requests).toHaveLength(4);
+    expect(receiver.requests.every((r) => r.path === '/hook')).toBe(true);
+    expect(onlyDelivery(t).lastError).toContain('HTTP 302 redirect to https://127.0.0.1:1/elsewhere');
+  });
+
+  it('410: failed at once and the endpoint disabled', async () => {
+    const { receiver, t, endpoint } = await setup({}, { handler: () => ({ status: 410 }) });
+    await t.post(session('r410a'));
+    await waitFor('failed', () => onlyDelivery(t).status === 'failed');
+    expect(receiver.requests).toHaveLength(1);
+    expect(t.agent.store.endpoints.get(endpoint.id)).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('410') });
+    expect((await t.post(session('r410b'))).json.deliveries).toBe(0);
+  });
+
+  it('429 with Retry-After: waits as told and uses no retry', async () => {
+    const { receiver, t } = await setup({}, {
+      handler: (_r, i) => (i < 2 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }),
+    });
+    await t.post(session('r429'));
+    await waitFor('delivered', () => onlyDelivery(t).status === 'delivered', 10_000);
+    expect(receiver.requests).toHaveLength(3);
+    expect(receiver.requests[1]!.at - receiver.requests[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(receiver.requests[2]!.at - receiver.requests[1]!.at).toBeGreaterThanOrEqual(950);
+    const detail = t.agent.store.outbox.get(onlyDelivery(t).id)!;
+    expect(detail.attemptsUsed).toBe(0);
+    expect(detail.attempts[0]!.reason).toContain('asked to wait 1 s (Retry-After); no retry used');
+  });
+
+  it('a receiver that never answers: each attempt times out and counts, then failed', async () => {
+    const { receiver, t } = await setup({ attempt_timeout_ms: 400 }, { handler: () => 'hang' });
+    await t.post(session('hang'));
+    await waitFor('failed', () => onlyDelivery(t).status === 'failed', 15_000);
+    expect(receiver.requests).toHaveLength(4);
+    const detail = t.agent.store.outbox.get(onlyDelivery(t).id)!;
+    expect(detail.attempts.map((a) => a.outcome)).toEqual(['no-response', 'no-response', 'no-response', 'no-response']);
+    expect(detail.attempts[0]!.reason).toContain('no answer within 400 ms');
+    for (const a of detail.attempts) expect(a.durationMs).toBeGreaterThanOrEqual(380);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('an unreachable endpoint', () => {
+  it('holds deliveries as waiting without using retries, then drains by itself when a receiver appears', async () => {
+    const port = await freePort();
+    const t = await startTestAgent();
+    running.push(t);
+    const { certificate } = await startReceiver().then(async (r) => (await r.close(), r));
+    const endpoint = t.addEndpoint(`https://127.0.0.1:${port}/hook`, { ca: certificate.cert });
+    for (let n = 0; n < 6; n++) expect((await t.post(session(`off${n}`))).status).toBe(202);
+    await waitFor('all waiting', () => t.agent.store.outbox.counts().waiting === 6);
+    expect(t.agent.store.endpoints.get(endpoint.id)?.unreachableSince).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const views = t.agent.store.outbox.list({ limit: 10 });
+    expect(views.every((d) => d.status === 'waiting' && d.attemptsUsed === 0)).toBe(true);
+    const attempts = views.flatMap((d) => t.agent.store.outbox.attempts(d.id));
+    expect(attempts.every((a) => a.outcome === 'unreachable' && a.reason.includes('connection refused'))).toBe(true);
+    // Checks are handshakes, not attempts: a few attempts at most, not one per check.
+    expect(attempts.length).toBeLessThanOrEqual(6);
+
+    const receiver = await startReceiver({ port });
+    running.push({ stop: () => receiver.close() });
+    await waitFor('drained', () => t.agent.store.outbox.counts().delivered === 6, 10_000);
+    const sessions = receiver.requests.map((r) => JSON.parse(r.body.toString()).session.id).sort();
+    expect(sessions).toEqual(['off0', 'off1', 'off2', 'off3', 'off4', 'off5']);
+    expect(t.agent.store.outbox.list({ limit: 10 }).every((d) => d.attemptsUsed === 0)).toBe(true);
+    expect(t.agent.store.endpoints.get(endpoint.id)?.unreachableSince).toBeNull();
+  });
+
+  it('a strict-order endpoint drains in capture order', async () => {
+    const port = await freePort();
+    const t = await startTestAgent();
+    running.push(t);
+    const { certificate } = await startReceiver().then(async (r) => (await r.close(), r));
+    t.addEndpoint(`https://127.0.0.1:${port}/hook`, { ca: certificate.cert, strictOrder: true });
+    for (let n = 0; n < 8; n++) await t.post(session(`order${n}`));
+    await waitFor('all waiting', () => t.agent.store.outbox.counts().waiting === 8);
+    const receiver = await startReceiver({ port });
+    running.push({ stop: () => receiver.close() });
+    await waitFor('drained', () => t.agent.store.outbox.counts().delivered === 8, 10_000);
+    expect(receiver.requests.map((r) => JSON.parse(r.body.toString()).session.id)).toEqual(
+      Array.from({ length: 8 }, (_, n) => `order${n}`),
+    );
+  });
+
+  it('one endpoint hanging never slows another', async () => {
+    const slow = await startReceiver({ handler: () => 'hang' });
+    const fast = await startReceiver();
+    running.push({ stop: () => slow.close() }, { stop: () => fast.close() });
+    const t = await startTestAgent({ attempt_timeout_ms: 5000 });
+    running.push(t);
+    t.addEndpoint(slow.url, { ca: slow.certificate.cert });
+    const healthy = t.addEndpoint(fast.url, { ca: fast.certificate.cert });
+    const started = Date.now();
+    for (let n = 0; n < 12; n++) await t.post(session(`both${n}`));
+    await waitFor('the healthy endpoint to have everything', () => fast.requests.length === 12, 4000);
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(t.agent.store.outbox.list({ limit: 100 }).filter((d) => d.endpointId === healthy.id && d.status === 'delivered')).toHaveLength(12);
+    expect(slow.requests.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,98 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { openDatabase, UnreadableDatabaseError } from '../../src/store/database.js';
+import { migrate, MIGRATIONS, NewerDatabaseError, SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { tempDir } from '../helpers/temp.js';
+
+const tables = (db: BetterSqlite3.Database) =>
+  db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name`).all();
+
+describe('migrations', () => {
+  it('are numbered in rising steps of ten', () => {
+    MIGRATIONS.forEach((m, i) => expect(m.version).toBe((i + 1) * 10));
+  });
+
+  it('step one version at a time on a real file, keeping the rows of the earlier step', () => {
+    const file = join(tempDir(), 'outbox.db');
+    const db = openDatabase(file, { migrate: false });
+    expect(db.pragma('user_version', { simple: true })).toBe(0);
+    let previous = 0;
+    for (const step of MIGRATIONS) {
+      const before = previous === 0 ? [] : db.prepare('SELECT * FROM settings').all();
+      expect(migrate(db, step.version)).toBe(step.version);
+      expect(db.pragma('user_version', { simple: true })).toBe(step.version);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      if (previous !== 0) expect(db.prepare('SELECT * FROM settings').all()).toEqual(before);
+      db.prepare(`INSERT INTO settings (key, value) VALUES (?, '1')`).run(`after_${step.version}`);
+      previous = step.version;
+    }
+    db.close();
+    const reopened = openDatabase(file);
+    expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(reopened.prepare('SELECT key FROM settings ORDER BY key').pluck().all()).toEqual(MIGRATIONS.map((m) => `after_${m.version}`));
+    reopened.close();
+  });
+
+  it('build the same schema whether applied at once or step by step', () => {
+    const atOnce = openDatabase(join(tempDir(), 'a.db'));
+    const stepped = openDatabase(join(tempDir(), 'b.db'), { migrate: false });
+    for (const step of MIGRATIONS) migrate(stepped, step.version);
+    expect(tables(stepped)).toEqual(tables(atOnce));
+    atOnce.close();
+    stepped.close();
+  });
+
+  it('make STRICT tables that refuse a value of the wrong type', () => {
+    const db = openDatabase(join(tempDir(), 'strict.db'));
+    for (const row of db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'table'`).all() as { sql: string }[]) {
+      expect(row.sql).toMatch(/\) STRICT$/);
+    }
+    expect(() => db.prepare(`INSERT INTO endpoints (id, url, secret, created_at) VALUES ('e', 'u', 's', 'yesterday')`).run()).toThrow(/cannot store TEXT value in INTEGER column/);
+    db.close();
+  });
+
+  it('refuse a database from a newer version and leave it untouched', () => {
+    const file = join(tempDir(), 'future.db');
+    const raw = new BetterSqlite3(file);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 10}`);
+    raw.close();
+    const before = statSync(file).mtimeMs;
+    expect(() => openDatabase(file)).toThrow(NewerDatabaseError);
+    expect(() => openDatabase(file)).toThrow(/newer Booth Agent \(schema \d+; this version knows up to \d+\)/);
+    const check = new BetterSqlite3(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 10);
+    check.close();
+    expect(statSync(file).mtimeMs).toBe(before);
+  });
+
+  it('roll back every pending step when one fails', () => {
+    const db = openDatabase(join(tempDir(), 'rollback.db'), { migrate: false });
+    db.exec('CREATE TABLE settings (x)');
+    expect(() => migrate(db)).toThrow(/already exists/);
+    expect(db.pragma('user_version', { simple: true })).toBe(0);
+    expect(db.prepare(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'events'`).pluck().get()).toBe(0);
+    db.close();
+  });
+});
+
+describe('openDatabase', () => {
+  it('sets WAL, synchronous=FULL and foreign keys, and makes the file private', () => {
+    const file = join(tempDir(), 'outbox.db');
+    const db = openDatabase(file);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.close();
+    if (process.platform !== 'win32') expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a file that is not a database, and keeps it', () => {
+    const file = join(tempDir(), 'outbox.db');
+    writeFileSync(file, 'this is not a database, it is a shopping list'.repeat(200));
+    expect(() => openDatabase(file)).toThrow(UnreadableDatabaseError);
+    expect(() => openDatabase(file)).toThrow(/left as it is for recovery/);
+    expect(statSync(file).size).toBe(9000);
+  });
+});

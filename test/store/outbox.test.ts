@@ -1,0 +1,228 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/core/policy.js';
+import { generateSecret } from '../../src/core/signing.js';
+import type { AttemptRecord } from '../../src/store/outbox.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { tempDir } from '../helpers/temp.js';
+
+const NOW = 1_800_000_000_000;
+const WEEK = 7 * 86_400_000;
+const LEASE = 60_000;
+
+function store(file = join(tempDir(), 'outbox.db')): Store {
+  return openStore(file);
+}
+
+function addEndpoint(s: Store, types: ('session' | 'share')[] | null = null, url = 'https://a.example/hook') {
+  return s.endpoints.add({ url, secret: generateSecret(), types, strictOrder: false, ca: null }, NOW);
+}
+
+function capture(s: Store, n: number, key: string | null = null, type: 'session' | 'share' = 'session') {
+  return s.outbox.capture({ type, body: Buffer.from(`{"n":${n}}`), dedupeKey: key, occurredAt: new Date(NOW).toISOString() }, NOW + n, WEEK);
+}
+
+const attempt = (outcome: AttemptRecord['outcome'] = 'answered', statusCode: number | null = 200): AttemptRecord => ({
+  startedAt: NOW,
+  durationMs: 12,
+  outcome,
+  statusCode,
+  error: outcome === 'answered' ? null : 'connection refused',
+  responseHead: Buffer.from('ok'),
+});
+
+describe('capture', () => {
+  it('stores the body bytes once and one delivery per subscribed, enabled endpoint', () => {
+    const s = store();
+    const all = addEndpoint(s);
+    const sessionsOnly = addEndpoint(s, ['session']);
+    addEndpoint(s, ['share']);
+    const off = addEndpoint(s);
+    s.endpoints.setEnabled(off.id, false);
+    const captured = capture(s, 1);
+    expect(captured).toMatchObject({ id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: 2, duplicate: false });
+    expect(captured.deliveryIds.every((id) => /^msg_[0-9A-Z]{26}$/.test(id))).toBe(true);
+    expect(s.outbox.eventBody(captured.id)).toEqual(Buffer.from('{"n":1}'));
+    expect(s.outbox.list({ limit: 10 }).map((d) => d.endpointId).sort()).toEqual([all.id, sessionsOnly.id].sort());
+    expect(s.outbox.counts()).toEqual({ queued: 2, waiting: 0, delivered: 0, failed: 0 });
+  });
+
+  it('keeps an event with no endpoint at all', () => {
+    const s = store();
+    expect(capture(s, 1).deliveries).toBe(0);
+    expect(s.db.prepare('SELECT COUNT(*) FROM events').pluck().get()).toBe(1);
+  });
+
+  it('returns the first event for a repeated dedupe key within the window, and creates nothing', () => {
+    const s = store();
+    addEndpoint(s);
+    const first = capture(s, 1, 'session:abc');
+    const again = capture(s, 2, 'session:abc');
+    expect(again).toEqual({ id: first.id, deliveries: 1, duplicate: true, deliveryIds: [] });
+    expect(s.db.prepare('SELECT COUNT(*) FROM events').pluck().get()).toBe(1);
+    const later = s.outbox.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: 'session:abc', occurredAt: '' }, NOW + WEEK + 10, WEEK);
+    expect(later.duplicate).toBe(false);
+  });
+
+  it('queues a capture for an unreachable endpoint as waiting', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    const claim = s.outbox.claim(endpoint.id, 'run:a', NOW, LEASE, 1, false);
+    expect(claim).toHaveLength(0);
+    capture(s, 1);
+    const [c] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
+    s.outbox.settle(c!, 'run:a', attempt('unreachable', null), { status: 'waiting', reason: 'offline' }, NOW + 20);
+    capture(s, 2);
+    expect(s.outbox.counts()).toMatchObject({ waiting: 2, queued: 0 });
+  });
+});
+
+describe('claims and leases', () => {
+  it('claim due deliveries oldest first, up to the limit', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    for (let n = 1; n <= 5; n++) capture(s, n);
+    const claims = s.outbox.claim(endpoint.id, 'run:a', NOW + 100, LEASE, 3, false);
+    expect(claims.map((c) => c.body.toString())).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    expect(s.outbox.claim(endpoint.id, 'run:b', NOW + 100, LEASE, 10, false).map((c) => c.body.toString())).toEqual(['{"n":4}', '{"n":5}']);
+    expect(s.outbox.claim(endpoint.id, 'run:c', NOW + 100, LEASE, 10, false)).toEqual([]);
+  });
+
+  it('let an expired lease be claimed again, so a crash strands nothing', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    const [first] = s.outbox.claim(endpoint.id, 'run:dead', NOW + 10, LEASE, 1, false);
+    expect(first).toBeDefined();
+    expect(s.outbox.claim(endpoint.id, 'run:new', NOW + 10 + LEASE - 1, LEASE, 1, false)).toEqual([]);
+    const [again] = s.outbox.claim(endpoint.id, 'run:new', NOW + 10 + LEASE, LEASE, 1, false);
+    expect(again?.id).toBe(first!.id);
+  });
+
+  it('release the leases of an earlier run at start, but not those of other commands', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    capture(s, 2);
+    s.outbox.claim(endpoint.id, 'run:old', NOW + 10, LEASE, 1, false);
+    s.outbox.claim(endpoint.id, 'cli:123', NOW + 10, LEASE, 1, false);
+    expect(s.outbox.releaseOrphanedLeases('run:', 'run:new')).toBe(1);
+    expect(s.outbox.claim(endpoint.id, 'run:new', NOW + 10, LEASE, 10, false).map((c) => c.body.toString())).toEqual(['{"n":1}']);
+  });
+
+  it('never hand the same delivery to two connections claiming at once', () => {
+    const file = join(tempDir(), 'shared.db');
+    const a = store(file);
+    const b = store(file);
+    const endpoint = addEndpoint(a);
+    for (let n = 1; n <= 200; n++) capture(a, n);
+    const seen: string[] = [];
+    for (let round = 0; round < 60; round++) {
+      seen.push(...a.outbox.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 2, false).map((c) => c.id));
+      seen.push(...b.outbox.claim(endpoint.id, 'run:b', NOW + 1000, LEASE, 3, false).map((c) => c.id));
+    }
+    expect(seen).toHaveLength(200);
+    expect(new Set(seen).size).toBe(200);
+  });
+
+  it('in strict order take only the oldest queued delivery, and only when due', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    capture(s, 2);
+    const [head] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, true);
+    expect(head?.body.toString()).toBe('{"n":1}');
+    s.outbox.settle(head!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 1, true)).toEqual([]);
+    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 10_000, LEASE, 1, true)[0]?.body.toString()).toBe('{"n":1}');
+  });
+});
+
+describe('settle', () => {
+  function claimed(s: Store) {
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
+    return { endpoint, claim: claim! };
+  }
+
+  it('records the attempt and the decision together', () => {
+    const s = store();
+    const { claim } = claimed(s);
+    const decision: Decision = { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500 from the endpoint; retry 1 of 3 in 10 s' };
+    s.outbox.settle(claim, 'run:a', attempt('answered', 500), decision, NOW + 20);
+    const view = s.outbox.get(claim.id)!;
+    expect(view).toMatchObject({ status: 'queued', attemptsUsed: 1, nextAttemptAt: NOW + 10_000, lastError: decision.reason });
+    expect(view.attempts).toEqual([{ ...attempt('answered', 500), reason: decision.reason }]);
+  });
+
+  it('holds the whole endpoint when it cannot be reached, and resumes it in order', () => {
+    const s = store();
+    const { endpoint, claim } = claimed(s);
+    capture(s, 2);
+    s.outbox.settle(claim, 'run:a', attempt('unreachable', null), { status: 'waiting', reason: 'offline' }, NOW + 20);
+    expect(s.outbox.counts()).toMatchObject({ waiting: 2, queued: 0 });
+    expect(s.outbox.get(claim.id)?.attemptsUsed).toBe(0);
+    expect(s.endpoints.get(endpoint.id)?.unreachableSince).toBe(NOW + 20);
+    expect(s.outbox.resumeEndpoint(endpoint.id, NOW + 30)).toBe(2);
+    expect(s.endpoints.get(endpoint.id)?.unreachableSince).toBeNull();
+    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 5, false).map((c) => c.body.toString())).toEqual(['{"n":1}', '{"n":2}']);
+  });
+
+  it('disables the endpoint on 410', () => {
+    const s = store();
+    const { endpoint, claim } = claimed(s);
+    s.outbox.settle(claim, 'run:a', attempt('answered', 410), { status: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: true, usesAttempt: true }, NOW + 20);
+    expect(s.endpoints.get(endpoint.id)).toMatchObject({ enabled: false, disabledReason: 'HTTP 410 Gone' });
+    expect(capture(s, 2).deliveries).toBe(0);
+  });
+
+  it('does not overwrite a delivery whose lease was taken over, but keeps the attempt', () => {
+    const s = store();
+    const { endpoint, claim } = claimed(s);
+    s.outbox.claim(endpoint.id, 'run:b', NOW + 10 + LEASE, LEASE, 1, false);
+    s.outbox.settle(claim, 'run:a', attempt(), { status: 'delivered', reason: 'delivered: HTTP 200' }, NOW + LEASE + 20);
+    expect(s.outbox.get(claim.id)).toMatchObject({ status: 'queued' });
+    expect(s.outbox.attempts(claim.id)).toHaveLength(1);
+  });
+});
+
+describe('operator actions and expiry', () => {
+  it('retries a failed delivery with a fresh set of attempts, keeping its history', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
+    s.outbox.settle(claim!, 'run:a', attempt('answered', 500), { status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true }, NOW + 20);
+    expect(s.outbox.retry(claim!.id, NOW + 100)).toEqual({ ok: true });
+    expect(s.outbox.get(claim!.id)).toMatchObject({ status: 'queued', attemptsUsed: 0 });
+    expect(s.outbox.attempts(claim!.id)).toHaveLength(1);
+    expect(s.outbox.retry(claim!.id, NOW + 100)).toEqual({ ok: false, reason: expect.stringContaining('only failed deliveries can be retried') });
+    expect(s.outbox.retry('msg_nope', NOW)).toEqual({ ok: false, reason: 'there is no delivery msg_nope' });
+  });
+
+  it('retries every failed delivery at once', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    for (let n = 1; n <= 3; n++) capture(s, n);
+    for (const claim of s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 3, false)) {
+      s.outbox.settle(claim, 'run:a', attempt('answered', 500), { status: 'failed', reason: 'x', disableEndpoint: false, usesAttempt: true }, NOW + 20);
+    }
+    expect(s.outbox.retryAllFailed(NOW + 30)).toBe(3);
+    expect(s.outbox.counts()).toMatchObject({ queued: 3, failed: 0 });
+  });
+
+  it('expires waiting and queued deliveries older than the setting, and nothing else', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    capture(s, 2);
+    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
+    s.outbox.settle(claim!, 'run:a', attempt(), { status: 'delivered', reason: 'ok' }, NOW + 20);
+    expect(s.outbox.expireOverdue(NOW + WEEK, WEEK, 'expired')).toEqual([]);
+    const expired = s.outbox.expireOverdue(NOW + WEEK + 2, WEEK, 'expired: the endpoint could not be reached for 7 days');
+    expect(expired).toHaveLength(1);
+    expect(s.outbox.get(expired[0]!)).toMatchObject({ status: 'failed', lastError: 'expired: the endpoint could not be reached for 7 days' });
+    expect(s.outbox.counts()).toMatchObject({ delivered: 1, failed: 1 });
+  });
+});
