@@ -404,15 +404,22 @@ program
   .option('--failed', 'retry every failed delivery')
   .action(async (id: string | undefined, options: { failed?: boolean }, command: Command) => {
     if ((id === undefined) === !options.failed) throw new UsageError('give one delivery id, or --failed (not both)');
-    await withStore(command, (store) => {
-      if (options.failed) {
-        const count = store.outbox.retryAllFailed(Date.now());
-        print(command, { retried: count }, `${count} failed deliver${count === 1 ? 'y' : 'ies'} queued again`);
-        return;
+    await withStore(command, async (store, dir) => {
+      const logger = createLogger({ logsDir: dir.logs, stdout: false });
+      try {
+        if (options.failed) {
+          const count = store.outbox.retryAllFailed(Date.now());
+          logger.log.info({ retried: count, by: 'operator' }, 'retry all failed');
+          print(command, { retried: count }, `${count} failed deliver${count === 1 ? 'y' : 'ies'} queued again`);
+          return;
+        }
+        const result = store.outbox.retry(id!, Date.now());
+        if (!result.ok) throw new UsageError(result.reason);
+        logger.log.info({ delivery: id, from: 'failed', to: 'queued', by: 'operator' }, 'delivery state');
+        print(command, { retried: 1, id }, `${id} queued again`);
+      } finally {
+        await logger.close();
       }
-      const result = store.outbox.retry(id!, Date.now());
-      if (!result.ok) throw new UsageError(result.reason);
-      print(command, { retried: 1, id }, `${id} queued again`);
     });
   });
 

@@ -30,6 +30,7 @@ export function ingest(raw: Buffer, options: IngestOptions, outbox: Outbox, sett
   } catch {
     return invalid('the body is not valid UTF-8 text');
   }
+  if (text.trim() === '') return invalid('the body is empty');
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -79,8 +79,6 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return reply.code(415).send({ error: 'the body must be JSON, sent with Content-Type: application/json' });
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return reply.code(400).send({ error: 'the body is empty', issues: [{ path: '', message: 'the body is empty' }] });
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) deps.log.error({ err: error }, 'request failed');

@@ -13,7 +13,7 @@ export interface Received {
 }
 
 export type Answer =
-  | { status: number; headers?: Record<string, string>; body?: string }
+  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
   /** Never answer (the socket stays open until the receiver closes). */
   | 'hang';
 
@@ -41,8 +41,10 @@ export async function startReceiver(options: { port?: number; handler?: Handler 
       requests.push(received);
       const answer = handler(received, requests.length - 1);
       if (answer === 'hang') return;
-      res.writeHead(answer.status, answer.headers ?? {});
-      res.end(answer.body ?? '');
+      setTimeout(() => {
+        res.writeHead(answer.status, answer.headers ?? {});
+        res.end(answer.body ?? '');
+      }, answer.delayMs ?? 0);
     });
   });
   server.on('secureConnection', (socket: Socket) => {
