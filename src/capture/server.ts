@@ -77,7 +77,6 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return reply.code(413).send({ error: `the body is larger than ${MAX_BODY_BYTES / 1024} KiB` });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return reply.code(415).send({ error: 'the body must be JSON, sent with Content-Type: application/json' });
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;

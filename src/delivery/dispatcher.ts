@@ -95,6 +95,18 @@ export class Dispatcher {
   private tick(): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
+    let nextWake = this.now() + IDLE_TICK_MS;
+    try {
+      nextWake = this.serve();
+    } catch (error) {
+      // A full or busy disk, say: nothing was claimed or changed; try again shortly.
+      this.deps.log.error({ err: error }, 'delivery loop could not read the outbox');
+    }
+    this.timer = setTimeout(() => this.tick(), Math.max(0, nextWake - this.now()));
+  }
+
+  /** Claims and starts what is due; returns when the loop should look again. */
+  private serve(): number {
     const settings = this.deps.settings();
     const now = this.now();
     if (now - this.lastSweepAt >= EXPIRY_SWEEP_MS || now < this.lastSweepAt) this.expire(settings, now);
@@ -111,7 +123,23 @@ export class Dispatcher {
     }
     const due = this.deps.outbox.nextDueAt();
     if (due !== null && due > now) nextWake = Math.min(nextWake, due);
-    this.timer = setTimeout(() => this.tick(), Math.max(0, nextWake - this.now()));
+    return nextWake;
+  }
+
+  /**
+   * Keeps track of background work so stop() can wait for it. A failure there (the disk
+   * refusing to record an attempt) is logged, never thrown: the delivery's lease runs out
+   * and it is sent again, with the same webhook-id.
+   */
+  private track(work: Promise<void>, what: Record<string, unknown>, done: () => void = () => {}): void {
+    const tracked: Promise<void> = work
+      .catch((error: unknown) => this.deps.log.error({ err: error, ...what }, 'delivery work failed'))
+      .finally(() => {
+        done();
+        this.running.delete(tracked);
+        this.wake();
+      });
+    this.running.add(tracked);
   }
 
   private stateOf(endpointId: string, settings: Settings): EndpointState {
@@ -130,12 +158,7 @@ export class Dispatcher {
     for (const claim of claims) {
       if (state.inFlight.has(claim.seq)) continue;
       state.inFlight.add(claim.seq);
-      const attempt = this.attempt(endpoint, claim, settings).finally(() => {
-        state.inFlight.delete(claim.seq);
-        this.running.delete(attempt);
-        this.wake();
-      });
-      this.running.add(attempt);
+      this.track(this.attempt(endpoint, claim, settings), { delivery: claim.id }, () => state.inFlight.delete(claim.seq));
     }
   }
 
@@ -152,7 +175,6 @@ export class Dispatcher {
   private checkEndpoint(endpoint: Endpoint, state: EndpointState, settings: Settings): void {
     state.checking = true;
     const check = this.check(endpoint.url, endpoint.ca, settings.connect_timeout_ms).then((result) => {
-      state.checking = false;
       if (this.stopped) return;
       const now = this.now();
       if (result.ok) {
@@ -165,11 +187,9 @@ export class Dispatcher {
         this.deps.log.debug({ endpoint: endpoint.id, error: result.error, nextCheckInMs: backoff }, 'endpoint still unreachable');
       }
     });
-    const tracked = check.finally(() => {
-      this.running.delete(tracked);
-      this.wake();
+    this.track(check, { endpoint: endpoint.id }, () => {
+      state.checking = false;
     });
-    this.running.add(tracked);
   }
 
   private expire(settings: Settings, now: number): void {
