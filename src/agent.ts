@@ -2,7 +2,9 @@
 // `booth-agent run` and (later) the Electron app's utility process both start an Agent here.
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
+import { ChangeFeed } from './capture/change-feed.js';
 import { ingest } from './capture/ingest.js';
+import { loadPanelFiles } from './capture/panel-files.js';
 import { startServer, type CaptureServer } from './capture/server.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
@@ -70,6 +72,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       owner,
     });
 
+    const changes = new ChangeFeed(dir.database, options.nativeBinding);
+    cleanup.unshift(() => changes.close());
+
     const port = options.port ?? initial.port;
     let server: CaptureServer;
     try {
@@ -88,6 +93,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
           return result;
         },
         log,
+        panel: {
+          api: { store, dispatcher, sender, changes, log, owner, version: VERSION, userAgent: USER_AGENT },
+          files: loadPanelFiles(),
+        },
       });
     } catch (error) {
       if ((error as { code?: unknown }).code === 'EADDRINUSE') throw new PortInUseError(port);

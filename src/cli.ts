@@ -435,6 +435,17 @@ program
     });
   });
 
+program
+  .command('panel-url')
+  .description("print the operator's panel link (it carries the admin token: keep it to yourself)")
+  .action(async (_options, command: Command) => {
+    await withStore(command, (store) => {
+      const port = store.settings.read().port;
+      const url = `http://127.0.0.1:${port}/#token=${store.settings.token('admin_token')}`;
+      print(command, { url }, url);
+    });
+  });
+
 async function main(): Promise<void> {
   // Everything the agent writes (database, logs, lock) is for this user's eyes only.
   process.umask(0o077);

@@ -58,7 +58,7 @@ export function ingest(raw: Buffer, options: IngestOptions, outbox: Outbox, sett
   const dedupeKey = options.idempotencyKey ? `key:${options.idempotencyKey}` : naturalKey(payload);
   try {
     const captured = outbox.capture(
-      { type: payload.type, body: withFields(body, additions), dedupeKey, occurredAt: timestamp },
+      { type: payload.type, body: withFields(body, additions), dedupeKey, occurredAt: timestamp, sessionId: payload.session.id },
       now,
       settings.idempotency_window_ms,
     );

@@ -3,7 +3,9 @@
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { bearerToken, hostAllowed, idempotencyKeyProblem, tokensEqual } from '../core/request-guard.js';
+import { registerAdminApi, type AdminDeps } from './admin-api.js';
 import type { IngestResult } from './ingest.js';
+import { CONTENT_SECURITY_POLICY, type PanelFile } from './panel-files.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -13,6 +15,8 @@ export interface ServerDeps {
   ingestToken: () => string;
   ingest: (body: Buffer, idempotencyKey: string | null) => IngestResult;
   log: Logger;
+  /** The operator's panel: its admin API and its files. */
+  panel?: { api: Omit<AdminDeps, 'port'>; files: Map<string, PanelFile> };
 }
 
 export interface CaptureServer {
@@ -68,6 +72,23 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
   app.get('/healthz', async () => ({ ok: true, version: deps.version }));
   app.post('/v1/events', { onRequest: requireIngestToken }, capture);
   app.post('/t/:token/v1/events', { onRequest: requireIngestToken }, capture);
+
+  if (deps.panel) {
+    registerAdminApi(app, { ...deps.panel.api, port: () => port });
+    const { files } = deps.panel;
+    app.get('/*', async (request, reply) => {
+      const file = files.get(request.url.split('?')[0]!);
+      if (!file) return reply.code(404).send({ error: 'not found' });
+      return reply
+        .header('content-type', file.type)
+        .header('content-security-policy', CONTENT_SECURITY_POLICY)
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'no-referrer')
+        .header('x-frame-options', 'DENY')
+        .header('cache-control', 'no-store')
+        .send(file.body);
+    });
+  }
 
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({ error: `no such route: ${request.method} ${request.url.replace(/\/t\/[^/]+/, '/t/…')}` }),

@@ -34,3 +34,34 @@ export function idempotencyKeyProblem(key: string): string | null {
   if (!/^[\x21-\x7e]+$/.test(key)) return 'must be visible ASCII characters without spaces';
   return null;
 }
+
+export interface AdminRequest {
+  host: string | undefined;
+  origin: string | undefined;
+  secFetchSite: string | undefined;
+  authorization: string | undefined;
+}
+
+export type GuardVerdict = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+
+/**
+ * The admin API's door (capture.md, "The operator's panel and its API"): our own Host, no
+ * cross-origin request (by Origin or by the browser's Sec-Fetch-Site), and the admin token,
+ * which is not the ingest token. A page the kiosk's browser opens can reach 127.0.0.1 but
+ * can pass none of these.
+ */
+export function checkAdminRequest(request: AdminRequest, port: number, adminToken: string): GuardVerdict {
+  if (!hostAllowed(request.host, port)) {
+    return { ok: false, status: 403, reason: `refused: the Host header must be 127.0.0.1:${port} or localhost:${port}` };
+  }
+  if (request.origin !== undefined && request.origin !== `http://${request.host}`) {
+    return { ok: false, status: 403, reason: 'refused: cross-origin requests cannot use the admin API' };
+  }
+  if (request.secFetchSite !== undefined && request.secFetchSite !== 'same-origin' && request.secFetchSite !== 'none') {
+    return { ok: false, status: 403, reason: 'refused: cross-site requests cannot use the admin API' };
+  }
+  if (!tokensEqual(bearerToken(request.authorization), adminToken)) {
+    return { ok: false, status: 401, reason: 'the admin token is required (open the panel with booth-agent panel-url)' };
+  }
+  return { ok: true };
+}

@@ -11,6 +11,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const settingsSchema = z.object({
   /** The organiser's event this booth is running; used when a payload leaves it out. */
   event_id: count.nonnegative('must not be negative').nullable().default(null),
+  /** Delivery paused by the operator: events are still captured, nothing is sent. */
+  paused: z.boolean({ error: 'must be true or false' }).default(false),
   /** The loopback port of the capture server. */
   port: count.min(1, 'must be 1 to 65535').max(65535, 'must be 1 to 65535').default(7480),
   /** Wait between attempts that reached the endpoint but were not answered with 2xx. */

@@ -26,6 +26,37 @@ export function secretProblem(secret: string): string | null {
   return null;
 }
 
+/** An endpoint's secrets, with the state of a rotation in progress. */
+export interface EndpointSecrets {
+  secret: string;
+  /** The secret before the last rotation, still signing beside the new one for a while. */
+  previousSecret: string | null;
+  previousSecretUntil: number | null;
+  /** A rotation the operator has not confirmed yet: X-Signature stays on the previous secret. */
+  rotationPending: boolean;
+}
+
+export interface SigningKeys {
+  /** The one secret X-Signature is made with. */
+  xSignature: string;
+  /** Every secret that signs `webhook-signature` (two during the 24 hours after a rotation). */
+  standard: string[];
+}
+
+/**
+ * After a rotation the previous secret keeps signing `webhook-signature` beside the new one
+ * for 24 hours, so receivers can switch without losing a delivery; X-Signature, which
+ * holds one value, switches when the operator confirms the rotation.
+ */
+export function signingKeys(secrets: EndpointSecrets, now: number): SigningKeys {
+  const { secret, previousSecret, previousSecretUntil, rotationPending } = secrets;
+  const previousSigns = previousSecret !== null && previousSecretUntil !== null && now < previousSecretUntil;
+  return {
+    xSignature: rotationPending && previousSecret !== null ? previousSecret : secret,
+    standard: previousSigns ? [secret, previousSecret] : [secret],
+  };
+}
+
 export interface SignedHeaders {
   'x-signature': string;
   'webhook-id': string;
@@ -34,22 +65,16 @@ export interface SignedHeaders {
 }
 
 /** The signature headers of one attempt; `unixSeconds` is the time of that attempt. */
-export function signatureHeaders(
-  secret: string,
-  webhookId: string,
-  unixSeconds: number,
-  body: Uint8Array,
-): SignedHeaders {
+export function signatureHeaders(keys: SigningKeys, webhookId: string, unixSeconds: number, body: Uint8Array): SignedHeaders {
   const timestamp = String(unixSeconds);
-  const standardKey = Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64');
-  const standard = createHmac('sha256', standardKey)
-    .update(`${webhookId}.${timestamp}.`)
-    .update(body)
-    .digest('base64');
+  const standard = keys.standard.map((secret) => {
+    const key = Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64');
+    return `v1,${createHmac('sha256', key).update(`${webhookId}.${timestamp}.`).update(body).digest('base64')}`;
+  });
   return {
-    'x-signature': createHmac('sha256', Buffer.from(secret, 'utf8')).update(body).digest('hex'),
+    'x-signature': createHmac('sha256', Buffer.from(keys.xSignature, 'utf8')).update(body).digest('hex'),
     'webhook-id': webhookId,
     'webhook-timestamp': timestamp,
-    'webhook-signature': `v1,${standard}`,
+    'webhook-signature': standard.join(' '),
   };
 }

@@ -11,6 +11,7 @@
 // in this process, the operating system's "network is back"), and at least once a second
 // to pick up work that another process (`booth-agent emit`, the CLI's retry) committed.
 import type { Logger } from 'pino';
+import { clockSkew } from '../core/clock.js';
 import { decide, expiredReason, type AttemptOutcome, type Decision } from '../core/policy.js';
 import type { Settings } from '../core/settings.js';
 import type { Endpoint, Endpoints } from '../store/endpoints.js';
@@ -111,6 +112,7 @@ export class Dispatcher {
     const now = this.now();
     if (now - this.lastSweepAt >= EXPIRY_SWEEP_MS || now < this.lastSweepAt) this.expire(settings, now);
     let nextWake = now + IDLE_TICK_MS;
+    if (settings.paused) return nextWake;
     for (const endpoint of this.deps.endpoints.list()) {
       if (!endpoint.enabled) continue;
       const state = this.stateOf(endpoint.id, settings);
@@ -222,8 +224,7 @@ export async function attemptDelivery(
   settings: Settings,
   signal?: AbortSignal,
 ): Promise<{ outcome: AttemptOutcome; decision: Decision } | null> {
-  const extra: Record<string, string> = claim.test ? { 'x-booth-agent-test': 'true' } : {};
-  const sent = await deps.sender.send(endpoint, claim.id, claim.body, extra, signal);
+  const sent = await deps.sender.send(endpoint, claim.id, claim.body, claim.test, signal);
   if (signal?.aborted && sent.outcome.kind !== 'answered') return null;
   const now = (deps.now ?? Date.now)();
   const decision = decide(sent.outcome, { attemptsUsed: claim.attemptsUsed, queuedAt: claim.queuedAt }, now, endpoint.url, settings);
@@ -235,7 +236,8 @@ export async function attemptDelivery(
     error: sent.outcome.kind === 'answered' ? null : sent.outcome.error,
     responseHead: sent.responseHead,
   };
-  deps.outbox.settle(claim, deps.owner, record, decision, now);
+  const skew = clockSkew(sent.date, sent.startedAt + sent.durationMs / 2);
+  deps.outbox.settle(claim, deps.owner, record, decision, now, skew);
   const line = {
     delivery: claim.id,
     event: claim.eventId,

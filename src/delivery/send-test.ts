@@ -27,7 +27,7 @@ export async function sendTest(
     JSON.stringify({ ...example, event_id: settings.event_id ?? example.event_id, timestamp: new Date(now).toISOString() }),
   );
   const captured = deps.outbox.capture(
-    { type, body, dedupeKey: null, occurredAt: new Date(now).toISOString(), test: true, onlyEndpoint: endpoint.id },
+    { type, body, dedupeKey: null, occurredAt: new Date(now).toISOString(), sessionId: example.session.id, test: true, onlyEndpoint: endpoint.id },
     now,
     settings.idempotency_window_ms,
   );

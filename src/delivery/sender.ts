@@ -4,13 +4,12 @@
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import type { AttemptOutcome } from '../core/policy.js';
-import { signatureHeaders } from '../core/signing.js';
+import { signatureHeaders, signingKeys, type EndpointSecrets } from '../core/signing.js';
 
 export const RESPONSE_HEAD_BYTES = 4096;
 
-export interface Target {
+export interface Target extends EndpointSecrets {
   url: string;
-  secret: string;
   ca: string | null;
 }
 
@@ -39,22 +38,12 @@ export class Sender {
     this.now = options.now ?? Date.now;
   }
 
-  async send(
-    target: Target,
-    webhookId: string,
-    body: Buffer,
-    extraHeaders: Record<string, string> = {},
-    signal?: AbortSignal,
-  ): Promise<Sent> {
+  /** `test` marks a Send Test delivery with X-Booth-Agent-Test. */
+  async send(target: Target, webhookId: string, body: Buffer, test: boolean, signal?: AbortSignal): Promise<Sent> {
     const startedAt = this.now();
     const started = performance.now();
     const timeout = AbortSignal.timeout(this.options.attemptTimeoutMs);
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': this.options.userAgent,
-      ...signatureHeaders(target.secret, webhookId, Math.floor(startedAt / 1000), body),
-      ...extraHeaders,
-    };
+    const headers = requestHeaders(target, webhookId, body, startedAt, this.options.userAgent, test);
     const elapsed = () => Math.round(performance.now() - started);
     try {
       const response = await request(target.url, {
@@ -101,6 +90,23 @@ export class Sender {
     }
     return agent;
   }
+}
+
+/** Every header of one attempt made at `at` (also shown in the panel's delivery detail). */
+export function requestHeaders(
+  target: Target,
+  webhookId: string,
+  body: Buffer,
+  at: number,
+  userAgent: string,
+  test: boolean,
+): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'user-agent': userAgent,
+    ...signatureHeaders(signingKeys(target, at), webhookId, Math.floor(at / 1000), body),
+    ...(test ? { 'x-booth-agent-test': 'true' } : {}),
+  };
 }
 
 /** Reads at most 4 KiB of a response body and drops the rest (a 10 MB answer costs nothing). */

@@ -1,14 +1,11 @@
 // Verify (webhooks.md, "Endpoints"): one small signed POST, and what happened in plain
 // words: name lookup, TLS, HTTP status, time taken, a redirect, and the clock difference.
 import { monotonicFactory } from 'ulid';
+import { CLOCK_SKEW_LIMIT_MS, clockSkew } from '../core/clock.js';
 import { isAppsScriptAccepted } from '../core/endpoint-url.js';
 import { formatDuration } from '../core/policy.js';
-import type { Endpoint } from '../store/endpoints.js';
 import { checkReachable } from './reachability.js';
-import type { Sender } from './sender.js';
-
-/** Receivers using Standard Webhooks reject timestamps more than 5 minutes off. */
-export const CLOCK_SKEW_LIMIT_MS = 5 * 60 * 1000;
+import type { Sender, Target } from './sender.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -24,7 +21,7 @@ export interface VerifyReport {
 const newUlid = monotonicFactory();
 
 export async function verifyEndpoint(
-  endpoint: Pick<Endpoint, 'url' | 'secret' | 'ca'>,
+  endpoint: Target,
   sender: Sender,
   eventId: number | null,
   connectTimeoutMs: number,
@@ -48,7 +45,7 @@ export async function verifyEndpoint(
     `TLS: ${reach.tlsProtocol ?? 'set up'}, certificate trusted.`,
   ];
   const body = Buffer.from(JSON.stringify({ type: 'verify', event_id: eventId ?? 0, timestamp: new Date(now()).toISOString() }));
-  const sent = await sender.send(endpoint, `msg_${newUlid()}`, body);
+  const sent = await sender.send(endpoint, `msg_${newUlid()}`, body, false);
   const { outcome } = sent;
   if (outcome.kind !== 'answered') {
     findings.push(`The signed POST got no answer: ${outcome.error} (after ${formatDuration(sent.durationMs)}).`);
@@ -67,7 +64,7 @@ export async function verifyEndpoint(
         : `Redirect to ${redirect}: redirects are not followed, so set the endpoint URL to the final address.`,
     );
   }
-  const clockSkewMs = skew(sent.date, sent.startedAt + sent.durationMs / 2);
+  const clockSkewMs = clockSkew(sent.date, sent.startedAt + sent.durationMs / 2);
   if (clockSkewMs !== null) {
     findings.push(
       Math.abs(clockSkewMs) > CLOCK_SKEW_LIMIT_MS
@@ -76,13 +73,4 @@ export async function verifyEndpoint(
     );
   }
   return { ok: accepted, reached: true, status, durationMs: sent.durationMs, redirect, clockSkewMs, findings };
-}
-
-/** The endpoint's clock minus ours, from its Date header (second precision). */
-function skew(dateHeader: string | null, localMs: number): number | null {
-  if (dateHeader === null) return null;
-  const remote = Date.parse(dateHeader);
-  if (Number.isNaN(remote)) return null;
-  const diff = remote - localMs;
-  return Math.abs(diff) < 1000 ? 0 : Math.round(diff);
 }

@@ -2,11 +2,11 @@
 import type { Database } from 'better-sqlite3';
 import { monotonicFactory } from 'ulid';
 import type { PayloadType } from '../core/payload.js';
+import type { EndpointSecrets } from '../core/signing.js';
 
-export interface Endpoint {
+export interface Endpoint extends EndpointSecrets {
   id: string;
   url: string;
-  secret: string;
   /** Subscribed payload types; null means all of them. */
   types: PayloadType[] | null;
   enabled: boolean;
@@ -15,6 +15,8 @@ export interface Endpoint {
   /** An extra CA (PEM) this endpoint's certificate may chain to, beside the system's. */
   ca: string | null;
   unreachableSince: number | null;
+  /** The endpoint's clock minus the booth's, from the Date header of its last answer. */
+  clockSkewMs: number | null;
   createdAt: number;
 }
 
@@ -36,7 +38,18 @@ interface EndpointRow {
   strict_order: number;
   ca: string | null;
   unreachable_since: number | null;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  rotation_pending: number;
+  clock_skew_ms: number | null;
   created_at: number;
+}
+
+/** What the operator can change on an endpoint. */
+export interface EndpointChanges {
+  url?: string;
+  types?: PayloadType[] | null;
+  strictOrder?: boolean;
 }
 
 const newUlid = monotonicFactory();
@@ -54,6 +67,15 @@ export class Endpoints {
       remove: db.prepare(`DELETE FROM endpoints WHERE id = ?`),
       setEnabled: db.prepare(`
         UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason WHERE id = @id`),
+      update: db.prepare(`
+        UPDATE endpoints SET url = COALESCE(@url, url), types = CASE WHEN @setTypes THEN @types ELSE types END,
+          strict_order = COALESCE(@strictOrder, strict_order)
+        WHERE id = @id`),
+      rotate: db.prepare(`
+        UPDATE endpoints SET previous_secret = CASE WHEN rotation_pending = 1 THEN previous_secret ELSE secret END,
+          secret = @secret, previous_secret_until = @until, rotation_pending = 1
+        WHERE id = @id`),
+      confirmRotation: db.prepare(`UPDATE endpoints SET rotation_pending = 0 WHERE id = ? AND rotation_pending = 1`),
     };
   }
 
@@ -88,6 +110,31 @@ export class Endpoints {
   setEnabled(id: string, enabled: boolean, reason: string | null = null): boolean {
     return this.s.setEnabled.run({ id, enabled: enabled ? 1 : 0, reason: enabled ? null : reason }).changes > 0;
   }
+
+  update(id: string, changes: EndpointChanges): boolean {
+    return (
+      this.s.update.run({
+        id,
+        url: changes.url ?? null,
+        setTypes: changes.types !== undefined ? 1 : 0,
+        types: changes.types ? JSON.stringify(changes.types) : null,
+        strictOrder: changes.strictOrder === undefined ? null : changes.strictOrder ? 1 : 0,
+      }).changes > 0
+    );
+  }
+
+  /**
+   * Starts a rotation: `secret` becomes the new one, the old one keeps signing beside it
+   * until `previousUntil`, and X-Signature stays on the old one until the operator
+   * confirms. Rotating again before confirming keeps the secret receivers still check.
+   */
+  rotateSecret(id: string, secret: string, previousUntil: number): boolean {
+    return this.s.rotate.run({ id, secret, until: previousUntil }).changes > 0;
+  }
+
+  confirmRotation(id: string): boolean {
+    return this.s.confirmRotation.run(id).changes > 0;
+  }
 }
 
 function toEndpoint(row: EndpointRow): Endpoint {
@@ -101,6 +148,10 @@ function toEndpoint(row: EndpointRow): Endpoint {
     strictOrder: row.strict_order === 1,
     ca: row.ca,
     unreachableSince: row.unreachable_since,
+    previousSecret: row.previous_secret,
+    previousSecretUntil: row.previous_secret_until,
+    rotationPending: row.rotation_pending === 1,
+    clockSkewMs: row.clock_skew_ms,
     createdAt: row.created_at,
   };
 }

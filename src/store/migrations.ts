@@ -77,6 +77,52 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // For the operator's panel: secret rotation, the clock skew seen in answers, search by
+    // session id, the outcome of each attempt for the day chart, and delivery counts kept
+    // by triggers so the header never counts a million rows.
+    version: 20,
+    up(db) {
+      db.exec(`
+        ALTER TABLE endpoints ADD COLUMN previous_secret TEXT;
+        ALTER TABLE endpoints ADD COLUMN previous_secret_until INTEGER;
+        ALTER TABLE endpoints ADD COLUMN rotation_pending INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE endpoints ADD COLUMN clock_skew_ms INTEGER;
+
+        ALTER TABLE events ADD COLUMN session_id TEXT;
+        UPDATE events SET session_id = json_extract(CAST(body AS TEXT), '$.session.id');
+        CREATE INDEX events_by_session ON events (session_id) WHERE session_id IS NOT NULL;
+
+        ALTER TABLE attempts ADD COLUMN result TEXT CHECK (result IN ('delivered', 'queued', 'waiting', 'failed'));
+        UPDATE attempts SET result = CASE
+          WHEN outcome = 'unreachable' THEN 'waiting'
+          WHEN status_code BETWEEN 200 AND 299 THEN 'delivered'
+          ELSE 'queued' END;
+        CREATE INDEX attempts_by_time ON attempts (started_at);
+
+        CREATE INDEX deliveries_by_delivered_at ON deliveries (delivered_at) WHERE delivered_at IS NOT NULL;
+
+        CREATE TABLE delivery_counts (
+          status TEXT PRIMARY KEY,
+          n      INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO delivery_counts (status, n)
+          SELECT s.column1, (SELECT COUNT(*) FROM deliveries d WHERE d.status = s.column1)
+          FROM (VALUES ('queued'), ('waiting'), ('delivered'), ('failed')) AS s;
+        CREATE TRIGGER delivery_counts_insert AFTER INSERT ON deliveries BEGIN
+          UPDATE delivery_counts SET n = n + 1 WHERE status = NEW.status;
+        END;
+        CREATE TRIGGER delivery_counts_delete AFTER DELETE ON deliveries BEGIN
+          UPDATE delivery_counts SET n = n - 1 WHERE status = OLD.status;
+        END;
+        CREATE TRIGGER delivery_counts_update AFTER UPDATE OF status ON deliveries
+        WHEN OLD.status <> NEW.status BEGIN
+          UPDATE delivery_counts SET n = n - 1 WHERE status = OLD.status;
+          UPDATE delivery_counts SET n = n + 1 WHERE status = NEW.status;
+        END;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -4,7 +4,7 @@
 // Deliveries are claimed with a lease (owner + expiry) rather than an "in flight" flag:
 // a sender that crashes leaves a lease that simply runs out, and two senders can never
 // hold the same delivery at once because the claim is a single UPDATE … RETURNING.
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { monotonicFactory } from 'ulid';
 import type { Decision } from '../core/policy.js';
 import type { PayloadType } from '../core/payload.js';
@@ -15,6 +15,8 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'waiting'
 export interface NewEvent {
   type: PayloadType;
   body: Buffer;
+  /** The payload's session.id, for the operator's search. */
+  sessionId: string;
   dedupeKey: string | null;
   occurredAt: string;
   /** A Send Test event: delivered to `onlyEndpoint` alone. */
@@ -56,6 +58,8 @@ export interface AttemptView extends AttemptRecord {
 }
 
 export interface DeliveryView {
+  /** Pass as `before` to get the page after this row. */
+  cursor: number;
   id: string;
   status: DeliveryStatus;
   eventId: string;
@@ -68,6 +72,24 @@ export interface DeliveryView {
   lastError: string | null;
   capturedAt: number;
   deliveredAt: number | null;
+  sessionId: string | null;
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus | undefined;
+  type?: PayloadType | undefined;
+  sessionId?: string | undefined;
+  before?: number | undefined;
+  limit: number;
+}
+
+/** What the attempts of one hour led to, for the day chart. */
+export interface HourStats {
+  from: number;
+  delivered: number;
+  retried: number;
+  failed: number;
+  waiting: number;
 }
 
 export interface StatusCounts {
@@ -80,6 +102,7 @@ export interface StatusCounts {
 const newUlid = monotonicFactory();
 
 interface DeliveryRow {
+  seq: number;
   id: string;
   status: DeliveryStatus;
   event_id: string;
@@ -92,6 +115,24 @@ interface DeliveryRow {
   last_error: string | null;
   captured_at: number;
   delivered_at: number | null;
+  session_id: string | null;
+}
+
+const VIEW_COLUMNS = `
+  d.seq, d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url, d.attempts_used,
+  d.next_attempt_at, d.last_error, e.captured_at, d.delivered_at, e.session_id`;
+
+/** The page query for one combination of filters, written so each can use its index. */
+function pageQuery(filter: DeliveryFilter): string {
+  const where = ['d.seq < @before'];
+  if (filter.status) where.push('d.status = @status');
+  if (filter.type) where.push('e.type = @type');
+  if (filter.sessionId) where.push('e.session_id = @sessionId');
+  const from = filter.sessionId
+    ? 'events e CROSS JOIN deliveries d ON d.event_seq = e.seq'
+    : 'deliveries d JOIN events e ON e.seq = d.event_seq';
+  return `SELECT ${VIEW_COLUMNS} FROM ${from} JOIN endpoints p ON p.id = d.endpoint_id
+    WHERE ${where.join(' AND ')} ORDER BY d.seq DESC LIMIT @limit`;
 }
 
 function prepareStatements(db: Database) {
@@ -101,8 +142,8 @@ function prepareStatements(db: Database) {
       SELECT e.id, (SELECT COUNT(*) FROM deliveries d WHERE d.event_seq = e.seq) AS deliveries
       FROM events e WHERE e.dedupe_key = ? AND e.captured_at > ? ORDER BY e.seq DESC LIMIT 1`),
     insertEvent: prepare(`
-      INSERT INTO events (id, type, body, dedupe_key, test, occurred_at, captured_at)
-      VALUES (@id, @type, @body, @dedupeKey, @test, @occurredAt, @now)`),
+      INSERT INTO events (id, type, body, dedupe_key, test, occurred_at, captured_at, session_id)
+      VALUES (@id, @type, @body, @dedupeKey, @test, @occurredAt, @now, @sessionId)`),
     subscribed: prepare(`
       SELECT id, unreachable_since FROM endpoints
       WHERE enabled = 1 AND (types IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.types) WHERE value = ?))
@@ -133,8 +174,9 @@ function prepareStatements(db: Database) {
              d.queued_at AS queuedAt, e.body
       FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.seq = ?`),
     insertAttempt: prepare(`
-      INSERT INTO attempts (delivery_seq, started_at, duration_ms, outcome, status_code, error, response_head, reason)
-      VALUES (@seq, @startedAt, @durationMs, @outcome, @statusCode, @error, @responseHead, @reason)`),
+      INSERT INTO attempts (delivery_seq, started_at, duration_ms, outcome, status_code, error, response_head, reason, result)
+      VALUES (@seq, @startedAt, @durationMs, @outcome, @statusCode, @error, @responseHead, @reason, @result)`),
+    clockSkew: prepare(`UPDATE endpoints SET clock_skew_ms = ? WHERE id = ?`),
     settle: prepare(`
       UPDATE deliveries SET status = @status, attempts_used = attempts_used + @used, next_attempt_at = @next,
         last_error = @lastError, delivered_at = @deliveredAt, lease_owner = NULL, lease_expires_at = NULL,
@@ -171,30 +213,29 @@ function prepareStatements(db: Database) {
         attempts_used = 0, queued_at = @now, next_attempt_at = @now, updated_at = @now
       WHERE status = 'failed'`),
     statusOf: prepare(`SELECT status FROM deliveries WHERE id = ?`),
-    list: prepare(`
-      SELECT d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url, d.attempts_used,
-             d.next_attempt_at, d.last_error, e.captured_at, d.delivered_at
-      FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN endpoints p ON p.id = d.endpoint_id
-      WHERE (@status IS NULL OR d.status = @status)
-      ORDER BY d.seq DESC LIMIT @limit`),
     one: prepare(`
-      SELECT d.seq, d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url,
-             d.attempts_used, d.next_attempt_at, d.last_error, e.captured_at, d.delivered_at
-      FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN endpoints p ON p.id = d.endpoint_id
+      SELECT ${VIEW_COLUMNS} FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN endpoints p ON p.id = d.endpoint_id
       WHERE d.id = ?`),
     attemptsOf: prepare(`
       SELECT a.started_at AS startedAt, a.duration_ms AS durationMs, a.outcome, a.status_code AS statusCode,
              a.error, a.response_head AS responseHead, a.reason
       FROM attempts a JOIN deliveries d ON d.seq = a.delivery_seq WHERE d.id = ? ORDER BY a.id`),
     undelivered: prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status <> 'delivered'`),
-    counts: prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`),
-    lastDelivered: prepare(`SELECT MAX(delivered_at) AS at FROM deliveries WHERE status = 'delivered'`),
+    counts: prepare(`SELECT status, n FROM delivery_counts`),
+    lastDelivered: prepare(`SELECT MAX(delivered_at) AS at FROM deliveries WHERE delivered_at IS NOT NULL`),
+    dayStats: prepare(`
+      SELECT (started_at - @since) / 3600000 AS hour, result, COUNT(*) AS n FROM attempts
+      WHERE started_at >= @since AND started_at < @until GROUP BY hour, result`),
+    eventOf: prepare(`
+      SELECT e.body, e.session_id AS sessionId, e.occurred_at AS occurredAt FROM deliveries d
+      JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`),
     eventBody: prepare(`SELECT body FROM events WHERE id = ?`),
   };
 }
 
 export class Outbox {
   private readonly s: ReturnType<typeof prepareStatements>;
+  private readonly pages = new Map<string, Statement>();
 
   constructor(private readonly db: Database) {
     this.s = prepareStatements(db);
@@ -221,6 +262,7 @@ export class Outbox {
           dedupeKey: event.dedupeKey,
           test: event.test ? 1 : 0,
           occurredAt: event.occurredAt,
+          sessionId: event.sessionId,
           now,
         });
         const targets = (
@@ -270,10 +312,11 @@ export class Outbox {
   }
 
   /** Records an attempt and applies the policy's decision, releasing the lease. */
-  settle(claim: Claim, owner: string, attempt: AttemptRecord, decision: Decision, now: number): void {
+  settle(claim: Claim, owner: string, attempt: AttemptRecord, decision: Decision, now: number, clockSkewMs: number | null = null): void {
     this.db
       .transaction(() => {
-        this.s.insertAttempt.run({ seq: claim.seq, ...attempt, reason: decision.reason });
+        this.s.insertAttempt.run({ seq: claim.seq, ...attempt, reason: decision.reason, result: decision.status });
+        if (clockSkewMs !== null) this.s.clockSkew.run(clockSkewMs, claim.endpointId);
         this.s.settle.run({
           seq: claim.seq,
           owner,
@@ -346,9 +389,52 @@ export class Outbox {
     return this.s.retryAll.run({ now }).changes;
   }
 
-  list(filter: { status?: DeliveryStatus | undefined; limit: number }): DeliveryView[] {
-    const rows = this.s.list.all({ status: filter.status ?? null, limit: filter.limit }) as DeliveryRow[];
+  /**
+   * One page of deliveries, newest first. Keyset pagination: `before` is the `cursor` of
+   * the last row of the previous page, so page 1,000 costs what page 1 costs.
+   */
+  list(filter: DeliveryFilter): DeliveryView[] {
+    const key = `${filter.status ? 's' : ''}${filter.type ? 't' : ''}${filter.sessionId ? 'q' : ''}`;
+    let statement = this.pages.get(key);
+    if (!statement) {
+      statement = this.db.prepare(pageQuery(filter));
+      this.pages.set(key, statement);
+    }
+    const rows = statement.all({
+      status: filter.status ?? null,
+      type: filter.type ?? null,
+      sessionId: filter.sessionId ?? null,
+      before: filter.before ?? Number.MAX_SAFE_INTEGER,
+      limit: filter.limit,
+    }) as DeliveryRow[];
     return rows.map(toView);
+  }
+
+  /** The captured body and what it is about, for the delivery's detail view. */
+  eventOf(deliveryId: string): { body: Buffer; sessionId: string | null; occurredAt: string } | null {
+    return (this.s.eventOf.get(deliveryId) as { body: Buffer; sessionId: string | null; occurredAt: string } | undefined) ?? null;
+  }
+
+  /** Attempts per hour for the `hours` hours up to `until`, by what each attempt led to. */
+  dayStats(until: number, hours = 24): HourStats[] {
+    const since = until - hours * 3_600_000;
+    const buckets: HourStats[] = Array.from({ length: hours }, (_, i) => ({
+      from: since + i * 3_600_000,
+      delivered: 0,
+      retried: 0,
+      failed: 0,
+      waiting: 0,
+    }));
+    const rows = this.s.dayStats.all({ since, until }) as { hour: number; result: string | null; n: number }[];
+    for (const row of rows) {
+      const bucket = buckets[row.hour];
+      if (!bucket) continue;
+      if (row.result === 'delivered') bucket.delivered += row.n;
+      else if (row.result === 'queued') bucket.retried += row.n;
+      else if (row.result === 'failed') bucket.failed += row.n;
+      else if (row.result === 'waiting') bucket.waiting += row.n;
+    }
+    return buckets;
   }
 
   get(deliveryId: string): (DeliveryView & { attempts: AttemptView[] }) | null {
@@ -383,6 +469,7 @@ export class Outbox {
 
 function toView(row: DeliveryRow): DeliveryView {
   return {
+    cursor: row.seq,
     id: row.id,
     status: row.status,
     eventId: row.event_id,
@@ -395,5 +482,6 @@ function toView(row: DeliveryRow): DeliveryView {
     lastError: row.last_error,
     capturedAt: row.captured_at,
     deliveredAt: row.delivered_at,
+    sessionId: row.session_id,
   };
 }

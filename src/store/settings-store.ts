@@ -4,7 +4,7 @@ import type { Database } from 'better-sqlite3';
 import { DEFAULT_SETTINGS, settingsSchema, type SettingKey, type Settings } from '../core/settings.js';
 
 /** Secrets the agent generates for itself; never listed by `config get`. */
-export type TokenName = 'ingest_token';
+export type TokenName = 'ingest_token' | 'admin_token';
 
 export class SettingsStore {
   private readonly s;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, hostAllowed, idempotencyKeyProblem, tokensEqual } from '../../src/core/request-guard.js';
+import { bearerToken, checkAdminRequest, hostAllowed, idempotencyKeyProblem, tokensEqual } from '../../src/core/request-guard.js';
 
 describe('hostAllowed (DNS rebinding)', () => {
   it.each(['127.0.0.1:7480', 'localhost:7480'])('accepts %s', (host) => {
@@ -60,5 +60,42 @@ describe('idempotencyKeyProblem', () => {
   });
   it.each(['', 'x'.repeat(256), 'has space', 'tab\there', 'é', 'line\nbreak'])('refuses %j', (key) => {
     expect(idempotencyKeyProblem(key)).not.toBeNull();
+  });
+});
+
+describe('checkAdminRequest', () => {
+  const port = 7480;
+  const admin = 'admin-token-abc';
+  const ok = { host: '127.0.0.1:7480', origin: undefined, secFetchSite: undefined, authorization: `Bearer ${admin}` };
+
+  it.each([
+    ['a script with the token', ok],
+    ['the panel page itself', { ...ok, origin: 'http://127.0.0.1:7480', secFetchSite: 'same-origin' }],
+    ['the panel under localhost', { ...ok, host: 'localhost:7480', origin: 'http://localhost:7480', secFetchSite: 'same-origin' }],
+    ['a typed-in URL', { ...ok, secFetchSite: 'none' }],
+  ])('lets in %s', (_what, request) => {
+    expect(checkAdminRequest(request, port, admin)).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['no token', { ...ok, authorization: undefined }, 401],
+    ['the ingest token', { ...ok, authorization: 'Bearer ingest-token-xyz' }, 401],
+    ['the token without Bearer', { ...ok, authorization: admin }, 401],
+    ['a token prefix', { ...ok, authorization: `Bearer ${admin.slice(0, -1)}` }, 401],
+    ['a foreign Host', { ...ok, host: 'evil.example:7480' }, 403],
+    ['a rebinding Host on our port', { ...ok, host: 'attacker.example:7480', origin: 'http://attacker.example:7480' }, 403],
+    ['a cross-site Origin', { ...ok, origin: 'https://evil.example' }, 403],
+    ['an Origin on another port', { ...ok, origin: 'http://127.0.0.1:8080' }, 403],
+    ['an https Origin for our host', { ...ok, origin: 'https://127.0.0.1:7480' }, 403],
+    ['localhost Origin against a 127.0.0.1 Host', { ...ok, origin: 'http://localhost:7480' }, 403],
+    ['the null Origin of a sandboxed frame', { ...ok, origin: 'null' }, 403],
+    ['an Origin with a path trick', { ...ok, origin: 'http://127.0.0.1:7480.evil.example' }, 403],
+    ['Sec-Fetch-Site cross-site', { ...ok, secFetchSite: 'cross-site' }, 403],
+    ['Sec-Fetch-Site same-site (another port)', { ...ok, secFetchSite: 'same-site' }, 403],
+    ['Sec-Fetch-Site cross-site with no Origin', { ...ok, origin: undefined, secFetchSite: 'cross-site' }, 403],
+  ])('refuses %s', (_what, request, status) => {
+    const verdict = checkAdminRequest(request as typeof ok, port, admin);
+    expect(verdict.ok).toBe(false);
+    expect(!verdict.ok && verdict.status).toBe(status);
   });
 });

@@ -99,6 +99,11 @@ describe('endpoints, settings, capture and deliveries', () => {
     const token = await cli(['--json', 'token']);
     expect(JSON.parse(token.stdout)).toMatchObject({ token: expect.any(String), url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:7480\/t\/.+\/v1\/events$/) });
 
+    const panel = JSON.parse((await cli(['--json', 'panel-url'])).stdout);
+    const adminToken = /^http:\/\/127\.0\.0\.1:7480\/#token=(.+)$/.exec(panel.url)?.[1];
+    expect(adminToken).toBeTruthy();
+    expect(adminToken).not.toBe(JSON.parse(token.stdout).token);
+
     const removed = await cli(['endpoint', 'remove', endpoint.id]);
     expect(removed.stdout).toContain('1 undelivered deliveries to it were dropped');
   });

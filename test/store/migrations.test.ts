@@ -35,6 +35,34 @@ describe('migrations', () => {
     reopened.close();
   });
 
+  it('20 backfills session ids, attempt results and delivery counts from the rows of 10', () => {
+    const db = openDatabase(join(tempDir(), 'step20.db'), { migrate: false });
+    migrate(db, 10);
+    db.exec(`
+      INSERT INTO endpoints (id, url, secret, created_at) VALUES ('ep_1', 'https://a.example/h', 'whsec_x', 1);
+      INSERT INTO events (id, type, body, occurred_at, captured_at) VALUES
+        ('evt_1', 'session', CAST('{"type":"session","session":{"id":"s-1"}}' AS BLOB), '', 1),
+        ('evt_2', 'share', CAST('{"type":"share","session":{"id":"s-2"}}' AS BLOB), '', 2);
+      INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at) VALUES
+        ('msg_1', 1, 'ep_1', 'delivered', 1, 1, 1), ('msg_2', 2, 'ep_1', 'failed', 2, 2, 2);
+      INSERT INTO attempts (delivery_seq, started_at, duration_ms, outcome, status_code, reason) VALUES
+        (1, 1, 5, 'answered', 200, 'ok'), (2, 2, 5, 'unreachable', NULL, 'offline'), (2, 3, 5, 'answered', 500, 'HTTP 500');
+    `);
+    migrate(db, 20);
+    expect(db.prepare('SELECT id, session_id FROM events ORDER BY seq').all()).toEqual([
+      { id: 'evt_1', session_id: 's-1' },
+      { id: 'evt_2', session_id: 's-2' },
+    ]);
+    expect(db.prepare('SELECT result FROM attempts ORDER BY id').pluck().all()).toEqual(['delivered', 'waiting', 'queued']);
+    const counts = () => Object.fromEntries((db.prepare('SELECT status, n FROM delivery_counts').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    expect(counts()).toEqual({ queued: 0, waiting: 0, delivered: 1, failed: 1 });
+    db.exec(`UPDATE deliveries SET status = 'queued' WHERE id = 'msg_2'`);
+    expect(counts()).toEqual({ queued: 1, waiting: 0, delivered: 1, failed: 0 });
+    db.exec(`DELETE FROM endpoints`);
+    expect(counts()).toEqual({ queued: 0, waiting: 0, delivered: 0, failed: 0 });
+    db.close();
+  });
+
   it('build the same schema whether applied at once or step by step', () => {
     const atOnce = openDatabase(join(tempDir(), 'a.db'));
     const stepped = openDatabase(join(tempDir(), 'b.db'), { migrate: false });

@@ -19,7 +19,7 @@ function addEndpoint(s: Store, types: ('session' | 'share')[] | null = null, url
 }
 
 function capture(s: Store, n: number, key: string | null = null, type: 'session' | 'share' = 'session') {
-  return s.outbox.capture({ type, body: Buffer.from(`{"n":${n}}`), dedupeKey: key, occurredAt: new Date(NOW).toISOString() }, NOW + n, WEEK);
+  return s.outbox.capture({ type, body: Buffer.from(`{"n":${n}}`), dedupeKey: key, occurredAt: new Date(NOW).toISOString(), sessionId: `s${n}` }, NOW + n, WEEK);
 }
 
 const attempt = (outcome: AttemptRecord['outcome'] = 'answered', statusCode: number | null = 200): AttemptRecord => ({
@@ -60,7 +60,7 @@ describe('capture', () => {
     const again = capture(s, 2, 'session:abc');
     expect(again).toEqual({ id: first.id, deliveries: 1, duplicate: true, deliveryIds: [] });
     expect(s.db.prepare('SELECT COUNT(*) FROM events').pluck().get()).toBe(1);
-    const later = s.outbox.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: 'session:abc', occurredAt: '' }, NOW + WEEK + 10, WEEK);
+    const later = s.outbox.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: 'session:abc', occurredAt: '', sessionId: 'abc' }, NOW + WEEK + 10, WEEK);
     expect(later.duplicate).toBe(false);
   });
 

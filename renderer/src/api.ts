@@ -1,0 +1,79 @@
+// The admin API, as the page calls it. The admin token arrives in the link's fragment
+// (#token=…, never sent to any server), is kept for this tab only, and goes in the
+// Authorization header of every request, so no other page can borrow it.
+
+const TOKEN_KEY = 'booth-agent-admin-token';
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly issues: Issue[] = []) {
+    super(message);
+  }
+}
+
+export function adminToken(): string | null {
+  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]!));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    headers: {
+      authorization: `Bearer ${adminToken() ?? ''}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  const data = (await response.json().catch(() => ({}))) as { error?: string; issues?: Issue[] };
+  if (!response.ok) throw new ApiError(response.status, data.error ?? `HTTP ${response.status}`, data.issues ?? []);
+  return data as T;
+}
+
+/**
+ * Follows /api/stream (server-sent events, read through fetch so the token can travel in a
+ * header) and reconnects after a break, telling `onConnected` how it goes.
+ */
+export function follow<T>(onState: (state: T) => void, onConnected: (connected: boolean) => void): void {
+  let delay = 500;
+  const connect = async (): Promise<void> => {
+    try {
+      const response = await fetch('/api/stream', { headers: { authorization: `Bearer ${adminToken() ?? ''}` } });
+      if (!response.ok || !response.body) throw new ApiError(response.status, `HTTP ${response.status}`);
+      onConnected(true);
+      delay = 500;
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = message
+            .split('\n')
+            .filter((line) => line.startsWith('data: '))
+            .map((line) => line.slice(6))
+            .join('\n');
+          if (data) onState(JSON.parse(data) as T);
+        }
+      }
+    } catch {
+      // the agent stopped or restarted: say so, and try again
+    }
+    onConnected(false);
+    setTimeout(() => void connect(), delay);
+    delay = Math.min(delay * 2, 5000);
+  };
+  void connect();
+}

@@ -1,0 +1,57 @@
+// The panel's files, served from a fixed list read at start: a request names a file in
+// the list or gets 404, so no path (../, %2e%2e, backslashes) can reach anything else.
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface PanelFile {
+  type: string;
+  body: Buffer;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/** The pages' strict policy: our own scripts, styles and API only, nothing inline, no frames. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * renderer/ (the page, styles) and dist/renderer/ (the compiled scripts), by URL path.
+ * Both are found from the package root, two folders up from this module whether it runs
+ * from src/ (tests) or dist/ (the command, the packaged app).
+ */
+export function loadPanelFiles(
+  pageDir = new URL('../../renderer/', import.meta.url),
+  scriptDir = new URL('../../dist/renderer/', import.meta.url),
+): Map<string, PanelFile> {
+  const files = new Map<string, PanelFile>();
+  const add = (dir: URL, prefix: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(fileURLToPath(dir));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const type = TYPES[name.slice(name.lastIndexOf('.'))];
+      if (type) files.set(`${prefix}${name}`, { type, body: readFileSync(new URL(name, dir)) });
+    }
+  };
+  add(pageDir, '/');
+  add(scriptDir, '/js/');
+  const index = files.get('/index.html');
+  if (index) files.set('/', index);
+  return files;
+}

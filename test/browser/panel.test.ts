@@ -1,0 +1,191 @@
+// The operator's panel in a real browser, against a real agent and a real HTTPS receiver.
+import { createHmac } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestAgent, type TestAgent } from '../helpers/agent.js';
+import { launchBrowser, openPanel, screenshot } from '../helpers/browser.js';
+import { contractExamples } from '../helpers/contract.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { waitFor } from '../helpers/wait.js';
+
+let browser: Browser;
+let receiver: Receiver;
+const agents: TestAgent[] = [];
+let errors: string[] = [];
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  await browser?.close();
+  await receiver?.close();
+});
+afterEach(async () => {
+  expect(errors, 'errors in the page').toEqual([]);
+  for (const agent of agents.splice(0)) await agent.stop();
+  receiver.handle(() => ({ status: 200, body: 'ok' }));
+});
+
+const heading = (page: Page) => page.getByRole('heading', { level: 1 });
+
+async function panel(settings = {}, width = 1280, height = 800): Promise<{ t: TestAgent; page: Page }> {
+  const t = await startTestAgent(settings);
+  agents.push(t);
+  t.addEndpoint(receiver.url, { ca: receiver.certificate.cert });
+  const opened = await openPanel(browser, `${t.base}/#token=${t.agent.store.settings.token('admin_token')}`, width, height);
+  errors = opened.errors;
+  await expect.poll(() => heading(opened.page).textContent()).toBe('All delivered');
+  return { t, page: opened.page };
+}
+
+const session = (id: string) =>
+  JSON.stringify({ type: 'session', session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'still' } });
+
+describe('the panel', () => {
+  it('refuses an http:// endpoint in words, then adds an https:// one and shows its secret', async () => {
+    const { t, page } = await panel();
+    expect(page.url()).not.toContain('token=');
+    const url = page.getByLabel('Endpoint URL');
+    await url.fill('http://hooks.example.com/booth');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await expect.poll(() => page.locator('#new-url-error').textContent()).toContain('HTTPS is required');
+    expect(await url.getAttribute('aria-invalid')).toBe('true');
+    expect(t.agent.store.endpoints.list()).toHaveLength(1);
+    await screenshot(page, 'add-endpoint-refused');
+
+    await url.fill('https://hooks.example.com/crm');
+    await page.getByLabel('Surveys').uncheck();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const card = page.locator('.endpoint', { hasText: 'https://hooks.example.com/crm' });
+    await card.waitFor();
+    const added = t.agent.store.endpoints.list().find((e) => e.url === 'https://hooks.example.com/crm');
+    expect(added).toMatchObject({ types: ['session', 'share', 'competition_win'] });
+    await expect.poll(() => card.locator('code').textContent()).toBe(added!.secret);
+    expect(await card.textContent()).toContain('Photo sessions, Shares, Prize wins');
+    await screenshot(page, 'add-endpoint-added');
+  });
+
+  it('verifies an endpoint and sends a test event, and shows both results in words', async () => {
+    const { page } = await panel();
+    const card = page.locator('.endpoint', { hasText: receiver.url });
+    await card.getByRole('button', { name: 'Verify' }).click();
+    const result = card.locator('.result');
+    await expect.poll(() => result.textContent(), { timeout: 10_000 }).toContain('Verified');
+    expect(await result.textContent()).toMatch(/HTTP 200 in \d+ ms/);
+    expect(await result.textContent()).toContain('TLS: TLSv1.3, certificate trusted.');
+
+    await card.getByLabel(/Test event type/).selectOption('survey');
+    await card.getByRole('button', { name: 'Send test' }).click();
+    await expect.poll(() => result.textContent(), { timeout: 10_000 }).toContain('Test survey: delivered: HTTP 200');
+    expect(receiver.requests[receiver.requests.length - 1]!.headers['x-booth-agent-test']).toBe('true');
+    const row = page.locator('#deliveries tr', { hasText: 'survey (test)' });
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('delivered');
+    await screenshot(page, 'verify-and-test');
+  });
+
+  it('shows a failure, and a retry from the panel turns it delivered without a reload', async () => {
+    const { t, page } = await panel({ max_retries: 0 });
+    receiver.handle(() => ({ status: 500, body: '{"error":"CRM is down"}' }));
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => navigations.push(frame.url()));
+
+    expect((await t.post(session('retry-me'))).status).toBe(202);
+    await expect.poll(() => heading(page).textContent(), { timeout: 5000 }).toBe('1 failed: needs you');
+    const row = page.locator('#deliveries tr', { hasText: 'retry-me' });
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('failed');
+    await screenshot(page, 'failed');
+
+    await row.click();
+    const detail = page.locator('#detail');
+    await expect.poll(() => detail.textContent()).toContain('HTTP 500 from the endpoint');
+    expect(await detail.textContent()).toContain('{"error":"CRM is down"}');
+    receiver.handle(() => ({ status: 200, body: 'thanks' }));
+    await detail.getByRole('button', { name: 'Retry this delivery' }).click();
+    await expect.poll(() => detail.locator('dd').first().textContent(), { timeout: 5000 }).toBe('delivered');
+    await screenshot(page, 'retried-detail');
+    await page.locator('#detail-close').click();
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('delivered');
+    await expect.poll(() => heading(page).textContent()).toBe('All delivered');
+    expect(navigations).toEqual([]);
+    const attempts = t.agent.store.outbox.attempts(t.agent.store.outbox.list({ limit: 1 })[0]!.id);
+    expect(attempts.map((a) => a.statusCode)).toEqual([500, 200]);
+    await screenshot(page, 'retried');
+  });
+
+  it('pauses and resumes delivery', async () => {
+    const { t, page } = await panel();
+    await page.getByRole('button', { name: 'Pause delivery' }).click();
+    await expect.poll(() => heading(page).textContent()).toBe('Delivery paused');
+    const before = receiver.requests.length;
+    await t.post(session('held-back'));
+    await expect.poll(() => heading(page).textContent()).toBe('Delivery paused: 1 held back');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(receiver.requests.length).toBe(before);
+    await screenshot(page, 'paused');
+    await page.getByRole('button', { name: 'Resume delivery' }).click();
+    await expect.poll(() => heading(page).textContent(), { timeout: 5000 }).toBe('All delivered');
+    expect(receiver.requests.some((r) => r.body.includes('held-back'))).toBe(true);
+  });
+
+  it('rotates a secret: both sign for a day, X-Signature switches when confirmed', async () => {
+    const { t, page } = await panel();
+    const [endpoint] = t.agent.store.endpoints.list();
+    const card = page.locator('.endpoint', { hasText: receiver.url });
+    await card.getByRole('button', { name: 'Rotate' }).click();
+    await expect.poll(() => card.textContent()).toContain('Receivers updated: confirm');
+    const rotated = t.agent.store.endpoints.get(endpoint!.id)!;
+    expect(rotated.secret).not.toBe(endpoint!.secret);
+    expect(await card.locator('code').textContent()).toBe(rotated.secret);
+    await screenshot(page, 'rotation');
+
+    await t.post(session('during-rotation'));
+    const during = await waitFor('the delivery', () => receiver.requests.find((r) => r.body.includes('during-rotation')));
+    expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(during.headers['x-signature']).toBe(createHmac('sha256', endpoint!.secret).update(during.body).digest('hex'));
+
+    await card.getByRole('button', { name: 'Receivers updated: confirm' }).click();
+    await expect.poll(() => card.textContent()).toContain('Rotation confirmed');
+    await t.post(session('after-confirm'));
+    const after = await waitFor('the delivery', () => receiver.requests.find((r) => r.body.includes('after-confirm')));
+    expect(after.headers['x-signature']).toBe(createHmac('sha256', rotated.secret).update(after.body).digest('hex'));
+  });
+
+  it('opens the detail of an attempt from the keyboard: payload, request headers, every attempt with its reason', async () => {
+    const { t, page } = await panel();
+    let answered = 0;
+    receiver.handle(() => (answered++ === 0 ? { status: 503, headers: { 'retry-after': '1' }, body: 'busy, come back' } : { status: 200, body: 'stored' }));
+    await t.post(contractExamples.share!.replace('"share789"', '"detail-share"'));
+    const row = page.locator('#deliveries tr', { hasText: 'share' });
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 8000 }).toBe('delivered');
+    await row.focus();
+    await page.keyboard.press('Enter');
+    const detail = page.locator('#detail');
+    await expect.poll(() => detail.locator('.attempt').count()).toBe(2);
+    const text = (await detail.textContent())!;
+    expect(text).toContain('"detail-share"');
+    expect(text).toContain('webhook-signature');
+    expect(text).toContain('x-signature');
+    expect(text).toContain('HTTP 503: the endpoint asked to wait 1 s (Retry-After); no retry used');
+    expect(text).toContain('busy, come back');
+    expect(text).toContain('delivered: HTTP 200');
+    await screenshot(page, 'detail');
+  });
+
+  it('fits a 1024-wide laptop, searches by session id and pages through the list', async () => {
+    const { t, page } = await panel({}, 1024, 768);
+    for (let n = 0; n < 60; n++) await t.post(session(`page-${n}`));
+    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 60);
+    await expect.poll(() => page.locator('#deliveries tr').count()).toBe(50);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1024);
+    await page.getByRole('button', { name: 'Older' }).click();
+    await expect.poll(() => page.locator('#deliveries tr').count()).toBe(10);
+    expect(await page.locator('#deliveries tr').last().textContent()).toContain('page-0');
+    await page.getByRole('button', { name: 'Newest' }).click();
+    await page.getByLabel('Session id').fill('page-42');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('#deliveries tr').count()).toBe(1);
+    expect(await page.locator('#deliveries tr').textContent()).toContain('page-42');
+    await screenshot(page, 'laptop-1024');
+  });
+});

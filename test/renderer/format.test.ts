@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { clock, duration, headline, relative } from '../../renderer/src/format.js';
+import { BACKLOG_THRESHOLD, DrainTracker } from '../../renderer/src/progress.js';
+
+const counts = (queued = 0, waiting = 0, delivered = 0, failed = 0) => ({ queued, waiting, delivered, failed });
+
+describe('headline', () => {
+  const since = new Date(2026, 10, 27, 21, 4).getTime();
+  it.each([
+    [{ counts: counts(0, 0, 12, 0), heldSince: null, paused: false }, 'good', 'All delivered'],
+    [{ counts: counts(0, 0, 0, 0), heldSince: null, paused: false }, 'good', 'All delivered'],
+    [{ counts: counts(3, 0, 5, 0), heldSince: null, paused: false }, 'busy', 'Sending 3…'],
+    [{ counts: counts(0, 7, 5, 0), heldSince: since, paused: false }, 'warn', '7 waiting for the network since 21:04'],
+    [{ counts: counts(0, 7, 5, 2), heldSince: since, paused: false }, 'bad', '2 failed: needs you'],
+    [{ counts: counts(4, 0, 5, 0), heldSince: null, paused: true }, 'warn', 'Delivery paused: 4 held back'],
+    [{ counts: counts(0, 0, 5, 0), heldSince: null, paused: true }, 'warn', 'Delivery paused'],
+    [{ counts: counts(4, 0, 5, 1), heldSince: null, paused: true }, 'bad', '1 failed: needs you'],
+  ])('%j → %s %s', (state, tone, text) => {
+    expect(headline(state)).toEqual({ tone, text });
+  });
+});
+
+describe('times in words', () => {
+  const now = Date.parse('2026-11-27T20:00:00Z');
+  it.each([
+    [now - 3000, 'just now'],
+    [now - 42_000, '42 s ago'],
+    [now - 3 * 60_000, '3 min ago'],
+    [now - 2 * 3_600_000, '2 h ago'],
+    [now - 30 * 3_600_000, 'yesterday'],
+    [now - 4 * 86_400_000, '4 days ago'],
+    [now + 60_000, 'in the future'],
+  ])('relative(%i)', (at, words) => {
+    expect(relative(at, now)).toBe(words);
+  });
+  it.each([
+    [850, '850 ms'],
+    [42_000, '42 s'],
+    [6 * 60_000, '6 min'],
+    [200 * 60_000, '3 h 20 min'],
+    [120 * 60_000, '2 h'],
+  ])('duration(%i)', (ms, words) => {
+    expect(duration(ms)).toBe(words);
+  });
+  it('clock is local HH:MM', () => {
+    expect(clock(new Date(2026, 0, 2, 7, 5).getTime())).toBe('07:05');
+  });
+});
+
+describe('DrainTracker', () => {
+  it('shows nothing for a small queue', () => {
+    expect(new DrainTracker().update(counts(BACKLOG_THRESHOLD - 1, 0, 0), 0)).toBeNull();
+  });
+
+  it('counts N of M sent, the rate and the time left, and ends when the queue is empty', () => {
+    const drain = new DrainTracker();
+    expect(drain.update(counts(1000, 0, 50), 0)).toEqual({ sent: 0, total: 1000, perSecond: null, remainingMs: null });
+    const mid = drain.update(counts(800, 0, 250), 2000)!;
+    expect(mid).toEqual({ sent: 200, total: 1000, perSecond: 100, remainingMs: 8000 });
+    const later = drain.update(counts(300, 0, 750), 7000)!;
+    expect(later.sent).toBe(700);
+    expect(later.total).toBe(1000);
+    expect(later.perSecond).toBe(100);
+    expect(drain.update(counts(0, 0, 1050), 10_000)).toBeNull();
+    expect(drain.update(counts(5, 0, 1050), 11_000)).toBeNull();
+  });
+
+  it('takes events captured during the drain into the total', () => {
+    const drain = new DrainTracker();
+    drain.update(counts(100, 0, 0), 0);
+    expect(drain.update(counts(100, 0, 50), 1000)).toMatchObject({ sent: 50, total: 150 });
+  });
+});
