@@ -79,8 +79,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     // For the operator's panel: secret rotation, the clock skew seen in answers, search by
-    // session id, the outcome of each attempt for the day chart, and delivery counts kept
-    // by triggers so the header never counts a million rows.
+    // session id, whether a delivery waited for the network (the day chart), and delivery
+    // counts kept by triggers so the header never counts a million rows.
     version: 20,
     up(db) {
       db.exec(`
@@ -93,12 +93,18 @@ export const MIGRATIONS: readonly Migration[] = [
         UPDATE events SET session_id = json_extract(CAST(body AS TEXT), '$.session.id');
         CREATE INDEX events_by_session ON events (session_id) WHERE session_id IS NOT NULL;
 
-        ALTER TABLE attempts ADD COLUMN result TEXT CHECK (result IN ('delivered', 'queued', 'waiting', 'failed'));
-        UPDATE attempts SET result = CASE
-          WHEN outcome = 'unreachable' THEN 'waiting'
-          WHEN status_code BETWEEN 200 AND 299 THEN 'delivered'
-          ELSE 'queued' END;
-        CREATE INDEX attempts_by_time ON attempts (started_at);
+        -- Whether a delivery ever had to wait for the network, kept by triggers wherever
+        -- its status becomes 'waiting', so the day chart shows an outage's hours.
+        ALTER TABLE deliveries ADD COLUMN waited INTEGER NOT NULL DEFAULT 0;
+        UPDATE deliveries SET waited = 1 WHERE status = 'waiting'
+          OR EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_seq = deliveries.seq AND a.outcome = 'unreachable');
+        CREATE TRIGGER deliveries_waited_insert AFTER INSERT ON deliveries WHEN NEW.status = 'waiting' BEGIN
+          UPDATE deliveries SET waited = 1 WHERE seq = NEW.seq;
+        END;
+        CREATE TRIGGER deliveries_waited_update AFTER UPDATE OF status ON deliveries WHEN NEW.status = 'waiting' BEGIN
+          UPDATE deliveries SET waited = 1 WHERE seq = NEW.seq;
+        END;
+        CREATE INDEX events_by_time ON events (captured_at);
 
         CREATE INDEX deliveries_by_delivered_at ON deliveries (delivered_at) WHERE delivered_at IS NOT NULL;
 

@@ -83,7 +83,7 @@ export interface DeliveryFilter {
   limit: number;
 }
 
-/** What the attempts of one hour led to, for the day chart. */
+/** How the deliveries of one hour's events went, for the day chart. */
 export interface HourStats {
   from: number;
   delivered: number;
@@ -174,8 +174,8 @@ function prepareStatements(db: Database) {
              d.queued_at AS queuedAt, e.body
       FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.seq = ?`),
     insertAttempt: prepare(`
-      INSERT INTO attempts (delivery_seq, started_at, duration_ms, outcome, status_code, error, response_head, reason, result)
-      VALUES (@seq, @startedAt, @durationMs, @outcome, @statusCode, @error, @responseHead, @reason, @result)`),
+      INSERT INTO attempts (delivery_seq, started_at, duration_ms, outcome, status_code, error, response_head, reason)
+      VALUES (@seq, @startedAt, @durationMs, @outcome, @statusCode, @error, @responseHead, @reason)`),
     clockSkew: prepare(`UPDATE endpoints SET clock_skew_ms = ? WHERE id = ?`),
     settle: prepare(`
       UPDATE deliveries SET status = @status, attempts_used = attempts_used + @used, next_attempt_at = @next,
@@ -224,8 +224,17 @@ function prepareStatements(db: Database) {
     counts: prepare(`SELECT status, n FROM delivery_counts`),
     lastDelivered: prepare(`SELECT MAX(delivered_at) AS at FROM deliveries WHERE delivered_at IS NOT NULL`),
     dayStats: prepare(`
-      SELECT (started_at - @since) / 3600000 AS hour, result, COUNT(*) AS n FROM attempts
-      WHERE started_at >= @since AND started_at < @until GROUP BY hour, result`),
+      SELECT CAST((e.captured_at - @since) / 3600000 AS INTEGER) AS hour,
+        CASE
+          WHEN d.status = 'failed' THEN 'failed'
+          WHEN d.waited = 1 THEN 'waiting'
+          WHEN (SELECT COUNT(*) FROM attempts a WHERE a.delivery_seq = d.seq) > 1 THEN 'retried'
+          WHEN d.status = 'delivered' THEN 'delivered'
+          ELSE 'retried' END AS outcome,
+        COUNT(*) AS n
+      FROM events e JOIN deliveries d ON d.event_seq = e.seq
+      WHERE e.captured_at >= @since AND e.captured_at < @until AND (d.status <> 'queued' OR d.attempts_used > 0 OR d.waited = 1)
+      GROUP BY hour, outcome`),
     eventOf: prepare(`
       SELECT e.body, e.session_id AS sessionId, e.occurred_at AS occurredAt FROM deliveries d
       JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`),
@@ -315,7 +324,7 @@ export class Outbox {
   settle(claim: Claim, owner: string, attempt: AttemptRecord, decision: Decision, now: number, clockSkewMs: number | null = null): void {
     this.db
       .transaction(() => {
-        this.s.insertAttempt.run({ seq: claim.seq, ...attempt, reason: decision.reason, result: decision.status });
+        this.s.insertAttempt.run({ seq: claim.seq, ...attempt, reason: decision.reason });
         if (clockSkewMs !== null) this.s.clockSkew.run(clockSkewMs, claim.endpointId);
         this.s.settle.run({
           seq: claim.seq,
@@ -415,7 +424,11 @@ export class Outbox {
     return (this.s.eventOf.get(deliveryId) as { body: Buffer; sessionId: string | null; occurredAt: string } | undefined) ?? null;
   }
 
-  /** Attempts per hour for the `hours` hours up to `until`, by what each attempt led to. */
+  /**
+   * Deliveries of the events captured in each of the `hours` hours up to `until`, by how
+   * they went: failed; waited for the network (an outage's hours); delivered after a retry
+   * (or retrying now); delivered at the first attempt. Deliveries not tried yet are left out.
+   */
   dayStats(until: number, hours = 24): HourStats[] {
     const since = until - hours * 3_600_000;
     const buckets: HourStats[] = Array.from({ length: hours }, (_, i) => ({
@@ -425,14 +438,10 @@ export class Outbox {
       failed: 0,
       waiting: 0,
     }));
-    const rows = this.s.dayStats.all({ since, until }) as { hour: number; result: string | null; n: number }[];
+    const rows = this.s.dayStats.all({ since, until }) as { hour: number; outcome: keyof Omit<HourStats, 'from'>; n: number }[];
     for (const row of rows) {
       const bucket = buckets[row.hour];
-      if (!bucket) continue;
-      if (row.result === 'delivered') bucket.delivered += row.n;
-      else if (row.result === 'queued') bucket.retried += row.n;
-      else if (row.result === 'failed') bucket.failed += row.n;
-      else if (row.result === 'waiting') bucket.waiting += row.n;
+      if (bucket) bucket[row.outcome] += row.n;
     }
     return buckets;
   }

@@ -177,6 +177,8 @@ describe('the panel', () => {
     for (let n = 0; n < 60; n++) await t.post(session(`page-${n}`));
     await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 60);
     await expect.poll(() => page.locator('#deliveries tr').count()).toBe(50);
+    // The live list catches up with the last capture before we page from it.
+    await expect.poll(() => page.locator('#deliveries tr').first().textContent()).toContain('page-59');
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1024);
     await page.getByRole('button', { name: 'Older' }).click();
     await expect.poll(() => page.locator('#deliveries tr').count()).toBe(10);
@@ -187,5 +189,41 @@ describe('the panel', () => {
     await expect.poll(() => page.locator('#deliveries tr').count()).toBe(1);
     expect(await page.locator('#deliveries tr').textContent()).toContain('page-42');
     await screenshot(page, 'laptop-1024');
+  });
+});
+
+describe('the panel after an outage', () => {
+  it('shows the backlog draining with a progress bar, the day chart, and a clock-skew warning', async () => {
+    const { t, page } = await panel({ offline_check_max_ms: 100 });
+    const [endpoint] = t.agent.store.endpoints.list();
+    t.agent.store.endpoints.remove(endpoint!.id);
+    const offline = await startReceiver();
+    const port = offline.port;
+    await offline.close();
+    t.addEndpoint(`https://127.0.0.1:${port}/hook`, { ca: receiver.certificate.cert, strictOrder: true });
+    for (let n = 0; n < 30; n++) await t.post(session(`outage-${n}`));
+    await expect.poll(() => heading(page).textContent(), { timeout: 5000 }).toMatch(/^30 waiting for the network since \d\d:\d\d$/);
+    await screenshot(page, 'outage');
+
+    // Back, but slow, and with its clock ten minutes ahead of the booth's.
+    const back = await startReceiver({
+      port,
+      handler: () => ({ status: 200, delayMs: 120, headers: { date: new Date(Date.now() + 10 * 60_000).toUTCString() } }),
+    });
+    try {
+      await expect.poll(() => page.locator('#progress-text').textContent(), { timeout: 5000 }).toMatch(/^Catching up: \d+ of 30 sent/);
+      expect(await page.locator('#progress').isVisible()).toBe(true);
+      await screenshot(page, 'draining');
+      await expect.poll(() => heading(page).textContent(), { timeout: 15_000 }).toBe('All delivered');
+      expect(await page.locator('#progress').isVisible()).toBe(false);
+      expect(await page.locator('#warnings').textContent()).toMatch(/The booth's clock is 10 min behind https:\/\/127\.0\.0\.1:\d+\/hook/);
+      await page.reload();
+      // Every event of the outage waited for the network: the chart's last hour says so.
+      await expect.poll(() => page.locator('#chart rect.waiting').count()).toBeGreaterThan(0);
+      expect(await page.locator('#chart title').last().textContent()).toMatch(/0 delivered, 0 retried, 0 failed, 30 waiting$/);
+      await screenshot(page, 'after-outage');
+    } finally {
+      await back.close();
+    }
   });
 });

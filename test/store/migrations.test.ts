@@ -35,7 +35,7 @@ describe('migrations', () => {
     reopened.close();
   });
 
-  it('20 backfills session ids, attempt results and delivery counts from the rows of 10', () => {
+  it('20 backfills session ids, waited flags and delivery counts from the rows of 10', () => {
     const db = openDatabase(join(tempDir(), 'step20.db'), { migrate: false });
     migrate(db, 10);
     db.exec(`
@@ -53,7 +53,7 @@ describe('migrations', () => {
       { id: 'evt_1', session_id: 's-1' },
       { id: 'evt_2', session_id: 's-2' },
     ]);
-    expect(db.prepare('SELECT result FROM attempts ORDER BY id').pluck().all()).toEqual(['delivered', 'waiting', 'queued']);
+    expect(db.prepare('SELECT waited FROM deliveries ORDER BY seq').pluck().all()).toEqual([0, 1]);
     const counts = () => Object.fromEntries((db.prepare('SELECT status, n FROM delivery_counts').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
     expect(counts()).toEqual({ queued: 0, waiting: 0, delivered: 1, failed: 1 });
     db.exec(`UPDATE deliveries SET status = 'queued' WHERE id = 'msg_2'`);

@@ -226,3 +226,37 @@ describe('operator actions and expiry', () => {
     expect(s.outbox.counts()).toMatchObject({ delivered: 1, failed: 1 });
   });
 });
+
+describe('dayStats', () => {
+  it('sorts the deliveries of each hour\'s events by how they went', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    const at = (hoursAgo: number) => NOW - hoursAgo * 3_600_000;
+    const captureAt = (when: number) =>
+      s.outbox.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: null, occurredAt: '', sessionId: 'x' }, when, WEEK);
+    const settleNext = (decision: Decision, outcome: AttemptRecord['outcome'] = 'answered') => {
+      const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10 * 3_600_000, LEASE, 1, false);
+      s.outbox.settle(claim!, 'run:a', attempt(outcome), decision, NOW);
+    };
+    captureAt(at(0.5));
+    settleNext({ status: 'delivered', reason: 'ok' });
+    captureAt(at(1.5));
+    settleNext({ status: 'queued', nextAttemptAt: 0, usesAttempt: true, reason: 'HTTP 500' });
+    settleNext({ status: 'delivered', reason: 'ok' });
+    captureAt(at(2.5));
+    settleNext({ status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true });
+    captureAt(at(3.5));
+    settleNext({ status: 'waiting', reason: 'offline' }, 'unreachable');
+    captureAt(at(3.2));
+    s.outbox.resumeEndpoint(endpoint.id, NOW);
+    settleNext({ status: 'delivered', reason: 'ok' });
+    captureAt(at(30));
+    const hours = s.outbox.dayStats(NOW);
+    expect(hours).toHaveLength(24);
+    expect(hours[23]).toMatchObject({ from: NOW - 3_600_000, delivered: 1, retried: 0, failed: 0, waiting: 0 });
+    expect(hours[22]).toMatchObject({ delivered: 0, retried: 1 });
+    expect(hours[21]).toMatchObject({ failed: 1 });
+    expect(hours[20]).toMatchObject({ waiting: 2, delivered: 0 });
+    expect(hours.slice(0, 20).every((h) => h.delivered + h.retried + h.failed + h.waiting === 0)).toBe(true);
+  });
+});
