@@ -7,10 +7,12 @@ import { ingest } from './capture/ingest.js';
 import { loadPanelFiles } from './capture/panel-files.js';
 import { startServer, type CaptureServer } from './capture/server.js';
 import { Dispatcher } from './delivery/dispatcher.js';
-import { Sender } from './delivery/sender.js';
+import { proxyConfigured, Sender } from './delivery/sender.js';
 import { createLogger } from './log.js';
+import { applyManagedConfig, managedConfigLocations, type ManagedConfigResult } from './managed-config.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
+import { SecretsLockedError } from './store/secret-box.js';
 import { openStore, type Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
@@ -23,12 +25,17 @@ export interface AgentOptions {
   nativeBinding?: string;
   /** Time to let attempts in flight finish when stopping. */
   stopGraceMs?: number;
+  /** Where to look for a managed configuration file (default: the platform's places). */
+  managedConfig?: string[];
 }
 
 export interface Agent {
   port: number;
   store: Store;
   dispatcher: Dispatcher;
+  /** Fires when anything in the outbox changed, whoever changed it. */
+  changes: ChangeFeed;
+  managedConfig: ManagedConfigResult;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -47,8 +54,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const lock = acquireInstanceLock(dir.lock, dir.root, options.nativeBinding);
   const cleanup: (() => unknown)[] = [() => lock.release()];
   try {
-    const store = openStore(dir.database, options.nativeBinding);
+    const store = openStore(dir.database, { nativeBinding: options.nativeBinding });
     cleanup.unshift(() => store.close());
+    // Never sign with the wrong secrets: without the key, a sealed outbox is not served.
+    if (store.endpoints.locked().length > 0) throw new SecretsLockedError();
+    store.settings.token('ingest_token');
+    store.settings.token('admin_token');
+    store.endpoints.sealStoredSecrets();
+    store.settings.sealStoredTokens();
     const logger = createLogger({ logsDir: dir.logs, stdout: options.logToStdout ?? false });
     cleanup.unshift(() => logger.close());
     const { log } = logger;
@@ -57,11 +70,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const released = store.outbox.releaseOrphanedLeases(LEASE_OWNER_PREFIX, owner);
     if (released > 0) log.info({ released }, 'took back deliveries left in flight by an earlier run');
 
+    const managedConfig = applyManagedConfig(store, options.managedConfig ?? managedConfigLocations(process.platform, process.env), Date.now());
+    if (managedConfig.status === 'applied') log.info(managedConfig, 'managed configuration applied');
+    if (managedConfig.status === 'invalid') log.error(managedConfig, 'managed configuration not applied');
+
     const initial = store.settings.read();
+    const useProxy = proxyConfigured(process.env);
+    if (useProxy) log.info('deliveries go through the proxy named in HTTPS_PROXY / HTTP_PROXY');
     const sender = new Sender({
       userAgent: USER_AGENT,
       connectTimeoutMs: initial.connect_timeout_ms,
       attemptTimeoutMs: initial.attempt_timeout_ms,
+      useProxy,
     });
     const dispatcher = new Dispatcher({
       outbox: store.outbox,
@@ -70,6 +90,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       sender,
       log,
       owner,
+      // Behind a proxy a direct handshake says nothing about the endpoint: the next real
+      // attempt (through the proxy) is the check, still backing off while it fails.
+      ...(useProxy ? { checkReachable: async () => ({ ok: true as const, address: 'via proxy', tlsProtocol: null, durationMs: 0 }) } : {}),
     });
 
     const changes = new ChangeFeed(dir.database, options.nativeBinding);
@@ -94,7 +117,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         },
         log,
         panel: {
-          api: { store, dispatcher, sender, changes, log, owner, version: VERSION, userAgent: USER_AGENT },
+          api: { store, dispatcher, sender, changes, log, owner, version: VERSION, userAgent: USER_AGENT, managedConfig },
           files: loadPanelFiles(),
         },
       });
@@ -110,6 +133,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       port: server.port,
       store,
       dispatcher,
+      changes,
+      managedConfig,
       log,
       stop: () =>
         (stopping ??= (async () => {

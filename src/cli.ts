@@ -5,21 +5,21 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
-import { startAgent } from './agent.js';
+import { hostAgent, type HostPort } from './agent-host.js';
 import { ingest } from './capture/ingest.js';
 import { endpointUrlProblem } from './core/endpoint-url.js';
 import { PAYLOAD_TYPES, payloadTypeSchema, type PayloadType } from './core/payload.js';
 import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/settings.js';
 import { generateSecret, secretProblem } from './core/signing.js';
 import { sendTest } from './delivery/send-test.js';
-import { Sender } from './delivery/sender.js';
+import { proxyConfigured, Sender } from './delivery/sender.js';
 import { verifyEndpoint } from './delivery/verify.js';
 import { createLogger } from './log.js';
 import { prepareDataDir, resolveDataDir, type DataDir } from './store/data-dir.js';
 import type { Endpoint } from './store/endpoints.js';
 import { AlreadyRunningError, acquireInstanceLock } from './store/instance-lock.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './store/outbox.js';
-import { openStore, type Store } from './store/store.js';
+import { openStore, summarize, type Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
 /** Bad input from the operator: exit status 2 and a message that says what is wrong. */
@@ -68,8 +68,9 @@ function localTime(ms: number | null): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-function requireEndpoint(store: Store, id: string): Endpoint {
-  const endpoint = store.endpoints.get(id);
+/** The endpoint `id`; with `signing`, one whose secrets this process can sign with. */
+function requireEndpoint(store: Store, id: string, signing = false): Endpoint {
+  const endpoint = signing ? store.endpoints.unlocked(id) : store.endpoints.get(id);
   if (!endpoint) throw new UsageError(`there is no endpoint ${id} (booth-agent endpoint list shows them)`);
   return endpoint;
 }
@@ -115,6 +116,7 @@ function cliSender(settings: Settings): Sender {
     userAgent: USER_AGENT,
     connectTimeoutMs: settings.connect_timeout_ms,
     attemptTimeoutMs: settings.attempt_timeout_ms,
+    useProxy: proxyConfigured(process.env),
   });
 }
 
@@ -138,21 +140,32 @@ program
   .description('run the agent in the foreground: capture server and delivery')
   .option('--port <n>', 'loopback port (default: the port setting, 7480)', (v) => parsePort(v))
   .action(async (options: { port?: number }, command: Command) => {
-    const agent = await startAgent({
-      dataDir: resolveDataDir(globals(command).dataDir),
-      ...(options.port !== undefined ? { port: options.port } : {}),
-      logToStdout: true,
-    });
-    await new Promise<void>((resolve) => {
+    const { stopped } = await hostAgent(
+      {
+        dataDir: resolveDataDir(globals(command).dataDir),
+        ...(options.port !== undefined ? { port: options.port } : {}),
+        logToStdout: true,
+      },
+      signalPort(),
+    );
+    await stopped;
+  });
+
+/** `run` is hosted on the process's signals: SIGINT or SIGTERM stop it cleanly, once. */
+function signalPort(): HostPort {
+  return {
+    onCommand(handler) {
       const stop = () => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        agent.stop().then(resolve, resolve);
+        handler({ type: 'stop' });
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
-    });
-  });
+    },
+    post() {},
+  };
+}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -234,7 +247,7 @@ endpoint
   .description('send one small signed request and report what happened')
   .action(async (id: string, _options, command: Command) => {
     await withStore(command, async (store) => {
-      const target = requireEndpoint(store, id);
+      const target = requireEndpoint(store, id, true);
       const settings = store.settings.read();
       const sender = cliSender(settings);
       try {
@@ -253,7 +266,7 @@ endpoint
   .addOption(new Option('--type <type>', 'payload type').choices(PAYLOAD_TYPES).default('session'))
   .action(async (id: string, options: { type: PayloadType }, command: Command) => {
     await withStore(command, async (store, dir) => {
-      const target = requireEndpoint(store, id);
+      const target = requireEndpoint(store, id, true);
       const settings = store.settings.read();
       const sender = cliSender(settings);
       const logger = createLogger({ logsDir: dir.logs, stdout: false });
@@ -337,20 +350,17 @@ program
   .action(async (_options, command: Command) => {
     await withStore(command, (store, dir) => {
       const running = agentRunning(dir);
-      const counts = store.outbox.counts();
+      const { online, heldSince, counts, lastDeliveredAt } = summarize(store);
       const endpoints = store.endpoints.list();
-      const held = endpoints.filter((e) => e.enabled && e.unreachableSince !== null);
-      const lastDelivered = store.outbox.lastDeliveredAt();
-      const online = held.length === 0;
       print(
         command,
-        { running, online, counts, endpoints: endpoints.map(publicEndpoint), lastDeliveredAt: lastDelivered },
+        { running, online, counts, endpoints: endpoints.map(publicEndpoint), lastDeliveredAt },
         [
           `agent      ${running ? 'running' : 'not running'}`,
-          `network    ${online ? 'online' : `${held.length} endpoint(s) unreachable since ${localTime(Math.min(...held.map((e) => e.unreachableSince!)))}`}`,
+          `network    ${online ? 'online' : `endpoint(s) unreachable since ${localTime(heldSince)}`}`,
           `deliveries ${DELIVERY_STATUSES.map((s) => `${counts[s]} ${s}`).join(', ')}`,
           `endpoints  ${endpoints.length === 0 ? 'none' : `\n${endpoints.map((e) => `  ${describeEndpoint(e)}`).join('\n')}`}`,
-          `last delivered ${localTime(lastDelivered)}`,
+          `last delivered ${localTime(lastDeliveredAt)}`,
         ].join('\n'),
       );
     });

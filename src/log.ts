@@ -1,6 +1,5 @@
 // Structured logs: one JSON line per attempt and per state change, to a rotating file in
 // the data folder (and to stdout under `booth-agent run`).
-import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createStream } from 'rotating-file-stream';
 
@@ -10,10 +9,12 @@ export interface LogOptions {
   logsDir: string;
   stdout: boolean;
   level?: string;
+  /** The file's name in logsDir (the desktop app's main process writes its own). */
+  file?: string;
 }
 
 export function createLogger(options: LogOptions): { log: Logger; close(): Promise<void> } {
-  const file = createStream('agent.log', { path: options.logsDir, size: '5M', maxFiles: 5, mode: 0o600 });
+  const file = createStream(options.file ?? 'agent.log', { path: options.logsDir, size: '5M', maxFiles: 5, mode: 0o600 });
   const streams: pino.StreamEntry[] = [{ stream: file }];
   if (options.stdout) streams.push({ stream: process.stdout });
   const log = pino({ level: options.level ?? 'info', base: { pid: process.pid } }, pino.multistream(streams));
@@ -21,9 +22,4 @@ export function createLogger(options: LogOptions): { log: Logger; close(): Promi
     log,
     close: () => new Promise((resolve) => file.end(() => resolve())),
   };
-}
-
-/** Where the current log file is, for the README and the CLI's messages. */
-export function logFile(logsDir: string): string {
-  return join(logsDir, 'agent.log');
 }

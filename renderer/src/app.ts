@@ -68,6 +68,7 @@ function renderHeader(state: State): void {
     if (!e.enabled && e.disabledReason && e.disabledReason !== 'disabled by the operator') found.push(`${e.url} was disabled: ${e.disabledReason}`);
     return found;
   });
+  if (state.managedConfigProblem) warnings.push(`The managed configuration was not applied: ${state.managedConfigProblem}`);
   byId('warnings').replaceChildren(...warnings.map((w) => h('li', {}, w)));
 }
 

@@ -24,18 +24,24 @@ export class DrainTracker {
   private start: Sample | null = null;
   private samples: Sample[] = [];
 
-  /** Feeds the latest counts; returns the drain in progress, or null when there is none. */
+  /**
+   * Feeds the latest counts; returns the drain in progress, or null when there is none.
+   * A backlog is counted from when it builds up (waiting during the outage, or queued),
+   * and shown while it is being sent.
+   */
   update(counts: Counts, now: number): Drain | null {
-    const queued = counts.queued;
+    const { queued } = counts;
+    const pending = queued + counts.waiting;
     if (this.start === null) {
-      if (queued < BACKLOG_THRESHOLD) return null;
+      if (pending < BACKLOG_THRESHOLD) return null;
       this.start = { at: now, delivered: counts.delivered };
       this.samples = [];
     }
-    if (queued === 0) {
+    if (pending === 0) {
       this.start = null;
       return null;
     }
+    if (queued === 0) return null;
     this.samples.push({ at: now, delivered: counts.delivered });
     this.samples = this.samples.filter((s) => now - s.at <= RATE_WINDOW_MS);
     const sent = Math.max(0, counts.delivered - this.start.delivered);
@@ -44,7 +50,7 @@ export class DrainTracker {
     const perSecond = elapsed >= 500 ? ((counts.delivered - first.delivered) * 1000) / elapsed : null;
     return {
       sent,
-      total: sent + queued,
+      total: sent + pending,
       perSecond,
       remainingMs: perSecond ? (queued / perSecond) * 1000 : null,
     };

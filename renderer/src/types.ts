@@ -27,6 +27,8 @@ export interface State {
   counts: Counts;
   lastDeliveredAt: number | null;
   endpoints: EndpointView[];
+  /** A managed configuration file that could not be applied, and why. */
+  managedConfigProblem: string | null;
   ingest: { token: string; url: string; pathUrl: string };
 }
 

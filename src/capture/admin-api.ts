@@ -15,7 +15,8 @@ import { requestHeaders, type Sender } from '../delivery/sender.js';
 import { verifyEndpoint } from '../delivery/verify.js';
 import type { Endpoint } from '../store/endpoints.js';
 import { DELIVERY_STATUSES } from '../store/outbox.js';
-import type { Store } from '../store/store.js';
+import { summarize, type Store } from '../store/store.js';
+import type { ManagedConfigResult } from '../managed-config.js';
 import type { ChangeFeed } from './change-feed.js';
 
 export interface AdminDeps {
@@ -29,6 +30,8 @@ export interface AdminDeps {
   version: string;
   userAgent: string;
   port: () => number;
+  /** What became of the managed configuration file at start, for the panel's warnings. */
+  managedConfig: ManagedConfigResult;
 }
 
 /** The previous secret keeps signing beside a rotated one this long (webhooks.md). */
@@ -266,23 +269,17 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
 }
 
 /** Everything the panel's header and endpoint list show, in one snapshot. */
-export function state(deps: Pick<AdminDeps, 'store' | 'version' | 'port'>) {
+export function state(deps: Pick<AdminDeps, 'store' | 'version' | 'port' | 'managedConfig'>) {
   const { store } = deps;
-  const settings = store.settings.read();
-  const endpoints = store.endpoints.list();
-  const held = endpoints.filter((e) => e.enabled && e.unreachableSince !== null);
   const port = deps.port();
   const token = store.settings.token('ingest_token');
   return {
     version: deps.version,
     now: Date.now(),
-    paused: settings.paused,
-    eventId: settings.event_id,
-    online: held.length === 0,
-    heldSince: held.length === 0 ? null : Math.min(...held.map((e) => e.unreachableSince!)),
-    counts: store.outbox.counts(),
-    lastDeliveredAt: store.outbox.lastDeliveredAt(),
-    endpoints: endpoints.map(publicEndpoint),
+    ...summarize(store),
+    eventId: store.settings.read().event_id,
+    endpoints: store.endpoints.list().map(publicEndpoint),
+    managedConfigProblem: deps.managedConfig.status === 'invalid' ? `${deps.managedConfig.file}: ${deps.managedConfig.problem}` : null,
     ingest: {
       token,
       url: `http://127.0.0.1:${port}/v1/events`,

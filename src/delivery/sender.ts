@@ -2,7 +2,7 @@
 // redirects, no state. Whatever happens comes back as an outcome value for the policy;
 // only programming errors throw.
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import type { AttemptOutcome } from '../core/policy.js';
 import { signatureHeaders, signingKeys, type EndpointSecrets } from '../core/signing.js';
 
@@ -28,14 +28,26 @@ export interface SenderOptions {
   connectTimeoutMs: number;
   attemptTimeoutMs: number;
   now?: () => number;
+  /** Send through HTTPS_PROXY / HTTP_PROXY (honouring NO_PROXY), as a venue's network may require. */
+  useProxy?: boolean;
+}
+
+/** Whether the environment names a proxy for HTTPS requests. */
+export function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
 }
 
 export class Sender {
-  private readonly agents = new Map<string, Agent>();
+  private readonly agents = new Map<string, Dispatcher>();
   private readonly now: () => number;
 
   constructor(private readonly options: SenderOptions) {
     this.now = options.now ?? Date.now;
+  }
+
+  /** Requests go through a proxy, so a direct handshake with an endpoint proves nothing. */
+  get viaProxy(): boolean {
+    return this.options.useProxy ?? false;
   }
 
   /** `test` marks a Send Test delivery with X-Booth-Agent-Test. */
@@ -77,15 +89,17 @@ export class Sender {
     await Promise.all(agents.map((agent) => agent.close()));
   }
 
-  private agentFor(ca: string | null): Agent {
+  private agentFor(ca: string | null): Dispatcher {
     const key = ca ?? '';
     let agent = this.agents.get(key);
     if (!agent) {
-      agent = new Agent({
-        connect: { timeout: this.options.connectTimeoutMs, ...(ca ? { ca: [...rootCertificates, ca] } : {}) },
+      const tls = ca ? { ca: [...rootCertificates, ca] } : {};
+      const options = {
+        connect: { timeout: this.options.connectTimeoutMs, ...tls },
         headersTimeout: this.options.attemptTimeoutMs,
         bodyTimeout: this.options.attemptTimeoutMs,
-      });
+      };
+      agent = this.options.useProxy ? new EnvHttpProxyAgent({ ...options, requestTls: tls }) : new Agent(options);
       this.agents.set(key, agent);
     }
     return agent;

@@ -28,7 +28,9 @@ export async function verifyEndpoint(
   now: () => number = Date.now,
 ): Promise<VerifyReport> {
   const { hostname } = new URL(endpoint.url);
-  const reach = await checkReachable(endpoint.url, endpoint.ca, connectTimeoutMs);
+  const reach = sender.viaProxy
+    ? ({ ok: true, address: 'reached through the proxy', tlsProtocol: null, durationMs: 0 } as const)
+    : await checkReachable(endpoint.url, endpoint.ca, connectTimeoutMs);
   if (!reach.ok) {
     return {
       ok: false,
@@ -40,10 +42,9 @@ export async function verifyEndpoint(
       findings: [`Not reached: ${reach.error}.`],
     };
   }
-  const findings = [
-    `Name lookup: ${hostname} is ${reach.address}.`,
-    `TLS: ${reach.tlsProtocol ?? 'set up'}, certificate trusted.`,
-  ];
+  const findings = sender.viaProxy
+    ? [`Sent through the proxy named in HTTPS_PROXY to ${hostname}.`]
+    : [`Name lookup: ${hostname} is ${reach.address}.`, `TLS: ${reach.tlsProtocol ?? 'set up'}, certificate trusted.`];
   const body = Buffer.from(JSON.stringify({ type: 'verify', event_id: eventId ?? 0, timestamp: new Date(now()).toISOString() }));
   const sent = await sender.send(endpoint, `msg_${newUlid()}`, body, false);
   const { outcome } = sent;

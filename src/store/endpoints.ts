@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { monotonicFactory } from 'ulid';
 import type { PayloadType } from '../core/payload.js';
 import type { EndpointSecrets } from '../core/signing.js';
+import { isSealed, SecretsLockedError, type SecretBox } from './secret-box.js';
 
 export interface Endpoint extends EndpointSecrets {
   id: string;
@@ -17,6 +18,8 @@ export interface Endpoint extends EndpointSecrets {
   unreachableSince: number | null;
   /** The endpoint's clock minus the booth's, from the Date header of its last answer. */
   clockSkewMs: number | null;
+  /** The secrets are sealed and this process has no key to open them (see secret-box.ts). */
+  secretsLocked: boolean;
   createdAt: number;
 }
 
@@ -57,7 +60,10 @@ const newUlid = monotonicFactory();
 export class Endpoints {
   private readonly s;
 
-  constructor(db: Database) {
+  constructor(
+    private readonly db: Database,
+    private readonly box: SecretBox,
+  ) {
     this.s = {
       all: db.prepare(`SELECT * FROM endpoints ORDER BY created_at, id`),
       one: db.prepare(`SELECT * FROM endpoints WHERE id = ?`),
@@ -76,16 +82,65 @@ export class Endpoints {
           secret = @secret, previous_secret_until = @until, rotation_pending = 1
         WHERE id = @id`),
       confirmRotation: db.prepare(`UPDATE endpoints SET rotation_pending = 0 WHERE id = ? AND rotation_pending = 1`),
+      setSecrets: db.prepare(`UPDATE endpoints SET secret = ?, previous_secret = ? WHERE id = ?`),
     };
   }
 
   list(): Endpoint[] {
-    return (this.s.all.all() as EndpointRow[]).map(toEndpoint);
+    return (this.s.all.all() as EndpointRow[]).map((row) => this.toEndpoint(row));
   }
 
   get(id: string): Endpoint | null {
     const row = this.s.one.get(id) as EndpointRow | undefined;
-    return row ? toEndpoint(row) : null;
+    return row ? this.toEndpoint(row) : null;
+  }
+
+  /** Endpoints whose secrets this process cannot open. */
+  locked(): Endpoint[] {
+    return this.list().filter((e) => e.secretsLocked);
+  }
+
+  /** Seals secrets stored before a key was given (the first start of the desktop app). */
+  sealStoredSecrets(): number {
+    if (!this.box.keyed) return 0;
+    const rows = (this.s.all.all() as EndpointRow[]).filter((r) => !isSealed(r.secret) || (r.previous_secret !== null && !isSealed(r.previous_secret)));
+    this.db.transaction(() => {
+      for (const row of rows) {
+        const seal = (value: string) => (isSealed(value) ? value : this.box.seal(value));
+        this.s.setSecrets.run(seal(row.secret), row.previous_secret === null ? null : seal(row.previous_secret), row.id);
+      }
+    })();
+    return rows.length;
+  }
+
+  private toEndpoint(row: EndpointRow): Endpoint {
+    const secret = this.box.open(row.secret);
+    const previous = row.previous_secret === null ? null : this.box.open(row.previous_secret);
+    const secretsLocked = secret === null || (row.previous_secret !== null && previous === null);
+    return {
+      id: row.id,
+      url: row.url,
+      secret: secret ?? '',
+      types: row.types === null ? null : (JSON.parse(row.types) as PayloadType[]),
+      enabled: row.enabled === 1,
+      disabledReason: row.disabled_reason,
+      strictOrder: row.strict_order === 1,
+      ca: row.ca,
+      unreachableSince: row.unreachable_since,
+      previousSecret: previous,
+      previousSecretUntil: row.previous_secret_until,
+      rotationPending: row.rotation_pending === 1,
+      clockSkewMs: row.clock_skew_ms,
+      secretsLocked,
+      createdAt: row.created_at,
+    };
+  }
+
+  /** The endpoint, with secrets this process can sign with; throws when they are sealed. */
+  unlocked(id: string): Endpoint | null {
+    const endpoint = this.get(id);
+    if (endpoint?.secretsLocked) throw new SecretsLockedError();
+    return endpoint;
   }
 
   add(endpoint: NewEndpoint, now: number): Endpoint {
@@ -93,7 +148,7 @@ export class Endpoints {
     this.s.insert.run({
       id,
       url: endpoint.url,
-      secret: endpoint.secret,
+      secret: this.box.seal(endpoint.secret),
       types: endpoint.types === null ? null : JSON.stringify(endpoint.types),
       strictOrder: endpoint.strictOrder ? 1 : 0,
       ca: endpoint.ca,
@@ -129,29 +184,10 @@ export class Endpoints {
    * confirms. Rotating again before confirming keeps the secret receivers still check.
    */
   rotateSecret(id: string, secret: string, previousUntil: number): boolean {
-    return this.s.rotate.run({ id, secret, until: previousUntil }).changes > 0;
+    return this.s.rotate.run({ id, secret: this.box.seal(secret), until: previousUntil }).changes > 0;
   }
 
   confirmRotation(id: string): boolean {
     return this.s.confirmRotation.run(id).changes > 0;
   }
-}
-
-function toEndpoint(row: EndpointRow): Endpoint {
-  return {
-    id: row.id,
-    url: row.url,
-    secret: row.secret,
-    types: row.types === null ? null : (JSON.parse(row.types) as PayloadType[]),
-    enabled: row.enabled === 1,
-    disabledReason: row.disabled_reason,
-    strictOrder: row.strict_order === 1,
-    ca: row.ca,
-    unreachableSince: row.unreachable_since,
-    previousSecret: row.previous_secret,
-    previousSecretUntil: row.previous_secret_until,
-    rotationPending: row.rotation_pending === 1,
-    clockSkewMs: row.clock_skew_ms,
-    createdAt: row.created_at,
-  };
 }

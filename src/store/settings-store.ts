@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { DEFAULT_SETTINGS, settingsSchema, type SettingKey, type Settings } from '../core/settings.js';
+import { isSealed, SecretsLockedError, type SecretBox } from './secret-box.js';
 
 /** Secrets the agent generates for itself; never listed by `config get`. */
 export type TokenName = 'ingest_token' | 'admin_token';
@@ -9,7 +10,7 @@ export type TokenName = 'ingest_token' | 'admin_token';
 export class SettingsStore {
   private readonly s;
 
-  constructor(db: Database) {
+  constructor(db: Database, private readonly box: SecretBox) {
     this.s = {
       all: db.prepare(`SELECT key, value FROM settings`),
       get: db.prepare(`SELECT value FROM settings WHERE key = ?`),
@@ -40,13 +41,26 @@ export class SettingsStore {
 
   /** A random token, created the first time it is asked for and kept from then on. */
   token(name: TokenName): string {
-    this.s.insertIfAbsent.run(name, JSON.stringify(randomBytes(24).toString('base64url')));
-    return JSON.parse((this.s.get.get(name) as { value: string }).value) as string;
+    this.s.insertIfAbsent.run(name, JSON.stringify(this.box.seal(randomBytes(24).toString('base64url'))));
+    const token = this.box.open(JSON.parse((this.s.get.get(name) as { value: string }).value) as string);
+    if (token === null) throw new SecretsLockedError();
+    return token;
   }
 
   rotateToken(name: TokenName): string {
     const token = randomBytes(24).toString('base64url');
-    this.s.upsert.run(name, JSON.stringify(token));
+    this.s.upsert.run(name, JSON.stringify(this.box.seal(token)));
     return token;
+  }
+
+  /** Seals tokens stored before a key was given. */
+  sealStoredTokens(): void {
+    if (!this.box.keyed) return;
+    for (const name of ['ingest_token', 'admin_token'] as const) {
+      const row = this.s.get.get(name) as { value: string } | undefined;
+      if (!row) continue;
+      const stored = JSON.parse(row.value) as string;
+      if (!isSealed(stored)) this.s.upsert.run(name, JSON.stringify(this.box.seal(stored)));
+    }
   }
 }

@@ -3,7 +3,9 @@ import type { Database } from 'better-sqlite3';
 import { openDatabase } from './database.js';
 import { Endpoints } from './endpoints.js';
 import { Outbox } from './outbox.js';
+import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
 import { SettingsStore } from './settings-store.js';
+import type { StatusCounts } from './outbox.js';
 
 export interface Store {
   db: Database;
@@ -13,13 +15,41 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(file: string, nativeBinding?: string): Store {
-  const db = openDatabase(file, nativeBinding ? { nativeBinding } : {});
+export interface StoreOptions {
+  nativeBinding?: string | undefined;
+  /** Seals secrets at rest; by default the key in BOOTH_AGENT_SECRET_KEY, if any. */
+  secretBox?: SecretBox;
+}
+
+export function openStore(file: string, options: StoreOptions = {}): Store {
+  const db = openDatabase(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+  const box = options.secretBox ?? secretBoxFromEnv(process.env);
   return {
     db,
     outbox: new Outbox(db),
-    endpoints: new Endpoints(db),
-    settings: new SettingsStore(db),
+    endpoints: new Endpoints(db, box),
+    settings: new SettingsStore(db, box),
     close: () => db.close(),
+  };
+}
+
+/** How delivery stands, in the few figures the panel header, the tray and `status` show. */
+export interface DeliverySummary {
+  paused: boolean;
+  /** No enabled endpoint is held as unreachable. */
+  online: boolean;
+  heldSince: number | null;
+  counts: StatusCounts;
+  lastDeliveredAt: number | null;
+}
+
+export function summarize(store: Store): DeliverySummary {
+  const held = store.endpoints.list().filter((e) => e.enabled && e.unreachableSince !== null);
+  return {
+    paused: store.settings.read().paused,
+    online: held.length === 0,
+    heldSince: held.length === 0 ? null : Math.min(...held.map((e) => e.unreachableSince!)),
+    counts: store.outbox.counts(),
+    lastDeliveredAt: store.outbox.lastDeliveredAt(),
   };
 }

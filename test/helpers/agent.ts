@@ -37,7 +37,7 @@ export function configure(dataDir: string, settings: Partial<Settings>): void {
 export async function startTestAgent(settings: Partial<Settings> = {}): Promise<TestAgent> {
   const dataDir = tempDir('agent-');
   configure(dataDir, { ...FAST, ...settings });
-  const agent = await startAgent({ dataDir, port: 0, stopGraceMs: 500 });
+  const agent = await startAgent({ dataDir, port: 0, stopGraceMs: 500, managedConfig: [] });
   const token = agent.store.settings.token('ingest_token');
   const base = `http://127.0.0.1:${agent.port}`;
   return {

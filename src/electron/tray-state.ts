@@ -1,0 +1,71 @@
+// What the tray shows for a delivery summary: the icon, the tooltip and the menu, as plain
+// data. main.ts turns it into Electron's Tray and Menu; everything here is tested in Node.
+import type { DeliverySummary } from '../store/store.js';
+
+export type TrayIcon = 'delivered' | 'waiting' | 'failed' | 'paused';
+
+export type MenuAction = 'open-panel' | 'pause' | 'resume' | 'retry-failed' | 'start-at-login' | 'open-logs' | 'quit';
+
+export type MenuItemModel =
+  | { type: 'normal'; action: MenuAction; label: string; enabled: boolean }
+  | { type: 'checkbox'; action: MenuAction; label: string; checked: boolean }
+  | { type: 'separator' };
+
+export interface TrayModel {
+  icon: TrayIcon;
+  tooltip: string;
+  menu: MenuItemModel[];
+}
+
+/** `summary` is null until the agent has said how things stand (starting, or restarting). */
+export function trayModel(summary: DeliverySummary | null, startAtLogin: boolean): TrayModel {
+  const icon: TrayIcon =
+    summary === null ? 'waiting' : summary.counts.failed > 0 ? 'failed' : summary.paused ? 'paused' : summary.counts.waiting > 0 ? 'waiting' : 'delivered';
+  return {
+    icon,
+    tooltip: tooltip(summary),
+    menu: [
+      { type: 'normal', action: 'open-panel', label: 'Open panel', enabled: summary !== null },
+      { type: 'separator' },
+      summary?.paused
+        ? { type: 'normal', action: 'resume', label: 'Resume delivery', enabled: true }
+        : { type: 'normal', action: 'pause', label: 'Pause delivery', enabled: summary !== null },
+      {
+        type: 'normal',
+        action: 'retry-failed',
+        label: summary && summary.counts.failed > 0 ? `Retry all failed (${summary.counts.failed})` : 'Retry all failed',
+        enabled: (summary?.counts.failed ?? 0) > 0,
+      },
+      { type: 'separator' },
+      { type: 'checkbox', action: 'start-at-login', label: 'Start at login', checked: startAtLogin },
+      { type: 'normal', action: 'open-logs', label: 'Open logs folder', enabled: true },
+      { type: 'separator' },
+      { type: 'normal', action: 'quit', label: 'Quit Booth Agent', enabled: true },
+    ],
+  };
+}
+
+function tooltip(summary: DeliverySummary | null): string {
+  if (summary === null) return 'Booth Agent: starting…';
+  const { queued, waiting, delivered, failed } = summary.counts;
+  const head =
+    failed > 0
+      ? `${failed} failed: open the panel`
+      : summary.paused
+        ? 'delivery paused'
+        : waiting > 0
+          ? `${waiting} waiting for the network`
+          : queued > 0
+            ? `sending ${queued}`
+            : 'all delivered';
+  return `Booth Agent: ${head}\n${delivered} delivered · ${queued} queued · ${waiting} waiting · ${failed} failed`;
+}
+
+/**
+ * A native notification when deliveries fail, at most once per `intervalMs`: only when the
+ * failed count went up, so an operator who has seen the failures is not told again.
+ */
+export function shouldNotifyFailure(previousFailed: number, failed: number, lastNotifiedAt: number | null, now: number, intervalMs = 60_000): boolean {
+  if (failed <= previousFailed) return false;
+  return lastNotifiedAt === null || now - lastNotifiedAt >= intervalMs;
+}

@@ -1,0 +1,150 @@
+// The desktop app's decisions, tested in plain Node: nothing here loads Electron.
+import { describe, expect, it } from 'vitest';
+import { applyAutostart, autostartPlan } from '../../src/electron/autostart.js';
+import { proxyFromResolution } from '../../src/electron/proxy.js';
+import { HEALTHY_RUN_MS, nextRestart } from '../../src/electron/restart-backoff.js';
+import { shouldNotifyFailure, trayModel } from '../../src/electron/tray-state.js';
+import { externalUrlAllowed, isPanelUrl, panelOrigin } from '../../src/electron/window-rules.js';
+import type { DeliverySummary } from '../../src/store/store.js';
+
+const summary = (counts: Partial<DeliverySummary['counts']> = {}, extra: Partial<DeliverySummary> = {}): DeliverySummary => ({
+  paused: false,
+  online: true,
+  heldSince: null,
+  lastDeliveredAt: null,
+  counts: { queued: 0, waiting: 0, delivered: 0, failed: 0, ...counts },
+  ...extra,
+});
+
+describe('trayModel', () => {
+  it.each([
+    [summary({ delivered: 5 }), 'delivered', 'Booth Agent: all delivered'],
+    [summary({ queued: 2 }), 'delivered', 'Booth Agent: sending 2'],
+    [summary({ waiting: 3 }, { online: false }), 'waiting', 'Booth Agent: 3 waiting for the network'],
+    [summary({ failed: 1, waiting: 3 }), 'failed', 'Booth Agent: 1 failed: open the panel'],
+    [summary({ queued: 4 }, { paused: true }), 'paused', 'Booth Agent: delivery paused'],
+    [summary({ failed: 2 }, { paused: true }), 'failed', 'Booth Agent: 2 failed: open the panel'],
+    [null, 'waiting', 'Booth Agent: starting…'],
+  ])('%j → %s icon', (state, icon, head) => {
+    const model = trayModel(state, true);
+    expect(model.icon).toBe(icon);
+    expect(model.tooltip.split('\n')[0]).toBe(head);
+  });
+
+  it('puts the counts in the tooltip', () => {
+    expect(trayModel(summary({ delivered: 7, queued: 1, waiting: 2, failed: 3 }), true).tooltip).toBe(
+      'Booth Agent: 3 failed: open the panel\n7 delivered · 1 queued · 2 waiting · 3 failed',
+    );
+  });
+
+  it('offers the menu of the issue, in order, with the right items enabled', () => {
+    const labels = (s: DeliverySummary | null, login = true) =>
+      trayModel(s, login).menu.map((m) => (m.type === 'separator' ? '—' : `${m.label}${'enabled' in m && !m.enabled ? ' (off)' : ''}${'checked' in m ? ` [${m.checked ? 'x' : ' '}]` : ''}`));
+    expect(labels(summary({ failed: 2 }))).toEqual([
+      'Open panel', '—', 'Pause delivery', 'Retry all failed (2)', '—', 'Start at login [x]', 'Open logs folder', '—', 'Quit Booth Agent',
+    ]);
+    expect(labels(summary({}, { paused: true }), false)).toEqual([
+      'Open panel', '—', 'Resume delivery', 'Retry all failed (off)', '—', 'Start at login [ ]', 'Open logs folder', '—', 'Quit Booth Agent',
+    ]);
+    expect(labels(null)[0]).toBe('Open panel (off)');
+  });
+});
+
+describe('shouldNotifyFailure', () => {
+  it.each([
+    [0, 1, null, 0, true],
+    [1, 2, 0, 30_000, false],
+    [1, 2, 0, 60_000, true],
+    [2, 2, null, 0, false],
+    [3, 1, null, 0, false],
+  ])('failed %i → %i, last notified %j, now %i: %j', (before, after, last, now, expected) => {
+    expect(shouldNotifyFailure(before, after, last, now)).toBe(expected);
+  });
+});
+
+describe('nextRestart', () => {
+  it('restarts at once, then backs off 1, 2, 4 … 60 s while the agent keeps dying', () => {
+    let state = { crashes: 0 };
+    const delays: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const next = nextRestart(state, 1000);
+      delays.push(next.delayMs);
+      state = next.state;
+    }
+    expect(delays).toEqual([0, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+  });
+  it('forgets earlier crashes after a healthy run', () => {
+    expect(nextRestart({ crashes: 7 }, HEALTHY_RUN_MS)).toEqual({ delayMs: 0, state: { crashes: 1 } });
+  });
+});
+
+describe('window rules', () => {
+  const origin = panelOrigin(7480);
+  it.each(['http://127.0.0.1:7480/', 'http://127.0.0.1:7480/#token=x', 'http://127.0.0.1:7480/js/app.js'])('the panel may show %s', (url) => {
+    expect(isPanelUrl(url, origin)).toBe(true);
+  });
+  it.each([
+    'http://127.0.0.1:7481/',
+    'http://localhost:7480/',
+    'https://127.0.0.1:7480/',
+    'http://127.0.0.1:7480.evil.example/',
+    'http://evil.example/?http://127.0.0.1:7480/',
+    'file:///etc/passwd',
+    'javascript:alert(1)',
+    'data:text/html,<script>alert(1)</script>',
+    'not a url',
+  ])('the panel may not navigate to %s', (url) => {
+    expect(isPanelUrl(url, origin)).toBe(false);
+  });
+  it.each(['https://docs.example.com/booth', 'https://hooks.zapier.com/'])('opens %s in the browser', (url) => {
+    expect(externalUrlAllowed(url)).toBe(true);
+  });
+  it.each(['http://example.com', 'file:///C:/Windows/System32/calc.exe', 'smb://server/share', 'javascript:alert(1)', 'ms-settings:', 'https://user:pw@example.com', '', 'mailto:a@b.c'])(
+    'refuses to open %j',
+    (url) => {
+      expect(externalUrlAllowed(url)).toBe(false);
+    },
+  );
+});
+
+describe('autostart', () => {
+  it('uses login items on Windows and macOS, with the hidden flag', () => {
+    for (const platform of ['win32', 'darwin'] as const) {
+      expect(autostartPlan(platform, true, 'C:\\Program Files\\Booth Agent\\Booth Agent.exe', '/unused')).toEqual({ kind: 'login-item', openAtLogin: true, args: ['--hidden'] });
+      expect(autostartPlan(platform, false, 'x', '/unused')).toMatchObject({ openAtLogin: false });
+    }
+  });
+
+  it('writes an XDG autostart entry on Linux, and removes it when turned off', () => {
+    const plan = autostartPlan('linux', true, '/opt/Booth Agent/booth-agent', '/home/kiosk/.config');
+    expect(plan).toEqual({
+      kind: 'xdg',
+      file: '/home/kiosk/.config/autostart/booth-agent.desktop',
+      content: expect.stringContaining('Exec="/opt/Booth Agent/booth-agent" --hidden\n'),
+    });
+    const effects: string[] = [];
+    const record = { setLoginItem: () => effects.push('login'), writeFile: (f: string) => effects.push(`write ${f}`), removeFile: (f: string) => effects.push(`remove ${f}`) };
+    applyAutostart(plan, record);
+    applyAutostart(autostartPlan('linux', false, '/x', '/home/kiosk/.config'), record);
+    applyAutostart(autostartPlan('win32', true, '/x', '/unused'), record);
+    expect(effects).toEqual(['write /home/kiosk/.config/autostart/booth-agent.desktop', 'remove /home/kiosk/.config/autostart/booth-agent.desktop', 'login']);
+  });
+
+  it('quotes an Exec path with shell-special characters', () => {
+    const plan = autostartPlan('linux', true, '/opt/a"b$c`d\\e/app', '/c');
+    expect(plan.kind === 'xdg' && plan.content).toContain('Exec="/opt/a\\"b\\$c\\`d\\\\e/app" --hidden');
+  });
+});
+
+describe('proxyFromResolution', () => {
+  it.each([
+    ['DIRECT', null],
+    ['PROXY proxy.venue.local:3128', 'http://proxy.venue.local:3128'],
+    ['PROXY 10.0.0.1:8080; DIRECT', 'http://10.0.0.1:8080'],
+    ['HTTPS secure.proxy:443', 'https://secure.proxy:443'],
+    ['SOCKS5 127.0.0.1:1080; DIRECT', null],
+    ['', null],
+  ])('%j → %j', (resolution, proxy) => {
+    expect(proxyFromResolution(resolution)).toBe(proxy);
+  });
+});
