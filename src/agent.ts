@@ -5,6 +5,9 @@ import { monotonicFactory } from 'ulid';
 import { ChangeFeed } from './capture/change-feed.js';
 import { ingest } from './capture/ingest.js';
 import { loadPanelFiles } from './capture/panel-files.js';
+import { DslrBooth } from './integrations/dslrbooth.js';
+import { HotFolder } from './integrations/hot-folder.js';
+import { HotFolderSetting } from './integrations/hot-folder-setting.js';
 import { startServer, type CaptureServer } from './capture/server.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { proxyConfigured, Sender } from './delivery/sender.js';
@@ -98,6 +101,21 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const changes = new ChangeFeed(dir.database, options.nativeBinding);
     cleanup.unshift(() => changes.close());
 
+    /** Every way in ends here: the JSON API, dslrBooth's triggers, the hot folder. */
+    const capture = (body: Buffer, idempotencyKey: string | null = null) => {
+      const result = ingest(body, { idempotencyKey }, store.outbox, store.settings.read(), Date.now());
+      if (result.kind === 'accepted') {
+        log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
+        dispatcher.wake();
+      } else if (result.kind === 'unavailable') {
+        log.error({ error: result.error }, 'capture refused');
+      }
+      return result;
+    };
+    const dslrBooth = new DslrBooth(store.db, { settings: () => store.settings.read(), capture, log });
+    const hotFolder = new HotFolderSetting(new HotFolder(store.db, { settings: () => store.settings.read(), capture, log }), log);
+    cleanup.unshift(() => hotFolder.close());
+
     const port = options.port ?? initial.port;
     let server: CaptureServer;
     try {
@@ -105,15 +123,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         port,
         version: VERSION,
         ingestToken: () => store.settings.token('ingest_token'),
-        ingest: (body, idempotencyKey) => {
-          const result = ingest(body, { idempotencyKey }, store.outbox, store.settings.read(), Date.now());
-          if (result.kind === 'accepted') {
-            log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
-            dispatcher.wake();
-          } else if (result.kind === 'unavailable') {
-            log.error({ error: result.error }, 'capture refused');
+        ingest: capture,
+        trigger: (trigger) => {
+          try {
+            dslrBooth.handle(trigger);
+          } catch (error) {
+            log.error({ err: error, trigger }, 'dslrBooth trigger could not be handled');
           }
-          return result;
         },
         log,
         panel: {
@@ -126,6 +142,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       throw error;
     }
     dispatcher.start();
+    await hotFolder.follow(() => store.settings.read());
     log.info({ url: `http://127.0.0.1:${server.port}`, version: VERSION, dataDir: dir.root }, 'listening');
 
     let stopping: Promise<void> | null = null;

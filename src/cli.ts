@@ -13,6 +13,7 @@ import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/
 import { generateSecret, secretProblem } from './core/signing.js';
 import { sendTest } from './delivery/send-test.js';
 import { proxyConfigured, Sender } from './delivery/sender.js';
+import { startTryReceiver } from './receive.js';
 import { verifyEndpoint } from './delivery/verify.js';
 import { createLogger } from './log.js';
 import { prepareDataDir, resolveDataDir, type DataDir } from './store/data-dir.js';
@@ -442,6 +443,40 @@ program
       const token = options.rotate ? store.settings.rotateToken('ingest_token') : store.settings.token('ingest_token');
       const port = store.settings.read().port;
       print(command, { token, url: `http://127.0.0.1:${port}/t/${token}/v1/events` }, token);
+    });
+  });
+
+program
+  .command('receive')
+  .description('a local HTTPS receiver that prints and checks the webhooks it gets, to try things before the real endpoint exists')
+  .option('--port <n>', 'port on 127.0.0.1 (default 9443)', (v) => parsePort(v), 9443)
+  .option('--secret <secret>', "the endpoint's secret (default: the secrets of this data folder's endpoints on that port)")
+  .action(async (options: { port: number; secret?: string }, command: Command) => {
+    const dir = dataDir(command);
+    const receiver = await startTryReceiver({
+      port: options.port,
+      dataDir: dir.root,
+      secrets: () => {
+        if (options.secret) return [options.secret];
+        const store = openStore(dir.database);
+        try {
+          return store.endpoints
+            .list()
+            .filter((e) => new URL(e.url).host === `127.0.0.1:${receiver.port}` && !e.secretsLocked)
+            .flatMap((e) => [e.secret, ...(e.previousSecret ? [e.previousSecret] : [])]);
+        } finally {
+          store.close();
+        }
+      },
+      print: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stdout.write(
+      `listening on ${receiver.url}\nsend webhooks here with:\n  booth-agent endpoint add ${receiver.url} --ca ${receiver.caFile}\n(Ctrl-C to stop)\n`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => void receiver.close().then(resolve);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
   });
 

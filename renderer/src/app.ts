@@ -290,16 +290,28 @@ function setupForms(): void {
       .catch((error: unknown) => showIssues(error, fields));
   });
 
-  byId<HTMLFormElement>('event-form').addEventListener('submit', (event) => {
+  byId<HTMLFormElement>('booth-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    const input = byId<HTMLInputElement>('event-id');
-    const fields = { event_id: [input, byId('event-id-error')] } as const;
+    const input = (id: string) => byId<HTMLInputElement>(id);
+    const fields = {
+      event_id: [input('event-id'), byId('event-id-error')],
+      media_url_template: [input('media-url-template'), byId('media-url-template-error')],
+      hot_folder: [input('hot-folder'), byId('hot-folder-error')],
+      device_name: [input('device-name'), byId('device-name-error')],
+    } as const;
     clearIssues(fields);
-    const text = input.value.trim();
-    const value = text === '' ? null : /^\d+$/.test(text) ? Number(text) : text;
-    api('PUT', '/api/settings', { event_id: value })
+    byId('booth-saved').textContent = '';
+    const text = (id: string) => input(id).value.trim() || null;
+    const eventId = text('event-id');
+    api('PUT', '/api/settings', {
+      event_id: eventId === null ? null : /^\d+$/.test(eventId) ? Number(eventId) : eventId,
+      media_url_template: text('media-url-template'),
+      hot_folder: text('hot-folder'),
+      hot_folder_polling: input('hot-folder-polling').checked,
+      device_name: text('device-name'),
+    })
       .then(() => {
-        byId('event-id-error').textContent = 'Saved.';
+        byId('booth-saved').textContent = 'Saved.';
         return refreshState();
       })
       .catch((error: unknown) => showIssues(error, fields));
@@ -483,8 +495,15 @@ function applyState(state: State): void {
   current = state;
   renderHeader(state);
   renderEndpoints();
-  const eventInput = byId<HTMLInputElement>('event-id');
-  if (document.activeElement !== eventInput) eventInput.value = state.eventId === null ? '' : String(state.eventId);
+  // The booth form shows the saved settings, except while the operator is editing it.
+  if (!byId('booth-form').contains(document.activeElement)) {
+    byId<HTMLInputElement>('event-id').value = state.eventId === null ? '' : String(state.eventId);
+    byId<HTMLInputElement>('media-url-template').value = state.booth.mediaUrlTemplate ?? '';
+    byId<HTMLInputElement>('hot-folder').value = state.booth.hotFolder ?? '';
+    byId<HTMLInputElement>('hot-folder-polling').checked = state.booth.hotFolderPolling;
+    byId<HTMLInputElement>('device-name').value = state.booth.deviceName ?? '';
+  }
+  byId('dslrbooth-url').textContent = state.ingest.dslrBoothUrl;
   byId('ingest-url').textContent = state.ingest.url;
   byId('ingest-path-url').textContent = state.ingest.pathUrl;
   byId('ingest-token').textContent = state.ingest.token;

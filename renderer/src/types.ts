@@ -22,6 +22,7 @@ export interface State {
   now: number;
   paused: boolean;
   eventId: number | null;
+  booth: { mediaUrlTemplate: string | null; hotFolder: string | null; hotFolderPolling: boolean; deviceName: string | null };
   online: boolean;
   heldSince: number | null;
   counts: Counts;
@@ -29,7 +30,7 @@ export interface State {
   endpoints: EndpointView[];
   /** A managed configuration file that could not be applied, and why. */
   managedConfigProblem: string | null;
-  ingest: { token: string; url: string; pathUrl: string };
+  ingest: { token: string; url: string; pathUrl: string; dslrBoothUrl: string };
 }
 
 export interface DeliveryRow {

@@ -273,17 +273,25 @@ export function state(deps: Pick<AdminDeps, 'store' | 'version' | 'port' | 'mana
   const { store } = deps;
   const port = deps.port();
   const token = store.settings.token('ingest_token');
+  const settings = store.settings.read();
   return {
     version: deps.version,
     now: Date.now(),
     ...summarize(store),
-    eventId: store.settings.read().event_id,
+    eventId: settings.event_id,
+    booth: {
+      mediaUrlTemplate: settings.media_url_template,
+      hotFolder: settings.hot_folder,
+      hotFolderPolling: settings.hot_folder_polling,
+      deviceName: settings.device_name,
+    },
     endpoints: store.endpoints.list().map(publicEndpoint),
     managedConfigProblem: deps.managedConfig.status === 'invalid' ? `${deps.managedConfig.file}: ${deps.managedConfig.problem}` : null,
     ingest: {
       token,
       url: `http://127.0.0.1:${port}/v1/events`,
       pathUrl: `http://127.0.0.1:${port}/t/${token}/v1/events`,
+      dslrBoothUrl: `http://127.0.0.1:${port}/t/${token}/dslrbooth`,
     },
   };
 }

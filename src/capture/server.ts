@@ -4,6 +4,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import type { Logger } from 'pino';
 import { bearerToken, hostAllowed, idempotencyKeyProblem, tokensEqual } from '../core/request-guard.js';
 import { registerAdminApi, type AdminDeps } from './admin-api.js';
+import type { Trigger } from '../integrations/dslrbooth.js';
 import type { IngestResult } from './ingest.js';
 import { CONTENT_SECURITY_POLICY, type PanelFile } from './panel-files.js';
 
@@ -14,6 +15,8 @@ export interface ServerDeps {
   version: string;
   ingestToken: () => string;
   ingest: (body: Buffer, idempotencyKey: string | null) => IngestResult;
+  /** A dslrBooth trigger (capture.md §3), handled after the booth has its answer. */
+  trigger: (trigger: Trigger) => void;
   log: Logger;
   /** The operator's panel: its admin API and its files. */
   panel?: { api: Omit<AdminDeps, 'port'>; files: Map<string, PanelFile> };
@@ -72,6 +75,21 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
   app.get('/healthz', async () => ({ ok: true, version: deps.version }));
   app.post('/v1/events', { onRequest: requireIngestToken }, capture);
   app.post('/t/:token/v1/events', { onRequest: requireIngestToken }, capture);
+  // dslrBooth waits on this answer with its screen, so it comes first; the trigger's work
+  // (a few small SQLite writes) follows straight after.
+  app.get<{ Params: { token: string }; Querystring: Record<string, string | string[] | undefined> }>(
+    '/t/:token/dslrbooth',
+    { onRequest: requireIngestToken },
+    async (request, reply) => {
+      const first = (name: string) => {
+        const value = request.query[name];
+        return (Array.isArray(value) ? value[0] : value) ?? '';
+      };
+      const trigger: Trigger = { eventType: first('event_type'), params: ['param1', 'param2', 'param3', 'param4'].map(first) };
+      reply.raw.once('finish', () => setImmediate(() => deps.trigger(trigger)));
+      return reply.code(200).type('text/plain').send('ok');
+    },
+  );
 
   if (deps.panel) {
     registerAdminApi(app, { ...deps.panel.api, port: () => port });

@@ -8,11 +8,46 @@ const count = z.number({ error: 'must be a number' }).int('must be a whole numbe
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** A media URL template: an http(s) URL once its placeholders are filled in. */
+export const MEDIA_URL_PLACEHOLDERS = ['{event_id}', '{file}', '{session_id}', '{date}'] as const;
+const mediaUrlTemplate = z.string().superRefine((template, ctx) => {
+  const sample = template.replace(/\{(event_id|file|session_id|date)\}/g, 'x');
+  if (/[{}]/.test(sample)) {
+    ctx.addIssue({ code: 'custom', message: `has an unknown placeholder; the placeholders are ${MEDIA_URL_PLACEHOLDERS.join(', ')}` });
+    return;
+  }
+  let url: URL | null = null;
+  try {
+    url = new URL(sample);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL, e.g. https://cdn.example.com/{event_id}/{file}' });
+  } else if (!template.includes('{file}')) {
+    ctx.addIssue({ code: 'custom', message: 'must contain {file}, or every session would get the same URL' });
+  }
+});
+
 export const settingsSchema = z.object({
   /** The organiser's event this booth is running; used when a payload leaves it out. */
   event_id: count.nonnegative('must not be negative').nullable().default(null),
   /** Delivery paused by the operator: events are still captured, nothing is sent. */
   paused: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Where guests' media can be downloaded, for booths that do not upload it themselves. */
+  media_url_template: mediaUrlTemplate.nullable().default(null),
+  /** The folder a booth program saves finished sessions to; null: no hot folder. */
+  hot_folder: z.string().min(1, 'must not be empty').nullable().default(null),
+  /** A file is taken once its size has not changed for this long. */
+  hot_folder_settle_ms: ms.min(100).default(2_000),
+  /** Send the files already in the folder when it is first watched (default: only new ones). */
+  hot_folder_import_existing: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Poll the folder instead of relying on change notifications (network drives). */
+  hot_folder_polling: z.boolean({ error: 'must be true or false' }).default(false),
+  /** This booth in session payloads (session.device); null: derived from the machine. */
+  device_id: count.nonnegative().nullable().default(null),
+  device_name: z.string().nullable().default(null),
+  device_info: z.string().nullable().default(null),
   /** The loopback port of the capture server. */
   port: count.min(1, 'must be 1 to 65535').max(65535, 'must be 1 to 65535').default(7480),
   /** Wait between attempts that reached the endpoint but were not answered with 2xx. */

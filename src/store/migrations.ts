@@ -129,6 +129,40 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Booth integrations (capture.md §3 and §4): dslrBooth's session state, kept on disk so
+    // an agent restart in the middle of a booth session loses nothing, and the hot folder's
+    // files, taken once by their content across restarts and renames.
+    version: 30,
+    up(db) {
+      db.exec(`
+        CREATE TABLE dslr_sessions (
+          seq         INTEGER PRIMARY KEY,
+          session_id  TEXT NOT NULL UNIQUE,
+          mode        TEXT,
+          final_file  TEXT,
+          upload_url  TEXT,
+          started_at  INTEGER NOT NULL,
+          updated_at  INTEGER NOT NULL,
+          ended_at    INTEGER,
+          outcome     TEXT                               -- what became of it, in words
+        ) STRICT;
+
+        CREATE TABLE hot_folder_files (
+          hash      TEXT PRIMARY KEY,                    -- sha256 of the file's content
+          path      TEXT NOT NULL,
+          taken_at  INTEGER NOT NULL,
+          event_id  TEXT,
+          outcome   TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE hot_folders (
+          folder            TEXT PRIMARY KEY,
+          first_watched_at  INTEGER NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -192,6 +192,31 @@ describe('the panel', () => {
   });
 });
 
+describe('the booth settings', () => {
+  it('saves the event id, media URL template, hot folder and booth name, and puts a refusal next to its field', async () => {
+    const { t, page } = await panel();
+    await page.getByLabel('Media URL template').fill('https://cdn.example.com/{event_id}/photo.jpg');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#media-url-template-error').textContent()).toContain('Must contain {file}');
+    expect(await page.getByLabel('Media URL template').getAttribute('aria-invalid')).toBe('true');
+
+    await page.getByLabel('Event id the booth is running').fill('2024');
+    await page.getByLabel('Media URL template').fill('https://cdn.example.com/{event_id}/{file}');
+    await page.getByLabel(/Hot folder/).fill('/srv/booth/output');
+    await page.getByLabel('Booth name').fill('Ballroom booth');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#booth-saved').textContent()).toBe('Saved.');
+    expect(t.agent.store.settings.read()).toMatchObject({
+      event_id: 2024,
+      media_url_template: 'https://cdn.example.com/{event_id}/{file}',
+      hot_folder: '/srv/booth/output',
+      device_name: 'Ballroom booth',
+    });
+    expect(await page.locator('#dslrbooth-url').textContent()).toBe(`${t.base}/t/${t.token}/dslrbooth`);
+    await screenshot(page, 'booth-settings');
+  });
+});
+
 describe('the panel after an outage', () => {
   it('shows the backlog draining with a progress bar, the day chart, and a clock-skew warning', async () => {
     const { t, page } = await panel({ offline_check_max_ms: 100 });

@@ -1,0 +1,121 @@
+// dslrBooth / LumaBooth triggers (capture.md §3). dslrBooth calls a URL on each booth event;
+// the session's state is kept in SQLite (an agent restart mid-session loses nothing) and
+// one `session` webhook is made at session_end. Sequences that are out of order or partial
+// are handled and logged, never turned into garbage.
+import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { monotonicFactory } from 'ulid';
+import { sessionTypeOfMode } from '../core/media.js';
+import type { Settings } from '../core/settings.js';
+import type { IngestResult } from '../capture/ingest.js';
+import { boothSessionId, sessionPayload } from './session-payload.js';
+
+export interface Trigger {
+  eventType: string;
+  /** param1 … param4, as dslrBooth sent them ('' when absent). */
+  params: string[];
+}
+
+interface OpenSession {
+  seq: number;
+  session_id: string;
+  mode: string | null;
+  final_file: string | null;
+  upload_url: string | null;
+  started_at: number;
+}
+
+const PROGRESS_ONLY = new Set(['countdown_start', 'countdown', 'capture_start', 'sharing_screen', 'file_download']);
+const newUlid = monotonicFactory();
+
+export class DslrBooth {
+  private readonly s;
+
+  constructor(
+    db: Database,
+    private readonly deps: { settings: () => Settings; capture: (body: Buffer) => IngestResult; log: Logger; now?: () => number },
+  ) {
+    this.s = {
+      open: db.prepare(`SELECT * FROM dslr_sessions WHERE ended_at IS NULL ORDER BY seq DESC LIMIT 1`),
+      start: db.prepare(`INSERT INTO dslr_sessions (session_id, mode, started_at, updated_at) VALUES (?, ?, ?, ?)`),
+      file: db.prepare(`UPDATE dslr_sessions SET final_file = ?, updated_at = ? WHERE seq = ?`),
+      upload: db.prepare(`UPDATE dslr_sessions SET upload_url = ?, final_file = COALESCE(NULLIF(?, ''), final_file), updated_at = ? WHERE seq = ?`),
+      end: db.prepare(`UPDATE dslr_sessions SET ended_at = ?, outcome = ?, updated_at = ? WHERE seq = ?`),
+    };
+  }
+
+  handle(trigger: Trigger): void {
+    const now = (this.deps.now ?? Date.now)();
+    const open = this.s.open.get() as OpenSession | undefined;
+    const { eventType, params } = trigger;
+    const [p1 = '', p2 = ''] = params;
+    switch (eventType) {
+      case 'session_start': {
+        if (open) this.finish(open, now, 'a new session started before session_end');
+        const sessionId = boothSessionId(this.deps.settings(), newUlid(now).toLowerCase());
+        this.s.start.run(sessionId, p1 || null, now, now);
+        this.deps.log.info({ dslrbooth: eventType, session: sessionId, mode: p1 }, 'dslrBooth session started');
+        return;
+      }
+      case 'processing_start': {
+        // The original photos, then the final file: the last name given is the final one.
+        const final = [...params].reverse().find((p) => p.trim() !== '');
+        if (open && final) this.s.file.run(final, now, open.seq);
+        return this.unless(open, trigger);
+      }
+      case 'printing':
+        if (open && p1 && !open.final_file) this.s.file.run(p1, now, open.seq);
+        return this.unless(open, trigger);
+      case 'file_upload':
+        if (open && p2) this.s.upload.run(p2, p1, now, open.seq);
+        return this.unless(open, trigger);
+      case 'session_end':
+        if (!open) {
+          this.deps.log.warn({ dslrbooth: eventType }, 'session_end without session_start: nothing to send');
+          return;
+        }
+        this.finish(open, now, null);
+        return;
+      default:
+        if (PROGRESS_ONLY.has(eventType)) return this.unless(open, trigger);
+        this.deps.log.warn({ dslrbooth: eventType, params }, 'unknown dslrBooth event type: ignored');
+    }
+  }
+
+  private unless(open: OpenSession | undefined, trigger: Trigger): void {
+    if (!open) this.deps.log.warn({ dslrbooth: trigger.eventType, params: trigger.params }, 'dslrBooth event outside a session: ignored');
+  }
+
+  /** Ends a session: one session webhook when it has a final file, else a logged reason. */
+  private finish(session: OpenSession, now: number, interruption: string | null): void {
+    const fresh = this.s.open.get() as OpenSession;
+    const file = fresh.final_file;
+    let outcome: string;
+    if (!file) {
+      outcome = interruption ? `${interruption}; it had no final file, so nothing was sent` : 'no final file (cancelled?): nothing sent';
+    } else {
+      const made = sessionPayload(
+        { sessionId: session.session_id, type: sessionTypeOfMode(fresh.mode), file: basename(file), uploadUrl: fresh.upload_url, at: now },
+        this.deps.settings(),
+      );
+      if (!made.ok) outcome = `not sent: ${made.reason}`;
+      else {
+        const result = this.deps.capture(Buffer.from(JSON.stringify(made.payload)));
+        outcome = result.kind === 'invalid' || result.kind === 'unavailable' ? `not sent: ${describe(result)}` : `sent as ${result.id}`;
+      }
+      if (interruption) outcome = `${interruption}; ${outcome}`;
+    }
+    this.s.end.run(now, outcome, now, session.seq);
+    const failed = outcome.includes('not sent') || outcome.includes('nothing');
+    this.deps.log[failed ? 'warn' : 'info']({ session: session.session_id, outcome }, 'dslrBooth session ended');
+  }
+}
+
+/** dslrBooth sends full Windows paths; the media URL wants the file's name. */
+function basename(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+function describe(result: Extract<IngestResult, { kind: 'invalid' | 'unavailable' }>): string {
+  return result.kind === 'invalid' ? `${result.error}: ${result.issues.map((i) => `${i.path} ${i.message}`).join('; ')}` : result.error;
+}

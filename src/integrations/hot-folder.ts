@@ -1,0 +1,169 @@
+// The hot folder (capture.md §4): a booth program saves each finished session into a
+// folder; every media file becomes a `session` event once its size has settled. A JSON
+// sidecar (photo.jpg.json) adds or overrides fields, or is itself a whole payload of
+// another type. A file is taken once by its content (sha256), so restarts and renames never
+// send it twice; the files already there when a folder is first watched are not sent
+// unless the operator asks (hot_folder_import_existing).
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import { sessionTypeOfFile } from '../core/media.js';
+import type { Settings } from '../core/settings.js';
+import type { IngestResult } from '../capture/ingest.js';
+import { boothSessionId, sessionPayload } from './session-payload.js';
+
+export interface HotFolderOptions {
+  folder: string;
+  settleMs: number;
+  polling: boolean;
+  importExisting: boolean;
+}
+
+const OTHER_TYPES = new Set(['share', 'survey', 'competition_win']);
+
+export class HotFolder {
+  private readonly s;
+  private watcher: FSWatcher | null = null;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    db: Database,
+    private readonly deps: { settings: () => Settings; capture: (body: Buffer) => IngestResult; log: Logger; now?: () => number },
+  ) {
+    this.s = {
+      folder: db.prepare(`SELECT first_watched_at FROM hot_folders WHERE folder = ?`),
+      addFolder: db.prepare(`INSERT INTO hot_folders (folder, first_watched_at) VALUES (?, ?)`),
+      taken: db.prepare(`SELECT outcome FROM hot_folder_files WHERE hash = ?`),
+      take: db.prepare(`INSERT OR IGNORE INTO hot_folder_files (hash, path, taken_at, event_id, outcome) VALUES (?, ?, ?, ?, ?)`),
+    };
+  }
+
+  /** Starts watching; resolves once the files already there have been seen. */
+  async start(options: HotFolderOptions): Promise<void> {
+    const folder = resolve(options.folder);
+    const now = (this.deps.now ?? Date.now)();
+    const firstTime = this.s.folder.get(folder) === undefined;
+    if (firstTime) this.s.addFolder.run(folder, now);
+    const skipExisting = firstTime && !options.importExisting;
+    let ready = false;
+    const watcher = watch(folder, {
+      depth: 0,
+      persistent: true,
+      usePolling: options.polling,
+      interval: 1000,
+      awaitWriteFinish: { stabilityThreshold: options.settleMs, pollInterval: Math.min(250, Math.max(50, options.settleMs / 4)) },
+      ignored: (path, stats) => Boolean(stats?.isFile()) && sessionTypeOfFile(path) === null,
+    });
+    this.watcher = watcher;
+    watcher.on('add', (path) => {
+      const existing = !ready;
+      const work = this.take(path, existing && skipExisting).catch((error: unknown) =>
+        this.deps.log.error({ err: error, file: path }, 'hot folder: could not take a file'),
+      );
+      this.pending.add(work);
+      void work.finally(() => this.pending.delete(work));
+    });
+    watcher.on('error', (error) => this.deps.log.error({ err: error, folder }, 'hot folder: watching failed'));
+    await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+    ready = true;
+    this.deps.log.info({ folder, polling: options.polling, skippedExisting: skipExisting }, 'hot folder watched');
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = null;
+    await Promise.all(this.pending);
+  }
+
+  /** Takes one settled media file, once. */
+  private async take(path: string, alreadyThere: boolean): Promise<void> {
+    const type = sessionTypeOfFile(path);
+    if (type === null) return;
+    const hash = await sha256(path);
+    if (this.s.taken.get(hash)) return;
+    const now = (this.deps.now ?? Date.now)();
+    if (alreadyThere) {
+      this.s.take.run(hash, path, now, null, 'already in the folder when it was first watched: not sent');
+      return;
+    }
+    const settings = this.deps.settings();
+    const built = this.payloadFor(path, type, hash, settings);
+    if (!built.ok) {
+      this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`);
+      this.deps.log.warn({ file: path, reason: built.reason }, 'hot folder: file not sent');
+      return;
+    }
+    const result = this.deps.capture(Buffer.from(JSON.stringify(built.payload)));
+    if (result.kind === 'unavailable') {
+      // The disk refused the event: leave the file untaken, to be taken at the next start.
+      this.deps.log.error({ file: path, reason: result.error }, 'hot folder: file not captured');
+      return;
+    }
+    const outcome =
+      result.kind === 'invalid'
+        ? `not sent: ${result.issues.map((i) => `${i.path || 'payload'} ${i.message}`).join('; ')}`
+        : result.kind === 'duplicate'
+          ? `already captured as ${result.id}`
+          : `sent as ${result.id}`;
+    this.s.take.run(hash, path, now, result.kind === 'invalid' ? null : result.id, outcome);
+    this.deps.log[result.kind === 'invalid' ? 'warn' : 'info']({ file: path, outcome }, 'hot folder: file taken');
+  }
+
+  private payloadFor(path: string, type: NonNullable<ReturnType<typeof sessionTypeOfFile>>, hash: string, settings: Settings):
+    | { ok: true; payload: Record<string, unknown> }
+    | { ok: false; reason: string } {
+    const sidecarFile = `${path}.json`;
+    let sidecar: Record<string, unknown> = {};
+    if (existsSync(sidecarFile)) {
+      try {
+        const parsed: unknown = JSON.parse(readFileSync(sidecarFile, 'utf8'));
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { ok: false, reason: `${sidecarFile} is not a JSON object` };
+        sidecar = parsed as Record<string, unknown>;
+      } catch (error) {
+        return { ok: false, reason: `${sidecarFile} is not valid JSON: ${(error as Error).message}` };
+      }
+    }
+    const sidecarSession = (sidecar.session ?? {}) as Record<string, unknown>;
+    const sessionId = typeof sidecarSession.id === 'string' ? sidecarSession.id : boothSessionId(settings, hash.slice(0, 16));
+    const made = sessionPayload(
+      { sessionId, type, file: basename(path), uploadUrl: null, at: statSync(path).mtimeMs },
+      settings,
+    );
+    const urls = typeof sidecarSession.direct_url === 'string' && typeof sidecarSession.site_url === 'string';
+    if (!made.ok && !urls) return made;
+    const base: Record<string, unknown> = made.ok
+      ? made.payload
+      : { type: 'session', timestamp: new Date(statSync(path).mtimeMs).toISOString(), session: { id: sessionId, type } };
+    if (typeof sidecar.type === 'string' && OTHER_TYPES.has(sidecar.type)) {
+      // A whole payload of another type: the file's session fills in what it leaves out.
+      return { ok: true, payload: { ...sidecar, session: { ...(base.session as object), ...sidecarSession } } };
+    }
+    return { ok: true, payload: merge(base, sidecar) };
+  }
+}
+
+/** Sidecar fields over the file's payload, objects merged, everything else replaced. */
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)
+        ? merge(current as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
+function sha256(path: string): Promise<string> {
+  return new Promise((resolveHash, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolveHash(hash.digest('hex')))
+      .on('error', reject);
+  });
+}

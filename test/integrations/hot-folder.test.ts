@@ -1,0 +1,147 @@
+// The hot folder with files written slowly, in bursts, renamed into place, with sidecars,
+// and across a restart: nothing taken twice, nothing missed.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startAgent, type Agent } from '../../src/agent.js';
+import { configure, FAST } from '../helpers/agent.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+
+const running: Agent[] = [];
+afterEach(async () => {
+  for (const agent of running.splice(0)) await agent.stop();
+});
+
+function setup(extra = {}) {
+  const dataDir = tempDir('hot-agent-');
+  const folder = join(tempDir('hot-folder-'), 'Output');
+  mkdirSync(folder);
+  configure(dataDir, {
+    ...FAST,
+    event_id: 5,
+    device_id: 9,
+    media_url_template: 'https://cdn.example.com/{event_id}/{file}',
+    hot_folder: folder,
+    hot_folder_settle_ms: 200,
+    ...extra,
+  });
+  return { dataDir, folder };
+}
+
+async function start(dataDir: string): Promise<Agent> {
+  const agent = await startAgent({ dataDir, port: 0, managedConfig: [] });
+  running.push(agent);
+  return agent;
+}
+
+const bodies = (agent: Agent) =>
+  (agent.store.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all() as Buffer[]).map((b) => JSON.parse(b.toString()));
+const files = (agent: Agent) => bodies(agent).map((p) => decodeURIComponent(String(String(p.session.direct_url).split('/').pop())));
+
+describe('the hot folder', () => {
+  it('takes a file written slowly once, whole, after it settles', async () => {
+    const { dataDir, folder } = setup();
+    const agent = await start(dataDir);
+    const handle = await open(join(folder, 'slow.jpg'), 'w');
+    for (let i = 0; i < 5; i++) {
+      await handle.write(randomBytes(50_000));
+      await new Promise((resolve) => setTimeout(resolve, 120));
+    }
+    await handle.close();
+    await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(bodies(agent)).toHaveLength(1);
+    expect(bodies(agent)[0]).toMatchObject({
+      type: 'session',
+      event_id: 5,
+      session: { id: expect.stringMatching(/^9-[0-9a-f]{16}$/), type: 'still', direct_url: 'https://cdn.example.com/5/slow.jpg', device: { id: 9 } },
+    });
+    const whole = createHash('sha256').update(readFileSync(join(folder, 'slow.jpg'))).digest('hex');
+    expect(agent.store.db.prepare('SELECT hash, path FROM hot_folder_files').all()).toEqual([{ hash: whole, path: join(folder, 'slow.jpg') }]);
+  });
+
+  it('takes a burst of 100 files, each exactly once, by type from the extension', async () => {
+    const { dataDir, folder } = setup();
+    const agent = await start(dataDir);
+    const names = Array.from({ length: 100 }, (_, i) => `burst-${String(i).padStart(3, '0')}.${['jpg', 'png', 'gif', 'mp4', 'mov'][i % 5]}`);
+    for (const name of names) writeFileSync(join(folder, name), randomBytes(2000));
+    writeFileSync(join(folder, 'notes.txt'), 'not media');
+    await waitFor('100 files taken', () => bodies(agent).length === 100, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(files(agent).sort()).toEqual([...names].sort());
+    const types = Object.fromEntries(bodies(agent).map((p) => [String(p.session.direct_url).split('/').pop(), p.session.type]));
+    expect(types['burst-000.jpg']).toBe('still');
+    expect(types['burst-002.gif']).toBe('gif');
+    expect(types['burst-004.mov']).toBe('video');
+  });
+
+  it('takes a file renamed into place once, and not again when renamed later', async () => {
+    const { dataDir, folder } = setup();
+    const agent = await start(dataDir);
+    writeFileSync(join(folder, 'photo.jpg.part'), randomBytes(10_000));
+    renameSync(join(folder, 'photo.jpg.part'), join(folder, 'photo.jpg'));
+    await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
+    renameSync(join(folder, 'photo.jpg'), join(folder, 'photo-renamed.jpg'));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(files(agent)).toEqual(['photo.jpg']);
+  });
+
+  it('applies a sidecar\'s fields, and takes a sidecar that is a whole share payload as a share', async () => {
+    const { dataDir, folder } = setup();
+    const agent = await start(dataDir);
+    writeFileSync(join(folder, 'ai.png.json'), JSON.stringify({ session: { type: 'ai', still_template_id: 7 }, campaign: 'spring' }));
+    writeFileSync(join(folder, 'ai.png'), randomBytes(3000));
+    writeFileSync(
+      join(folder, 'shared.jpg.json'),
+      JSON.stringify({ type: 'share', share: { id: 'sh-1', type: 'sms', value: '+44 7700 900123' }, data_capture: { sections: [] } }),
+    );
+    writeFileSync(join(folder, 'shared.jpg'), randomBytes(3000));
+    await waitFor('both taken', () => bodies(agent).length === 2, 10_000);
+    const byType = Object.fromEntries(bodies(agent).map((p) => [p.type === 'share' ? 'share' : p.session.type, p]));
+    expect(byType.ai).toMatchObject({ campaign: 'spring', session: { type: 'ai', still_template_id: 7, direct_url: 'https://cdn.example.com/5/ai.png' } });
+    expect(byType.share).toMatchObject({
+      type: 'share',
+      event_id: 5,
+      share: { id: 'sh-1', type: 'sms' },
+      session: { type: 'still', direct_url: 'https://cdn.example.com/5/shared.jpg' },
+    });
+  });
+
+  it('leaves files already there at first start alone, then across a restart takes what came meanwhile, nothing twice', async () => {
+    const { dataDir, folder } = setup();
+    writeFileSync(join(folder, 'old-1.jpg'), randomBytes(1000));
+    writeFileSync(join(folder, 'old-2.jpg'), randomBytes(1000));
+    let agent = await start(dataDir);
+    writeFileSync(join(folder, 'new-1.jpg'), randomBytes(1000));
+    await waitFor('new-1 taken', () => bodies(agent).length === 1, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(files(agent)).toEqual(['new-1.jpg']);
+    await agent.stop();
+    running.splice(0);
+
+    writeFileSync(join(folder, 'while-stopped.jpg'), randomBytes(1000));
+    agent = await start(dataDir);
+    await waitFor('while-stopped taken', () => bodies(agent).length === 2, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(files(agent)).toEqual(['new-1.jpg', 'while-stopped.jpg']);
+    const outcomes = agent.store.db.prepare('SELECT outcome FROM hot_folder_files ORDER BY path').pluck().all();
+    expect(outcomes.filter((o) => String(o).startsWith('already in the folder'))).toHaveLength(2);
+  });
+
+  it('sends the files already there when the operator asks', async () => {
+    const { dataDir, folder } = setup({ hot_folder_import_existing: true });
+    writeFileSync(join(folder, 'old.jpg'), randomBytes(1000));
+    const agent = await start(dataDir);
+    await waitFor('old taken', () => bodies(agent).length === 1, 10_000);
+  });
+
+  it('polls a folder on a network drive when told to', async () => {
+    const { dataDir, folder } = setup({ hot_folder_polling: true });
+    const agent = await start(dataDir);
+    writeFileSync(join(folder, 'nas.jpg'), randomBytes(1000));
+    await waitFor('the file taken by polling', () => bodies(agent).length === 1, 10_000);
+  });
+});
