@@ -15,6 +15,7 @@ import { createLogger } from './log.js';
 import { applyManagedConfig, managedConfigLocations, type ManagedConfigResult } from './managed-config.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
+import { startMaintenance } from './store/maintenance.js';
 import { SecretsLockedError } from './store/secret-box.js';
 import { openStore, type Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
@@ -142,6 +143,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       throw error;
     }
     dispatcher.start();
+    cleanup.unshift(startMaintenance(store, log));
     await hotFolder.follow(() => store.settings.read());
     log.info({ url: `http://127.0.0.1:${server.port}`, version: VERSION, dataDir: dir.root }, 'listening');
 

@@ -61,6 +61,8 @@ export const settingsSchema = z.object({
   offline_check_max_ms: ms.min(10).default(60_000),
   /** A delivery not done this long after it was queued is failed as "expired". */
   expire_after_ms: ms.default(7 * DAY_MS),
+  /** Delivered events (with their deliveries and attempts) are kept this many days; failed ones until the operator acts. */
+  retention_days: count.min(1, 'must be at least 1').max(3650).default(30),
   /** Duplicate captures (same Idempotency-Key or natural key) are recognised this long. */
   idempotency_window_ms: ms.default(7 * DAY_MS),
   connect_timeout_ms: ms.min(1).default(10_000),

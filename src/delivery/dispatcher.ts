@@ -156,7 +156,8 @@ export class Dispatcher {
 
   private fill(endpoint: Endpoint, state: EndpointState, settings: Settings, now: number): void {
     const capacity = (endpoint.strictOrder ? 1 : settings.max_in_flight) - state.inFlight.size;
-    const claims = this.deps.outbox.claim(endpoint.id, this.deps.owner, now, settings.lease_ms, capacity, endpoint.strictOrder);
+    const maxWait = Math.max(settings.retry_delay_ms, settings.retry_after_max_ms);
+    const claims = this.deps.outbox.claim(endpoint.id, this.deps.owner, now, settings.lease_ms, capacity, endpoint.strictOrder, maxWait);
     for (const claim of claims) {
       if (state.inFlight.has(claim.seq)) continue;
       state.inFlight.add(claim.seq);

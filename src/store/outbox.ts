@@ -156,18 +156,20 @@ function prepareStatements(db: Database) {
       UPDATE deliveries SET lease_owner = @owner, lease_expires_at = @until, updated_at = @now
       WHERE seq IN (
         SELECT seq FROM deliveries
-        WHERE endpoint_id = @endpointId AND status = 'queued' AND next_attempt_at <= @now
-          AND (lease_owner IS NULL OR lease_expires_at <= @now)
+        WHERE endpoint_id = @endpointId AND status = 'queued'
+          AND (next_attempt_at <= @now OR next_attempt_at > @now + @maxWait)
+          AND (lease_owner IS NULL OR lease_expires_at <= @now OR lease_expires_at > @until)
         ORDER BY seq LIMIT @limit)
       RETURNING seq`),
     claimHead: prepare(`
       UPDATE deliveries SET lease_owner = @owner, lease_expires_at = @until, updated_at = @now
       WHERE seq = (SELECT seq FROM deliveries WHERE endpoint_id = @endpointId AND status = 'queued' ORDER BY seq LIMIT 1)
-        AND next_attempt_at <= @now AND (lease_owner IS NULL OR lease_expires_at <= @now)
+        AND (next_attempt_at <= @now OR next_attempt_at > @now + @maxWait)
+        AND (lease_owner IS NULL OR lease_expires_at <= @now OR lease_expires_at > @until)
       RETURNING seq`),
     claimById: prepare(`
       UPDATE deliveries SET lease_owner = @owner, lease_expires_at = @until, updated_at = @now
-      WHERE id = @id AND status IN ('queued', 'waiting') AND (lease_owner IS NULL OR lease_expires_at <= @now)
+      WHERE id = @id AND status IN ('queued', 'waiting') AND (lease_owner IS NULL OR lease_expires_at <= @now OR lease_expires_at > @until)
       RETURNING seq`),
     claimed: prepare(`
       SELECT d.seq, d.id, d.endpoint_id AS endpointId, e.id AS eventId, e.test, d.attempts_used AS attemptsUsed,
@@ -220,6 +222,13 @@ function prepareStatements(db: Database) {
       SELECT a.started_at AS startedAt, a.duration_ms AS durationMs, a.outcome, a.status_code AS statusCode,
              a.error, a.response_head AS responseHead, a.reason
       FROM attempts a JOIN deliveries d ON d.seq = a.delivery_seq WHERE d.id = ? ORDER BY a.id`),
+    prune: prepare(`
+      DELETE FROM events WHERE seq IN (
+        SELECT e.seq FROM events e
+        WHERE e.captured_at < @cutoff
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status <> 'delivered')
+        LIMIT @batch)`),
+    pruneDslr: prepare(`DELETE FROM dslr_sessions WHERE ended_at IS NOT NULL AND ended_at < ?`),
     undelivered: prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status <> 'delivered'`),
     counts: prepare(`SELECT status, n FROM delivery_counts`),
     lastDelivered: prepare(`SELECT MAX(delivered_at) AS at FROM deliveries WHERE delivered_at IS NOT NULL`),
@@ -297,12 +306,25 @@ export class Outbox {
   /**
    * Leases up to `limit` due deliveries of one endpoint, oldest first. With `strictOrder`
    * only the endpoint's oldest queued delivery can be taken, and only when it is due.
+   *
+   * The clock can jump back (a kiosk syncing its time after days offline). A wait that now
+   * lies further ahead than any wait the schedule makes (`maxWaitMs`), or a lease further
+   * ahead than a lease lasts, was set by the clock before the jump and counts as over,
+   * rather than holding a delivery for hours.
    */
-  claim(endpointId: string, owner: string, now: number, leaseMs: number, limit: number, strictOrder: boolean): Claim[] {
+  claim(
+    endpointId: string,
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    strictOrder: boolean,
+    maxWaitMs = Number.MAX_SAFE_INTEGER / 2,
+  ): Claim[] {
     if (limit <= 0) return [];
     return this.db
       .transaction((): Claim[] => {
-        const params = { endpointId, owner, now, until: now + leaseMs, limit };
+        const params = { endpointId, owner, now, until: now + leaseMs, limit, maxWait: maxWaitMs };
         const rows = (strictOrder ? this.s.claimHead! : this.s.claimSome!).all(params) as { seq: number }[];
         return rows.map((row) => this.claimed(row.seq)).sort((a, b) => a.seq - b.seq);
       })
@@ -460,6 +482,22 @@ export class Outbox {
     const counts: StatusCounts = { queued: 0, waiting: 0, delivered: 0, failed: 0 };
     for (const row of this.s.counts.all() as { status: DeliveryStatus; n: number }[]) counts[row.status] = row.n;
     return counts;
+  }
+
+  /**
+   * Removes events older than `cutoff` whose every delivery was delivered, with their
+   * deliveries and attempts, in small transactions so capture never waits long. Events with
+   * a failed, queued or waiting delivery are kept: they still need someone.
+   */
+  pruneDelivered(cutoff: number, batch = 500): number {
+    let removed = 0;
+    for (;;) {
+      const { changes } = this.s.prune.run({ cutoff, batch });
+      removed += changes;
+      if (changes < batch) break;
+    }
+    this.s.pruneDslr.run(cutoff);
+    return removed;
   }
 
   undeliveredCount(endpointId: string): number {

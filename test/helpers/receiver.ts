@@ -13,9 +13,13 @@ export interface Received {
 }
 
 export type Answer =
-  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  | { status: number; headers?: Record<string, string>; body?: string | Buffer; delayMs?: number }
   /** Never answer (the socket stays open until the receiver closes). */
-  | 'hang';
+  | 'hang'
+  /** Send the status line and part of a body, then reset the connection. */
+  | 'reset-mid-response'
+  /** Reset the connection without answering. */
+  | 'reset';
 
 export type Handler = (request: Received, index: number) => Answer;
 
@@ -41,6 +45,13 @@ export async function startReceiver(options: { port?: number; handler?: Handler 
       requests.push(received);
       const answer = handler(received, requests.length - 1);
       if (answer === 'hang') return;
+      if (answer === 'reset') return req.socket.destroy();
+      if (answer === 'reset-mid-response') {
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('partial');
+        setTimeout(() => req.socket.destroy(), 20);
+        return;
+      }
       setTimeout(() => {
         res.writeHead(answer.status, answer.headers ?? {});
         res.end(answer.body ?? '');

@@ -260,3 +260,37 @@ describe('dayStats', () => {
     expect(hours.slice(0, 20).every((h) => h.delivered + h.retried + h.failed + h.waiting === 0)).toBe(true);
   });
 });
+
+describe('the clock jumping', () => {
+  it('backwards by hours does not hold a scheduled retry or a lease for those hours', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    capture(s, 2);
+    const [first] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
+    s.outbox.settle(first!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    const [second] = s.outbox.claim(endpoint.id, 'run:dead', NOW + 30, LEASE, 1, false, 3_600_000);
+    expect(second).toBeDefined();
+    const jumpedBack = NOW - 3 * 3_600_000;
+    const claimed = s.outbox.claim(endpoint.id, 'run:b', jumpedBack, LEASE, 5, false, 3_600_000).map((c) => c.id);
+    expect(claimed.sort()).toEqual([first!.id, second!.id].sort());
+  });
+
+  it('forwards: a retry scheduled earlier is simply due', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
+    s.outbox.settle(claim!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 5 * 3_600_000, LEASE, 1, false, 3_600_000)).toHaveLength(1);
+  });
+
+  it('a wait within the schedule is still respected', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
+    s.outbox.settle(claim!, 'run:a', attempt('answered', 429), { status: 'queued', nextAttemptAt: NOW + 1_800_000, usesAttempt: false, reason: 'Retry-After' }, NOW + 20);
+    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 60_000, LEASE, 1, false, 3_600_000)).toHaveLength(0);
+  });
+});

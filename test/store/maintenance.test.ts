@@ -1,0 +1,52 @@
+// Retention: a week of simulated traffic against a 1-day retention keeps the database
+// bounded; failed deliveries stay until the operator acts; the WAL is checkpointed.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/core/policy.js';
+import { generateSecret } from '../../src/core/signing.js';
+import { maintain } from '../../src/store/maintenance.js';
+import { openStore } from '../../src/store/store.js';
+import { tempDir } from '../helpers/temp.js';
+
+const DAY = 86_400_000;
+const START = Date.parse('2026-06-01T00:00:00Z');
+
+describe('outbox maintenance', () => {
+  it('prunes delivered events past the retention, keeps failed ones, and stays bounded', () => {
+    const file = join(tempDir(), 'outbox.db');
+    const store = openStore(file);
+    store.settings.write('retention_days', 1);
+    const endpoint = store.endpoints.add({ url: 'https://a.example/h', secret: generateSecret(), types: null, strictOrder: false, ca: null }, START);
+    const body = Buffer.from(JSON.stringify({ type: 'session', padding: 'x'.repeat(600) }));
+    const pages: number[] = [];
+    let failedKept = 0;
+    for (let day = 0; day < 7; day++) {
+      for (let n = 0; n < 400; n++) {
+        const at = START + day * DAY + n * 60_000;
+        store.outbox.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `d${day}-${n}` }, at, DAY);
+        const [claim] = store.outbox.claim(endpoint.id, 'run:sim', at + 1, 60_000, 1, false);
+        const failed = n % 100 === 0;
+        const decision: Decision = failed
+          ? { status: 'failed', reason: 'HTTP 500; no retries left', disableEndpoint: false, usesAttempt: true }
+          : { status: 'delivered', reason: 'delivered: HTTP 200' };
+        if (failed) failedKept += 1;
+        store.outbox.settle(claim!, 'run:sim', { startedAt: at, durationMs: 20, outcome: 'answered', statusCode: failed ? 500 : 200, error: null, responseHead: Buffer.from('ok') }, decision, at + 2);
+      }
+      const done = maintain(store, START + (day + 1) * DAY);
+      expect(done.walCheckpointed).toBe(true);
+      expect(existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0).toBe(0);
+      pages.push(store.db.pragma('page_count', { simple: true }) as number);
+    }
+    const counts = store.outbox.counts();
+    expect(counts.failed).toBe(failedKept);
+    expect(counts.delivered).toBeLessThanOrEqual(400);
+    const events = store.db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number;
+    expect(events).toBe(counts.delivered + counts.failed);
+    const orphans = store.db.prepare('SELECT COUNT(*) FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = a.delivery_seq)').pluck().get();
+    expect(orphans).toBe(0);
+    // Freed pages are reused: after the first days the file stops growing.
+    expect(pages[6]!).toBeLessThanOrEqual(Math.ceil(pages[2]! * 1.15));
+    store.close();
+  });
+});
