@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
 import { ChangeFeed } from './capture/change-feed.js';
-import { ingest } from './capture/ingest.js';
+import { captured, ingest, prepareIngest, unavailable, type IngestResult } from './capture/ingest.js';
 import { loadPanelFiles } from './capture/panel-files.js';
 import { DslrBooth } from './integrations/dslrbooth.js';
 import { HotFolder } from './integrations/hot-folder.js';
@@ -15,6 +15,7 @@ import { createLogger } from './log.js';
 import { applyManagedConfig, managedConfigLocations, type ManagedConfigResult } from './managed-config.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
+import { GroupCommit } from './store/group-commit.js';
 import { startMaintenance } from './store/maintenance.js';
 import { SecretsLockedError } from './store/secret-box.js';
 import { openStore, type Store } from './store/store.js';
@@ -102,9 +103,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const changes = new ChangeFeed(dir.database, options.nativeBinding);
     cleanup.unshift(() => changes.close());
 
-    /** Every way in ends here: the JSON API, dslrBooth's triggers, the hot folder. */
-    const capture = (body: Buffer, idempotencyKey: string | null = null) => {
-      const result = ingest(body, { idempotencyKey }, store.outbox, store.settings.read(), Date.now());
+    const captureDone = (result: IngestResult): IngestResult => {
       if (result.kind === 'accepted') {
         log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
         dispatcher.wake();
@@ -112,6 +111,21 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         log.error({ error: result.error }, 'capture refused');
       }
       return result;
+    };
+    /** dslrBooth's triggers and the hot folder end here, like the JSON API below. */
+    const capture = (body: Buffer) => captureDone(ingest(body, { idempotencyKey: null }, store.outbox, store.settings.read(), Date.now()));
+    /** The JSON API: requests that arrive together are committed together (group commit). */
+    const group = new GroupCommit(store.db);
+    const captureRequest = async (body: Buffer, idempotencyKey: string | null): Promise<IngestResult> => {
+      const settings = store.settings.read();
+      const now = Date.now();
+      const prepared = prepareIngest(body, { idempotencyKey }, settings, now);
+      if (prepared.kind !== 'ready') return prepared;
+      try {
+        return captureDone(captured(await group.run(() => store.outbox.capture(prepared.event, now, settings.idempotency_window_ms))));
+      } catch (error) {
+        return captureDone(unavailable(error));
+      }
     };
     const dslrBooth = new DslrBooth(store.db, { settings: () => store.settings.read(), capture, log });
     const hotFolder = new HotFolderSetting(new HotFolder(store.db, { settings: () => store.settings.read(), capture, log }), log);
@@ -124,7 +138,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         port,
         version: VERSION,
         ingestToken: () => store.settings.token('ingest_token'),
-        ingest: capture,
+        ingest: captureRequest,
         trigger: (trigger) => {
           try {
             dslrBooth.handle(trigger);

@@ -7,7 +7,7 @@
 // it, and nothing is ever parsed and re-serialised.
 import { naturalKey, validatePayload, type Issue } from '../core/payload.js';
 import type { Settings } from '../core/settings.js';
-import type { Outbox } from '../store/outbox.js';
+import type { Captured, NewEvent, Outbox } from '../store/outbox.js';
 
 export type IngestResult =
   | { kind: 'accepted' | 'duplicate'; id: string; deliveries: number }
@@ -23,6 +23,19 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 export function ingest(raw: Buffer, options: IngestOptions, outbox: Outbox, settings: Settings, now: number): IngestResult {
+  const prepared = prepareIngest(raw, options, settings, now);
+  if (prepared.kind !== 'ready') return prepared;
+  try {
+    return captured(outbox.capture(prepared.event, now, settings.idempotency_window_ms));
+  } catch (error) {
+    return unavailable(error);
+  }
+}
+
+export type Prepared = { kind: 'ready'; event: NewEvent } | Extract<IngestResult, { kind: 'invalid' }>;
+
+/** Everything before the outbox: decode, parse, validate, complete. */
+export function prepareIngest(raw: Buffer, options: IngestOptions, settings: Settings, now: number): Prepared {
   const body = raw.subarray(0, 3).equals(BOM) ? raw.subarray(3) : raw;
   let text: string;
   try {
@@ -56,21 +69,24 @@ export function ingest(raw: Buffer, options: IngestOptions, outbox: Outbox, sett
   if (payload.timestamp === undefined) additions.timestamp = timestamp;
 
   const dedupeKey = options.idempotencyKey ? `key:${options.idempotencyKey}` : naturalKey(payload);
-  try {
-    const captured = outbox.capture(
-      { type: payload.type, body: withFields(body, additions), dedupeKey, occurredAt: timestamp, sessionId: payload.session.id },
-      now,
-      settings.idempotency_window_ms,
-    );
-    return { kind: captured.duplicate ? 'duplicate' : 'accepted', id: captured.id, deliveries: captured.deliveries };
-  } catch (error) {
-    const reason = storageProblem(error);
-    if (reason === null) throw error;
-    return { kind: 'unavailable', error: reason };
-  }
+  return {
+    kind: 'ready',
+    event: { type: payload.type, body: withFields(body, additions), dedupeKey, occurredAt: timestamp, sessionId: payload.session.id },
+  };
 }
 
-function invalid(error: string): IngestResult {
+export function captured(result: Captured): IngestResult {
+  return { kind: result.duplicate ? 'duplicate' : 'accepted', id: result.id, deliveries: result.deliveries };
+}
+
+/** A storage failure that is the machine's state, as a result; anything else is rethrown. */
+export function unavailable(error: unknown): IngestResult {
+  const reason = storageProblem(error);
+  if (reason === null) throw error;
+  return { kind: 'unavailable', error: reason };
+}
+
+function invalid(error: string): Extract<IngestResult, { kind: 'invalid' }> {
   return { kind: 'invalid', error, issues: [{ path: '', message: error }] };
 }
 

@@ -14,7 +14,7 @@ export interface ServerDeps {
   port: number;
   version: string;
   ingestToken: () => string;
-  ingest: (body: Buffer, idempotencyKey: string | null) => IngestResult;
+  ingest: (body: Buffer, idempotencyKey: string | null) => Promise<IngestResult>;
   /** A dslrBooth trigger (capture.md §3), handled after the booth has its answer. */
   trigger: (trigger: Trigger) => void;
   log: Logger;
@@ -59,7 +59,7 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
     if (!Buffer.isBuffer(request.body)) {
       return reply.code(415).send({ error: 'the body must be JSON, sent with Content-Type: application/json' });
     }
-    const result = deps.ingest(request.body, key ?? null);
+    const result = await deps.ingest(request.body, key ?? null);
     switch (result.kind) {
       case 'accepted':
         return reply.code(202).send({ id: result.id, deliveries: result.deliveries });

@@ -1,11 +1,12 @@
 // Keeps the outbox bounded on a booth that runs for months: delivered events older than the
 // retention are pruned (failed ones stay until the operator acts), and the WAL file is
-// checkpointed back to empty, so the disk holds what is useful and no more. Runs at start
-// and then hourly; it is cheap when there is nothing to do.
+// checkpointed back to empty, so the disk holds what is useful and no more. Runs a minute
+// after start (off the start-up path: a large checkpoint can take a while) and then hourly.
 import type { Logger } from 'pino';
 import type { Store } from './store.js';
 
 const EVERY_MS = 60 * 60 * 1000;
+const FIRST_AFTER_MS = 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function maintain(store: Store, now: number): { pruned: number; walCheckpointed: boolean } {
@@ -25,8 +26,12 @@ export function startMaintenance(store: Store, log: Logger, now: () => number = 
       log.error({ err: error }, 'outbox maintenance failed; it is tried again in an hour');
     }
   };
-  run();
+  const first = setTimeout(run, FIRST_AFTER_MS);
   const timer = setInterval(run, EVERY_MS);
+  first.unref();
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }

@@ -342,8 +342,24 @@ export class Outbox {
     return { ...claim, test: claim.test === 1 };
   }
 
-  /** Records an attempt and applies the policy's decision, releasing the lease. */
+  /**
+   * Records an attempt and applies the policy's decision, releasing the lease.
+   *
+   * This commit is not synced to disk on its own (synchronous=NORMAL for this one
+   * transaction; the next capture's FULL commit syncs it along): if the power goes before
+   * that, the attempt is made again after the restart, with the same webhook-id, which the
+   * contract allows. A capture is never acknowledged without its own sync.
+   */
   settle(claim: Claim, owner: string, attempt: AttemptRecord, decision: Decision, now: number, clockSkewMs: number | null = null): void {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.settleNow(claim, owner, attempt, decision, now, clockSkewMs);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  private settleNow(claim: Claim, owner: string, attempt: AttemptRecord, decision: Decision, now: number, clockSkewMs: number | null): void {
     this.db
       .transaction(() => {
         this.s.insertAttempt.run({ seq: claim.seq, ...attempt, reason: decision.reason });

@@ -41,8 +41,13 @@ export class SettingsStore {
 
   /** A random token, created the first time it is asked for and kept from then on. */
   token(name: TokenName): string {
-    this.s.insertIfAbsent.run(name, JSON.stringify(this.box.seal(randomBytes(24).toString('base64url'))));
-    const token = this.box.open(JSON.parse((this.s.get.get(name) as { value: string }).value) as string);
+    // Read first: this runs on every request, and a write would cost a disk sync each time.
+    let row = this.s.get.get(name) as { value: string } | undefined;
+    if (!row) {
+      this.s.insertIfAbsent.run(name, JSON.stringify(this.box.seal(randomBytes(24).toString('base64url'))));
+      row = this.s.get.get(name) as { value: string };
+    }
+    const token = this.box.open(JSON.parse(row.value) as string);
     if (token === null) throw new SecretsLockedError();
     return token;
   }
