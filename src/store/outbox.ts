@@ -247,7 +247,6 @@ function prepareStatements(db: Database) {
     eventOf: prepare(`
       SELECT e.body, e.session_id AS sessionId, e.occurred_at AS occurredAt FROM deliveries d
       JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`),
-    eventBody: prepare(`SELECT body FROM events WHERE id = ?`),
   };
 }
 
@@ -522,11 +521,6 @@ export class Outbox {
 
   lastDeliveredAt(): number | null {
     return (this.s.lastDelivered.get() as { at: number | null }).at;
-  }
-
-  eventBody(eventId: string): Buffer | null {
-    const row = this.s.eventBody.get(eventId) as { body: Buffer } | undefined;
-    return row?.body ?? null;
   }
 }
 

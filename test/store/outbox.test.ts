@@ -42,7 +42,7 @@ describe('capture', () => {
     const captured = capture(s, 1);
     expect(captured).toMatchObject({ id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: 2, duplicate: false });
     expect(captured.deliveryIds.every((id) => /^msg_[0-9A-Z]{26}$/.test(id))).toBe(true);
-    expect(s.outbox.eventBody(captured.id)).toEqual(Buffer.from('{"n":1}'));
+    expect(s.outbox.eventOf(captured.deliveryIds[0]!)?.body).toEqual(Buffer.from('{"n":1}'));
     expect(s.outbox.list({ limit: 10 }).map((d) => d.endpointId).sort()).toEqual([all.id, sessionsOnly.id].sort());
     expect(s.outbox.counts()).toEqual({ queued: 2, waiting: 0, delivered: 0, failed: 0 });
   });
