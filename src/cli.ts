@@ -17,7 +17,7 @@ import { startTryReceiver } from './receive.js';
 import { verifyEndpoint } from './delivery/verify.js';
 import { createLogger } from './log.js';
 import { prepareDataDir, resolveDataDir, type DataDir } from './store/data-dir.js';
-import type { Endpoint } from './store/endpoints.js';
+import { publicEndpoint, type Endpoint } from './store/endpoints.js';
 import { AlreadyRunningError, acquireInstanceLock } from './store/instance-lock.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './store/outbox.js';
 import { openStore, summarize, type Store } from './store/store.js';
@@ -131,11 +131,6 @@ function describeEndpoint(endpoint: Endpoint): string {
   return `${endpoint.id}  ${endpoint.url}  [${types}]${endpoint.strictOrder ? ' strict order' : ''}  ${state}`;
 }
 
-function publicEndpoint(endpoint: Endpoint) {
-  const { ca, ...rest } = endpoint;
-  return { ...rest, hasCa: ca !== null };
-}
-
 program
   .command('run')
   .description('run the agent in the foreground: capture server and delivery')
@@ -193,13 +188,9 @@ endpoint
     const ca = options.ca === undefined ? null : readCa(options.ca);
     await withStore(command, (store) => {
       const added = store.endpoints.add({ url: new URL(url).href, secret, types, strictOrder: options.strictOrder ?? false, ca }, Date.now());
-      print(command, publicEndpointWithSecret(added), `id      ${added.id}\nurl     ${added.url}\nsecret  ${added.secret}`);
+      print(command, { ...publicEndpoint(added), secret: added.secret }, `id      ${added.id}\nurl     ${added.url}\nsecret  ${added.secret}`);
     });
   });
-
-function publicEndpointWithSecret(endpoint: Endpoint) {
-  return { ...publicEndpoint(endpoint), secret: endpoint.secret };
-}
 
 endpoint
   .command('list')

@@ -13,7 +13,7 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import { sendTest } from '../delivery/send-test.js';
 import { requestHeaders, type Sender } from '../delivery/sender.js';
 import { verifyEndpoint } from '../delivery/verify.js';
-import type { Endpoint } from '../store/endpoints.js';
+import { publicEndpoint, type Endpoint } from '../store/endpoints.js';
 import { DELIVERY_STATUSES } from '../store/outbox.js';
 import { summarize, type Store } from '../store/store.js';
 import type { ManagedConfigResult } from '../managed-config.js';
@@ -294,12 +294,6 @@ export function state(deps: Pick<AdminDeps, 'store' | 'version' | 'port' | 'mana
       dslrBoothUrl: `http://127.0.0.1:${port}/t/${token}/dslrbooth`,
     },
   };
-}
-
-/** An endpoint as the panel sees it: everything but the secrets. */
-function publicEndpoint(endpoint: Endpoint) {
-  const { secret: _secret, previousSecret: _previous, ca, ...rest } = endpoint;
-  return { ...rest, hasCa: ca !== null };
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -91,7 +91,7 @@ function invalid(error: string): Extract<IngestResult, { kind: 'invalid' }> {
 }
 
 /** Appends fields to a JSON object's text just before its closing brace. */
-export function withFields(body: Buffer, fields: Record<string, unknown>): Buffer {
+function withFields(body: Buffer, fields: Record<string, unknown>): Buffer {
   const entries = Object.entries(fields);
   if (entries.length === 0) return body;
   const close = body.lastIndexOf(0x7d);
@@ -100,7 +100,7 @@ export function withFields(body: Buffer, fields: Record<string, unknown>): Buffe
 }
 
 /** Words for the storage failures that are the machine's state, not a bug; null for others. */
-export function storageProblem(error: unknown): string | null {
+function storageProblem(error: unknown): string | null {
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== 'string') return null;
   if (code === 'SQLITE_FULL') return 'the disk is full: the event was not stored; free some space on the booth computer';

@@ -48,6 +48,12 @@ interface EndpointRow {
   created_at: number;
 }
 
+/** An endpoint as listings show it: everything but its secrets and CA. */
+export function publicEndpoint(endpoint: Endpoint) {
+  const { secret: _secret, previousSecret: _previous, ca, ...rest } = endpoint;
+  return { ...rest, hasCa: ca !== null };
+}
+
 /** What the operator can change on an endpoint. */
 export interface EndpointChanges {
   url?: string;
