@@ -10,6 +10,13 @@
 // The loop wakes when a delivery becomes due, when told that something changed (a capture
 // in this process, the operating system's "network is back"), and at least once a second
 // to pick up work that another process (`booth-agent emit`, the CLI's retry) committed.
+//
+// Each turn of the loop writes once: the attempts that finished since the last turn are
+// recorded and the next deliveries claimed in one commit. A turn claims up to twice as
+// many deliveries as may be in flight; the extra ones wait, leased, and start the moment
+// an attempt finishes, without a turn. The loop turns again when they run out, so one
+// commit serves several attempts and a backlog drains at the speed of the network rather
+// than of the disk.
 import type { Logger } from 'pino';
 import { clockSkew } from '../core/clock.js';
 import { decide, expiredReason, type AttemptOutcome, type Decision } from '../core/policy.js';
@@ -28,8 +35,19 @@ export interface DispatcherDeps extends AttemptDeps {
   checkReachable?: (url: string, ca: string | null, timeoutMs: number) => Promise<Reachability>;
 }
 
+/** An attempt that has its answer, to be recorded at the loop's next turn. */
+interface Finished {
+  endpoint: Endpoint;
+  claim: Claim;
+  attempt: Attempt;
+}
+
 interface EndpointState {
+  /** The endpoint as the last turn read it. */
+  endpoint: Endpoint;
   inFlight: Set<number>;
+  /** Claimed (leased) and waiting for a free slot, oldest first. */
+  ready: Claim[];
   /** Wait before the next connectivity check; grows while the endpoint stays unreachable. */
   backoffMs: number | null;
   nextCheckAt: number;
@@ -39,6 +57,9 @@ interface EndpointState {
 export class Dispatcher {
   private readonly state = new Map<string, EndpointState>();
   private readonly running = new Set<Promise<void>>();
+  private finished: Finished[] = [];
+  /** Ready deliveries that will not be sent after all; their leases go at the next turn. */
+  private unclaimed: number[] = [];
   private readonly shutdown = new AbortController();
   private readonly now: () => number;
   private readonly check: NonNullable<DispatcherDeps['checkReachable']>;
@@ -90,6 +111,11 @@ export class Dispatcher {
     clearTimeout(timer);
     this.shutdown.abort();
     await pending;
+    try {
+      this.log(this.deps.outbox.inOneCommit(() => this.recordFinished()));
+    } catch (error) {
+      this.deps.log.error({ err: error }, 'the last attempts could not be recorded; they are sent again at the next start');
+    }
     this.deps.outbox.releaseLeases(this.deps.owner);
   }
 
@@ -100,79 +126,150 @@ export class Dispatcher {
     try {
       nextWake = this.serve();
     } catch (error) {
-      // A full or busy disk, say: nothing was claimed or changed; try again shortly.
-      this.deps.log.error({ err: error }, 'delivery loop could not read the outbox');
+      // A full or busy disk, say: nothing was claimed or recorded. The attempts of this
+      // turn are lost; their leases run out and they are sent again, with the same webhook-id.
+      this.deps.log.error({ err: error }, 'delivery loop could not write to the outbox');
     }
     this.timer = setTimeout(() => this.tick(), Math.max(0, nextWake - this.now()));
   }
 
-  /** Claims and starts what is due; returns when the loop should look again. */
+  /**
+   * Records what finished and claims what is due, in one commit, then starts attempts;
+   * returns when the loop should look again.
+   */
   private serve(): number {
     const settings = this.deps.settings();
     const now = this.now();
     if (now - this.lastSweepAt >= EXPIRY_SWEEP_MS || now < this.lastSweepAt) this.expire(settings, now);
-    let nextWake = now + IDLE_TICK_MS;
-    if (settings.paused) return nextWake;
-    for (const endpoint of this.deps.endpoints.list()) {
-      if (!endpoint.enabled) continue;
-      const state = this.stateOf(endpoint.id, settings);
-      if (endpoint.unreachableSince !== null) {
-        if (!state.checking && now >= state.nextCheckAt) this.checkEndpoint(endpoint, state, settings);
-        if (!state.checking) nextWake = Math.min(nextWake, state.nextCheckAt);
-      } else {
-        this.fill(endpoint, state, settings, now);
+    const turn = this.deps.outbox.inOneCommit(() => {
+      const recorded = this.recordFinished();
+      const claimed = new Map<EndpointState, Claim[]>();
+      let nextWake = now + IDLE_TICK_MS;
+      for (const endpoint of this.deps.endpoints.list()) {
+        if (!endpoint.enabled) continue;
+        const state = this.stateOf(endpoint, settings);
+        if (endpoint.unreachableSince !== null) {
+          if (!state.checking && now >= state.nextCheckAt) this.checkEndpoint(endpoint, state, settings);
+          if (!state.checking) nextWake = Math.min(nextWake, state.nextCheckAt);
+        } else if (!settings.paused) {
+          const { claims, nextDue } = this.claimFor(state, settings, now);
+          claimed.set(state, claims);
+          nextWake = Math.min(nextWake, nextDue);
+        }
       }
+      // Paused, held, disabled or removed since the last turn: what was ready is not sent.
+      const dropped = [...this.state.values()].filter((state) => !claimed.has(state));
+      const released = [...this.unclaimed, ...dropped.flatMap((state) => state.ready.map((claim) => claim.seq))];
+      this.deps.outbox.release(this.deps.owner, released);
+      return { recorded, claimed, dropped, nextWake };
+    });
+    // Committed: only now does memory follow what the outbox says.
+    this.unclaimed = [];
+    for (const state of turn.dropped) state.ready = [];
+    this.log(turn.recorded);
+    for (const [state, claims] of turn.claimed) {
+      state.ready.push(...claims);
+      this.launch(state, settings);
     }
-    const due = this.deps.outbox.nextDueAt();
-    if (due !== null && due > now) nextWake = Math.min(nextWake, due);
-    return nextWake;
+    return turn.nextWake;
+  }
+
+  /** Records the attempts that finished since the last turn (inside the turn's commit). */
+  private recordFinished(): Finished[] {
+    const finished = this.finished;
+    this.finished = [];
+    for (const { claim, attempt } of finished) recordAttempt(this.deps.outbox, this.deps.owner, claim, attempt);
+    return finished;
+  }
+
+  /** Logs recorded attempts once their commit stands. */
+  private log(recorded: Finished[]): void {
+    for (const { endpoint, claim, attempt } of recorded) logAttempt(this.deps.log, endpoint, claim, attempt);
   }
 
   /**
-   * Keeps track of background work so stop() can wait for it. A failure there (the disk
-   * refusing to record an attempt) is logged, never thrown: the delivery's lease runs out
-   * and it is sent again, with the same webhook-id.
+   * Keeps track of background work so stop() can wait for it. A failure there (a bug: the
+   * sender turns every network failure into an outcome) is logged, never thrown: the
+   * delivery's lease runs out and it is sent again, with the same webhook-id.
    */
-  private track(work: Promise<void>, what: Record<string, unknown>, done: () => void = () => {}): void {
+  private track(work: Promise<void>, what: Record<string, unknown>, done: () => void): void {
     const tracked: Promise<void> = work
       .catch((error: unknown) => this.deps.log.error({ err: error, ...what }, 'delivery work failed'))
       .finally(() => {
-        done();
         this.running.delete(tracked);
-        this.wake();
+        done();
       });
     this.running.add(tracked);
   }
 
-  private stateOf(endpointId: string, settings: Settings): EndpointState {
-    let state = this.state.get(endpointId);
+  private stateOf(endpoint: Endpoint, settings: Settings): EndpointState {
+    let state = this.state.get(endpoint.id);
     if (!state) {
-      state = { inFlight: new Set(), backoffMs: null, nextCheckAt: 0, checking: false };
-      this.state.set(endpointId, state);
+      state = { endpoint, inFlight: new Set(), ready: [], backoffMs: null, nextCheckAt: 0, checking: false };
+      this.state.set(endpoint.id, state);
     }
+    state.endpoint = endpoint;
     state.backoffMs ??= settings.offline_check_min_ms;
     return state;
   }
 
-  private fill(endpoint: Endpoint, state: EndpointState, settings: Settings, now: number): void {
-    const capacity = (endpoint.strictOrder ? 1 : settings.max_in_flight) - state.inFlight.size;
+  /**
+   * Claims due deliveries up to twice the endpoint's room in flight, and says when it next
+   * needs the loop: never while it has work (a finished attempt wakes the loop when the
+   * ready ones run out), else when its next delivery becomes due.
+   */
+  private claimFor(state: EndpointState, settings: Settings, now: number): { claims: Claim[]; nextDue: number } {
+    const { endpoint } = state;
+    const window = endpoint.strictOrder ? 1 : 2 * settings.max_in_flight;
+    const room = window - state.inFlight.size - state.ready.length;
     const maxWait = Math.max(settings.retry_delay_ms, settings.retry_after_max_ms);
-    const claims = this.deps.outbox.claim(endpoint.id, this.deps.owner, now, settings.lease_ms, capacity, endpoint.strictOrder, maxWait);
-    for (const claim of claims) {
-      if (state.inFlight.has(claim.seq)) continue;
+    const claims = this.deps.outbox.claim(endpoint.id, this.deps.owner, now, settings.lease_ms, room, endpoint.strictOrder, maxWait);
+    if (claims.length >= room) return { claims, nextDue: Infinity };
+    const due = this.deps.outbox.nextDueAt(endpoint.id, endpoint.strictOrder);
+    return { claims, nextDue: due !== null && due > now ? due : Infinity };
+  }
+
+  /** Starts ready deliveries while the endpoint has room in flight. */
+  private launch(state: EndpointState, settings: Settings): void {
+    const capacity = state.endpoint.strictOrder ? 1 : settings.max_in_flight;
+    while (state.inFlight.size < capacity && state.ready.length > 0) {
+      const claim = state.ready.shift()!;
       state.inFlight.add(claim.seq);
-      this.track(this.attempt(endpoint, claim, settings), { delivery: claim.id }, () => state.inFlight.delete(claim.seq));
+      this.track(this.attempt(state, claim, settings), { delivery: claim.id }, () => this.attemptDone(state, claim));
     }
   }
 
-  private async attempt(endpoint: Endpoint, claim: Claim, settings: Settings): Promise<void> {
-    const result = await attemptDelivery(this.deps, endpoint, claim, settings, this.shutdown.signal);
-    const state = this.state.get(endpoint.id);
-    if (!result || !state) return;
-    if (result.outcome.kind === 'answered') state.backoffMs = settings.offline_check_min_ms;
-    if (result.decision.status === 'waiting' && !state.checking) {
+  private async attempt(state: EndpointState, claim: Claim, settings: Settings): Promise<void> {
+    const { endpoint } = state;
+    const attempt = await makeAttempt(this.deps, endpoint, claim, settings, this.shutdown.signal);
+    if (!attempt) return;
+    this.finished.push({ endpoint, claim, attempt });
+    if (attempt.outcome.kind === 'answered') state.backoffMs = settings.offline_check_min_ms;
+    const { decision } = attempt;
+    if (decision.status === 'waiting' && !state.checking) {
       state.nextCheckAt = this.now() + (state.backoffMs ?? settings.offline_check_min_ms);
     }
+    // The endpoint is held or disabled once this attempt is recorded: the rest must wait.
+    if (decision.status === 'waiting' || (decision.status === 'failed' && decision.disableEndpoint)) this.unready(state);
+  }
+
+  /**
+   * An attempt ended: the next ready delivery takes its place at once, unless the loop
+   * stopped or the operator paused delivery. When none is ready, the loop turns (records
+   * what finished, claims more).
+   */
+  private attemptDone(state: EndpointState, claim: Claim): void {
+    state.inFlight.delete(claim.seq);
+    if (this.stopped) return;
+    const settings = this.deps.settings();
+    if (settings.paused) this.unready(state);
+    this.launch(state, settings);
+    if (state.ready.length === 0) this.wake();
+  }
+
+  private unready(state: EndpointState): void {
+    this.unclaimed.push(...state.ready.map((claim) => claim.seq));
+    state.ready = [];
   }
 
   private checkEndpoint(endpoint: Endpoint, state: EndpointState, settings: Settings): void {
@@ -192,6 +289,7 @@ export class Dispatcher {
     });
     this.track(check, { endpoint: endpoint.id }, () => {
       state.checking = false;
+      this.wake();
     });
   }
 
@@ -213,32 +311,51 @@ export interface AttemptDeps {
   now?: () => number;
 }
 
+/** What one attempt found and what the policy made of it, ready to be recorded. */
+export interface Attempt {
+  outcome: AttemptOutcome;
+  decision: Decision;
+  record: AttemptRecord;
+  clockSkewMs: number | null;
+  decidedAt: number;
+}
+
 /**
- * Sends one claimed delivery, applies the policy to what happened, and records the attempt.
- * Returns null when the attempt was cut short by `signal` (shutdown) before any answer:
- * nothing is recorded then, and the delivery is sent again later with the same webhook-id.
+ * Sends one claimed delivery and applies the policy to what happened. Returns null when
+ * the attempt was cut short by `signal` (shutdown) before any answer: nothing is to be
+ * recorded then, and the delivery is sent again later with the same webhook-id.
  */
-export async function attemptDelivery(
-  deps: AttemptDeps,
+export async function makeAttempt(
+  deps: Pick<AttemptDeps, 'sender' | 'now'>,
   endpoint: Endpoint,
   claim: Claim,
   settings: Settings,
   signal?: AbortSignal,
-): Promise<{ outcome: AttemptOutcome; decision: Decision } | null> {
+): Promise<Attempt | null> {
   const sent = await deps.sender.send(endpoint, claim.id, claim.body, claim.test, signal);
   if (signal?.aborted && sent.outcome.kind !== 'answered') return null;
   const now = (deps.now ?? Date.now)();
-  const decision = decide(sent.outcome, { attemptsUsed: claim.attemptsUsed, queuedAt: claim.queuedAt }, now, endpoint.url, settings);
-  const record: AttemptRecord = {
-    startedAt: sent.startedAt,
-    durationMs: sent.durationMs,
-    outcome: sent.outcome.kind,
-    statusCode: sent.outcome.kind === 'answered' ? sent.outcome.status : null,
-    error: sent.outcome.kind === 'answered' ? null : sent.outcome.error,
-    responseHead: sent.responseHead,
+  return {
+    outcome: sent.outcome,
+    decision: decide(sent.outcome, { attemptsUsed: claim.attemptsUsed, queuedAt: claim.queuedAt }, now, endpoint.url, settings),
+    record: {
+      startedAt: sent.startedAt,
+      durationMs: sent.durationMs,
+      outcome: sent.outcome.kind,
+      statusCode: sent.outcome.kind === 'answered' ? sent.outcome.status : null,
+      error: sent.outcome.kind === 'answered' ? null : sent.outcome.error,
+      responseHead: sent.responseHead,
+    },
+    clockSkewMs: clockSkew(sent.date, sent.startedAt + sent.durationMs / 2),
+    decidedAt: now,
   };
-  const skew = clockSkew(sent.date, sent.startedAt + sent.durationMs / 2);
-  deps.outbox.settle(claim, deps.owner, record, decision, now, skew);
+}
+
+function recordAttempt(outbox: Outbox, owner: string, claim: Claim, attempt: Attempt): void {
+  outbox.settle(claim, owner, attempt.record, attempt.decision, attempt.decidedAt, attempt.clockSkewMs);
+}
+
+function logAttempt(log: Logger, endpoint: Endpoint, claim: Claim, { record, decision }: Attempt): void {
   const line = {
     delivery: claim.id,
     event: claim.eventId,
@@ -249,7 +366,20 @@ export async function attemptDelivery(
     to: decision.status,
     reason: decision.reason,
   };
-  if (decision.status === 'failed') deps.log.warn(line, 'attempt');
-  else deps.log.info(line, 'attempt');
-  return { outcome: sent.outcome, decision };
+  if (decision.status === 'failed') log.warn(line, 'attempt');
+  else log.info(line, 'attempt');
+}
+
+/** One attempt outside the loop (Send Test): sent, recorded and logged at once. */
+export async function attemptDelivery(
+  deps: AttemptDeps,
+  endpoint: Endpoint,
+  claim: Claim,
+  settings: Settings,
+): Promise<Attempt | null> {
+  const attempt = await makeAttempt(deps, endpoint, claim, settings);
+  if (!attempt) return null;
+  recordAttempt(deps.outbox, deps.owner, claim, attempt);
+  logAttempt(deps.log, endpoint, claim, attempt);
+  return attempt;
 }

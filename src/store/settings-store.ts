@@ -9,6 +9,8 @@ export type TokenName = 'ingest_token' | 'admin_token';
 
 export class SettingsStore {
   private readonly s;
+  /** The last read, kept until this connection writes or `data_version` says another did. */
+  private cached: { dataVersion: number; settings: Readonly<Settings> } | null = null;
 
   constructor(db: Database, private readonly box: SecretBox) {
     this.s = {
@@ -18,11 +20,23 @@ export class SettingsStore {
         INSERT INTO settings (key, value) VALUES (?, ?)
         ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
       insertIfAbsent: db.prepare(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`),
+      dataVersion: db.prepare(`PRAGMA data_version`).pluck(),
     };
   }
 
-  /** Every setting, stored values over defaults. A stored value that no longer validates falls back to its default. */
-  read(): Settings {
+  /**
+   * Every setting, stored values over defaults. A stored value that no longer validates
+   * falls back to its default. Read on every capture and every turn of the delivery loop,
+   * so it is parsed again only when the database changed under another connection (the
+   * CLI, the panel's `config set` from another process) or through this store.
+   */
+  read(): Readonly<Settings> {
+    const dataVersion = this.s.dataVersion.get() as number;
+    if (this.cached?.dataVersion !== dataVersion) this.cached = { dataVersion, settings: Object.freeze(this.parse()) };
+    return this.cached.settings;
+  }
+
+  private parse(): Settings {
     const stored: Record<string, unknown> = {};
     for (const row of this.s.all.all() as { key: string; value: string }[]) {
       if (row.key in settingsSchema.shape) stored[row.key] = JSON.parse(row.value);
@@ -37,6 +51,7 @@ export class SettingsStore {
 
   write<K extends SettingKey>(key: K, value: Settings[K]): void {
     this.s.upsert.run(key, JSON.stringify(value));
+    this.cached = null;
   }
 
   /** A random token, created the first time it is asked for and kept from then on. */
