@@ -1,7 +1,7 @@
 // The composition root: one data folder, one outbox, one capture server, one delivery loop.
 // `booth-agent run` and (later) the Electron app's utility process both start an Agent here.
 import type { Logger } from 'pino';
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from './core/ids.js';
 import { ChangeFeed } from './capture/change-feed.js';
 import { captured, ingest, prepareIngest, unavailable, type IngestResult } from './capture/ingest.js';
 import { loadPanelFiles } from './capture/panel-files.js';
@@ -71,7 +71,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     cleanup.unshift(() => logger.close());
     const { log } = logger;
 
-    const owner = `${LEASE_OWNER_PREFIX}${monotonicFactory()()}`;
+    const owner = `${LEASE_OWNER_PREFIX}${ulidFactory()()}`;
     const released = store.outbox.releaseOrphanedLeases(LEASE_OWNER_PREFIX, owner);
     if (released > 0) log.info({ released }, 'took back deliveries left in flight by an earlier run');
 

@@ -13,7 +13,6 @@ import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/
 import { generateSecret, secretProblem } from './core/signing.js';
 import { sendTest } from './delivery/send-test.js';
 import { proxyConfigured, Sender } from './delivery/sender.js';
-import { startTryReceiver } from './receive.js';
 import { verifyEndpoint } from './delivery/verify.js';
 import { createLogger } from './log.js';
 import { prepareDataDir, resolveDataDir, type DataDir } from './store/data-dir.js';
@@ -444,6 +443,9 @@ program
   .option('--secret <secret>', "the endpoint's secret (default: the secrets of this data folder's endpoints on that port)")
   .action(async (options: { port: number; secret?: string }, command: Command) => {
     const dir = dataDir(command);
+    // Loaded here: its certificate library alone takes a fifth of a second to load, which
+    // `run` should not pay at every start.
+    const { startTryReceiver } = await import('./receive.js');
     const receiver = await startTryReceiver({
       port: options.port,
       dataDir: dir.root,

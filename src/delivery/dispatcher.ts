@@ -27,7 +27,8 @@ import { checkReachable, type Reachability } from './reachability.js';
 import type { Sender } from './sender.js';
 
 const IDLE_TICK_MS = 1000;
-const EXPIRY_SWEEP_MS = 60_000;
+// Expiry counts in days; a sweep walks every undelivered row, so it runs every few minutes.
+const EXPIRY_SWEEP_MS = 5 * 60_000;
 
 export interface DispatcherDeps extends AttemptDeps {
   endpoints: Endpoints;
@@ -66,11 +67,13 @@ export class Dispatcher {
   private timer: NodeJS.Timeout | null = null;
   private wakePending = false;
   private stopped = true;
-  private lastSweepAt = -Infinity;
+  /** The first sweep, like every other, comes a minute after the last: expiry counts in days, and start-up stays short. */
+  private lastSweepAt: number;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
     this.check = deps.checkReachable ?? checkReachable;
+    this.lastSweepAt = this.now();
   }
 
   start(): void {
@@ -82,7 +85,7 @@ export class Dispatcher {
   wake(): void {
     if (this.stopped || this.wakePending) return;
     this.wakePending = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.wakePending = false;
       this.tick();
     });
@@ -141,7 +144,7 @@ export class Dispatcher {
     const settings = this.deps.settings();
     const now = this.now();
     if (now - this.lastSweepAt >= EXPIRY_SWEEP_MS || now < this.lastSweepAt) this.expire(settings, now);
-    const turn = this.deps.outbox.inOneCommit(() => {
+    const work = () => {
       const recorded = this.recordFinished();
       const claimed = new Map<EndpointState, Claim[]>();
       let nextWake = now + IDLE_TICK_MS;
@@ -162,7 +165,11 @@ export class Dispatcher {
       const released = [...this.unclaimed, ...dropped.flatMap((state) => state.ready.map((claim) => claim.seq))];
       this.deps.outbox.release(this.deps.owner, released);
       return { recorded, claimed, dropped, nextWake };
-    });
+    };
+    // A turn with nothing to record or give back (an idle tick, a capture while the endpoint
+    // is held) takes no write lock; its claims, if any, commit on their own.
+    const writes = this.finished.length > 0 || this.unclaimed.length > 0 || [...this.state.values()].some((state) => state.ready.length > 0);
+    const turn = writes ? this.deps.outbox.inOneCommit(work) : work();
     // Committed: only now does memory follow what the outbox says.
     this.unclaimed = [];
     for (const state of turn.dropped) state.ready = [];

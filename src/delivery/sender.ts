@@ -2,11 +2,18 @@
 // redirects, no state. Whatever happens comes back as an outcome value for the policy;
 // only programming errors throw.
 import { rootCertificates } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { AttemptOutcome } from '../core/policy.js';
 import { signatureHeaders, signingKeys, type EndpointSecrets } from '../core/signing.js';
 
 export const RESPONSE_HEAD_BYTES = 4096;
+
+/**
+ * undici is loaded at the first request rather than at start: it is a sixth of the
+ * agent's start-up, and captures are accepted before anything is sent.
+ */
+let undici: Promise<typeof import('undici')> | null = null;
+const loadUndici = () => (undici ??= import('undici'));
 
 export interface Target extends EndpointSecrets {
   url: string;
@@ -52,17 +59,18 @@ export class Sender {
 
   /** `test` marks a Send Test delivery with X-Booth-Agent-Test. */
   async send(target: Target, webhookId: string, body: Buffer, test: boolean, signal?: AbortSignal): Promise<Sent> {
+    const http = await loadUndici();
     const startedAt = this.now();
     const started = performance.now();
     const timeout = AbortSignal.timeout(this.options.attemptTimeoutMs);
     const headers = requestHeaders(target, webhookId, body, startedAt, this.options.userAgent, test);
     const elapsed = () => Math.round(performance.now() - started);
     try {
-      const response = await request(target.url, {
+      const response = await http.request(target.url, {
         method: 'POST',
         headers,
         body,
-        dispatcher: this.agentFor(target.ca),
+        dispatcher: this.agentFor(http, target.ca),
         signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
       const status = response.statusCode;
@@ -89,7 +97,7 @@ export class Sender {
     await Promise.all(agents.map((agent) => agent.close()));
   }
 
-  private agentFor(ca: string | null): Dispatcher {
+  private agentFor(http: typeof import('undici'), ca: string | null): Dispatcher {
     const key = ca ?? '';
     let agent = this.agents.get(key);
     if (!agent) {
@@ -99,7 +107,7 @@ export class Sender {
         headersTimeout: this.options.attemptTimeoutMs,
         bodyTimeout: this.options.attemptTimeoutMs,
       };
-      agent = this.options.useProxy ? new EnvHttpProxyAgent({ ...options, requestTls: tls }) : new Agent(options);
+      agent = this.options.useProxy ? new http.EnvHttpProxyAgent({ ...options, requestTls: tls }) : new http.Agent(options);
       this.agents.set(key, agent);
     }
     return agent;

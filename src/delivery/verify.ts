@@ -1,6 +1,6 @@
 // Verify (webhooks.md, "Endpoints"): one small signed POST, and what happened in plain
 // words: name lookup, TLS, HTTP status, time taken, a redirect, and the clock difference.
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from '../core/ids.js';
 import { CLOCK_SKEW_LIMIT_MS, clockSkew } from '../core/clock.js';
 import { isAppsScriptAccepted } from '../core/endpoint-url.js';
 import { formatDuration } from '../core/policy.js';
@@ -18,7 +18,7 @@ export interface VerifyReport {
   findings: string[];
 }
 
-const newUlid = monotonicFactory();
+const newUlid = ulidFactory();
 
 export async function verifyEndpoint(
   endpoint: Target,

@@ -4,7 +4,7 @@
 // are handled and logged, never turned into garbage.
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from '../core/ids.js';
 import { sessionTypeOfMode } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
 import type { IngestResult } from '../capture/ingest.js';
@@ -26,7 +26,7 @@ interface OpenSession {
 }
 
 const PROGRESS_ONLY = new Set(['countdown_start', 'countdown', 'capture_start', 'sharing_screen', 'file_download']);
-const newUlid = monotonicFactory();
+const newUlid = ulidFactory();
 
 export class DslrBooth {
   private readonly s;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Database } from 'better-sqlite3';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { sessionTypeOfFile } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
@@ -49,6 +49,8 @@ export class HotFolder {
     if (firstTime) this.s.addFolder.run(folder, now);
     const skipExisting = firstTime && !options.importExisting;
     let ready = false;
+    // Loaded only for a booth that uses a hot folder.
+    const { watch } = await import('chokidar');
     const watcher = watch(folder, {
       depth: 0,
       persistent: true,

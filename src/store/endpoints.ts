@@ -1,6 +1,6 @@
 // The endpoints table: where webhooks go, with what secret, for which payload types.
 import type { Database } from 'better-sqlite3';
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from '../core/ids.js';
 import type { PayloadType } from '../core/payload.js';
 import type { EndpointSecrets } from '../core/signing.js';
 import { isSealed, SecretsLockedError, type SecretBox } from './secret-box.js';
@@ -61,7 +61,7 @@ export interface EndpointChanges {
   strictOrder?: boolean;
 }
 
-const newUlid = monotonicFactory();
+const newUlid = ulidFactory();
 
 export class Endpoints {
   private readonly s;

@@ -11,11 +11,28 @@ interface Pending<T> {
   reject: (error: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 export class GroupCommit {
   private queue: Pending<unknown>[] = [];
   private scheduled = false;
+  private readonly commit: (batch: Pending<unknown>[]) => Outcome[];
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database) {
+    const transaction = db.transaction((batch: Pending<unknown>[]) =>
+      batch.map((item): Outcome => {
+        try {
+          return { ok: true, value: item.work() };
+        } catch (error) {
+          // Some failures (a full disk) make SQLite roll back the whole transaction:
+          // then nothing of the group stands, and every item must hear so.
+          if (!this.db.inTransaction) throw error;
+          return { ok: false, error };
+        }
+      }),
+    );
+    this.commit = (batch) => transaction.immediate(batch);
+  }
 
   run<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -31,22 +48,9 @@ export class GroupCommit {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
+    let outcomes: Outcome[];
     try {
-      outcomes = this.db
-        .transaction(() =>
-          batch.map((item) => {
-            try {
-              return { ok: true as const, value: item.work() };
-            } catch (error) {
-              // Some failures (a full disk) make SQLite roll back the whole transaction:
-              // then nothing of the group stands, and every item must hear so.
-              if (!this.db.inTransaction) throw error;
-              return { ok: false as const, error };
-            }
-          }),
-        )
-        .immediate();
+      outcomes = this.commit(batch);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;

@@ -6,7 +6,7 @@
 // hold the same delivery at once because a claim reads and leases in one IMMEDIATE
 // transaction, which holds SQLite's write lock from its first statement.
 import type { Database, Statement } from 'better-sqlite3';
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from '../core/ids.js';
 import type { Decision } from '../core/policy.js';
 import type { PayloadType } from '../core/payload.js';
 
@@ -100,7 +100,7 @@ export interface StatusCounts {
   failed: number;
 }
 
-const newUlid = monotonicFactory();
+const newUlid = ulidFactory();
 
 interface DeliveryRow {
   seq: number;

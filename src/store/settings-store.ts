@@ -9,8 +9,16 @@ export type TokenName = 'ingest_token' | 'admin_token';
 
 export class SettingsStore {
   private readonly s;
-  /** The last read, kept until this connection writes or `data_version` says another did. */
-  private cached: { dataVersion: number; settings: Readonly<Settings> } | null = null;
+  /**
+   * What was read last, kept until this store writes or `data_version` says another
+   * connection did: settings and tokens are read on every capture and every turn of the
+   * delivery loop, and change a few times a day.
+   */
+  private cache: { dataVersion: number; settings: Readonly<Settings> | null; tokens: Map<TokenName, string> } = {
+    dataVersion: -1,
+    settings: null,
+    tokens: new Map(),
+  };
 
   constructor(db: Database, private readonly box: SecretBox) {
     this.s = {
@@ -24,16 +32,20 @@ export class SettingsStore {
     };
   }
 
-  /**
-   * Every setting, stored values over defaults. A stored value that no longer validates
-   * falls back to its default. Read on every capture and every turn of the delivery loop,
-   * so it is parsed again only when the database changed under another connection (the
-   * CLI, the panel's `config set` from another process) or through this store.
-   */
+  /** Every setting, stored values over defaults. A stored value that no longer validates falls back to its default. */
   read(): Readonly<Settings> {
+    const cache = this.fresh();
+    return (cache.settings ??= Object.freeze(this.parse()));
+  }
+
+  private fresh(): SettingsStore['cache'] {
     const dataVersion = this.s.dataVersion.get() as number;
-    if (this.cached?.dataVersion !== dataVersion) this.cached = { dataVersion, settings: Object.freeze(this.parse()) };
-    return this.cached.settings;
+    if (this.cache.dataVersion !== dataVersion) this.cache = { dataVersion, settings: null, tokens: new Map() };
+    return this.cache;
+  }
+
+  private forget(): void {
+    this.cache.dataVersion = -1;
   }
 
   private parse(): Settings {
@@ -51,12 +63,14 @@ export class SettingsStore {
 
   write<K extends SettingKey>(key: K, value: Settings[K]): void {
     this.s.upsert.run(key, JSON.stringify(value));
-    this.cached = null;
+    this.forget();
   }
 
   /** A random token, created the first time it is asked for and kept from then on. */
   token(name: TokenName): string {
-    // Read first: this runs on every request, and a write would cost a disk sync each time.
+    const cached = this.fresh().tokens.get(name);
+    if (cached !== undefined) return cached;
+    // Read first: a write would cost a disk sync each time.
     let row = this.s.get.get(name) as { value: string } | undefined;
     if (!row) {
       this.s.insertIfAbsent.run(name, JSON.stringify(this.box.seal(randomBytes(24).toString('base64url'))));
@@ -64,12 +78,14 @@ export class SettingsStore {
     }
     const token = this.box.open(JSON.parse(row.value) as string);
     if (token === null) throw new SecretsLockedError();
+    this.cache.tokens.set(name, token);
     return token;
   }
 
   rotateToken(name: TokenName): string {
     const token = randomBytes(24).toString('base64url');
     this.s.upsert.run(name, JSON.stringify(this.box.seal(token)));
+    this.forget();
     return token;
   }
 

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PAYLOAD_TYPES } from '../../src/core/payload.js';
+import { openStore } from '../../src/store/store.js';
 import { VERSION } from '../../src/version.js';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
 import { contractExamples } from '../helpers/contract.js';
@@ -212,5 +213,77 @@ describe('an unreachable endpoint', () => {
     expect(Date.now() - started).toBeLessThan(4000);
     expect(t.agent.store.outbox.list({ limit: 100 }).filter((d) => d.endpointId === healthy.id && d.status === 'delivered')).toHaveLength(12);
     expect(slow.requests.length).toBeGreaterThan(0);
+  });
+});
+
+describe('deliveries claimed ahead of a free slot', () => {
+  const leased = (t: TestAgent) => t.agent.store.db.prepare('SELECT COUNT(*) FROM deliveries WHERE lease_owner IS NOT NULL').pluck().get();
+
+  it('pausing mid-drain sends nothing beyond the attempts in flight, and gives the claims back', async () => {
+    const { receiver, t } = await setup({ max_in_flight: 4 }, { handler: () => ({ status: 200, delayMs: 40 }) });
+    for (let n = 0; n < 40; n++) expect((await t.post(session(`pause${n}`))).status).toBe(202);
+    await waitFor('a few delivered', () => receiver.requests.length >= 6);
+    t.agent.store.settings.write('paused', true);
+    t.agent.dispatcher.wake();
+    const atPause = receiver.requests.length;
+    await waitFor('nothing in flight or claimed', () => leased(t) === 0, 3000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Only what was already on the wire when the pause came may arrive after it.
+    expect(receiver.requests.length).toBeLessThanOrEqual(atPause + 4);
+    const { delivered, queued } = t.agent.store.outbox.counts();
+    expect(delivered).toBe(receiver.requests.length);
+    expect(queued).toBe(40 - delivered);
+    expect(queued).toBeGreaterThan(0);
+
+    t.agent.store.settings.write('paused', false);
+    t.agent.dispatcher.wake();
+    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 40, 10_000);
+    const ids = receiver.requests.map((r) => String(r.headers['webhook-id']));
+    expect(new Set(ids).size).toBe(40);
+    expect(receiver.requests.map((r) => JSON.parse(r.body.toString()).session.id).sort()).toEqual(
+      Array.from({ length: 40 }, (_, n) => `pause${n}`).sort(),
+    );
+  });
+
+  it('an endpoint lost mid-drain: the rest wait, claimed by no one, and drain once it is back', async () => {
+    const first = await startReceiver({ handler: () => ({ status: 200, delayMs: 20 }) });
+    const t = await startTestAgent({ max_in_flight: 4 });
+    running.push(t);
+    const endpoint = t.addEndpoint(first.url, { ca: first.certificate.cert });
+    for (let n = 0; n < 40; n++) expect((await t.post(session(`lost${n}`))).status).toBe(202);
+    await waitFor('a few delivered', () => first.requests.length >= 6);
+    await first.close();
+    await waitFor('the endpoint held', () => t.agent.store.endpoints.get(endpoint.id)?.unreachableSince !== null);
+    await waitFor('nothing claimed while it is away', () => leased(t) === 0);
+    const { delivered, waiting } = t.agent.store.outbox.counts();
+    expect(delivered + waiting).toBe(40);
+    expect(waiting).toBeGreaterThan(0);
+
+    const second = await startReceiver({ port: first.port });
+    running.push({ stop: () => second.close() });
+    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 40, 10_000);
+    expect(leased(t)).toBe(0);
+    const ids = new Set([...first.requests, ...second.requests].map((r) => String(r.headers['webhook-id'])));
+    expect(ids.size).toBe(40);
+    // A request cut by the closing receiver may have used an attempt; waiting used none.
+    expect(t.agent.store.outbox.list({ limit: 100 }).every((d) => d.attemptsUsed <= 1)).toBe(true);
+  });
+
+  it('nothing stays claimed once the agent has stopped', async () => {
+    const { receiver, t } = await setup({ max_in_flight: 4 }, { handler: () => ({ status: 200, delayMs: 30 }) });
+    for (let n = 0; n < 30; n++) await t.post(session(`stop${n}`));
+    await waitFor('some delivered', () => receiver.requests.length >= 4);
+    const file = t.agent.store.db.name;
+    await t.stop();
+    const store = openStore(file);
+    try {
+      expect(store.db.prepare('SELECT COUNT(*) FROM deliveries WHERE lease_owner IS NOT NULL').pluck().get()).toBe(0);
+      const counts = store.outbox.counts();
+      expect(counts.delivered + counts.queued).toBe(30);
+      // Every attempt that was answered is on record.
+      expect(counts.delivered).toBe(new Set(receiver.requests.map((r) => String(r.headers['webhook-id']))).size);
+    } finally {
+      store.close();
+    }
   });
 });
