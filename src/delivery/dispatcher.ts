@@ -67,7 +67,7 @@ export class Dispatcher {
   private timer: NodeJS.Timeout | null = null;
   private wakePending = false;
   private stopped = true;
-  /** The first sweep, like every other, comes a minute after the last: expiry counts in days, and start-up stays short. */
+  /** The first sweep comes EXPIRY_SWEEP_MS after start, like each other after the last: start-up stays short. */
   private lastSweepAt: number;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -181,12 +181,24 @@ export class Dispatcher {
     return turn.nextWake;
   }
 
-  /** Records the attempts that finished since the last turn (inside the turn's commit). */
+  /**
+   * Records the attempts that finished since the last turn (inside the turn's commit). One
+   * that cannot be recorded (its delivery was removed with its endpoint meanwhile) is
+   * logged and left out; a failure that undid the whole transaction (a full disk) is thrown.
+   */
   private recordFinished(): Finished[] {
     const finished = this.finished;
     this.finished = [];
-    for (const { claim, attempt } of finished) recordAttempt(this.deps.outbox, this.deps.owner, claim, attempt);
-    return finished;
+    return finished.filter(({ claim, attempt }) => {
+      try {
+        recordAttempt(this.deps.outbox, this.deps.owner, claim, attempt);
+        return true;
+      } catch (error) {
+        if (!this.deps.outbox.inTransaction) throw error;
+        this.deps.log.error({ err: error, delivery: claim.id }, 'attempt not recorded');
+        return false;
+      }
+    });
   }
 
   /** Logs recorded attempts once their commit stands. */

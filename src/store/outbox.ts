@@ -407,6 +407,11 @@ export class Outbox {
     });
   }
 
+  /** Whether a transaction is open (SQLite rolls some failures back entirely, a full disk among them). */
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
   /**
    * Runs the delivery loop's writes of one turn (attempts recorded, deliveries claimed) as
    * one unsynced commit (see `unsynced`).

@@ -7,12 +7,16 @@ import { isSealed, SecretsLockedError, type SecretBox } from './secret-box.js';
 /** Secrets the agent generates for itself; never listed by `config get`. */
 export type TokenName = 'ingest_token' | 'admin_token';
 
+/** A change made by another process (the CLI's `config set`, `token --rotate`) is seen within this. */
+const RECHECK_MS = 50;
+
 export class SettingsStore {
   private readonly s;
+  private checkedAt = -Infinity;
   /**
    * What was read last, kept until this store writes or `data_version` says another
-   * connection did: settings and tokens are read on every capture and every turn of the
-   * delivery loop, and change a few times a day.
+   * connection did (checked at most every RECHECK_MS): settings and tokens are read on
+   * every capture and every attempt, and change a few times a day.
    */
   private cache: { dataVersion: number; settings: Readonly<Settings> | null; tokens: Map<TokenName, string> } = {
     dataVersion: -1,
@@ -39,6 +43,9 @@ export class SettingsStore {
   }
 
   private fresh(): SettingsStore['cache'] {
+    const now = performance.now();
+    if (this.cache.dataVersion !== -1 && now - this.checkedAt < RECHECK_MS) return this.cache;
+    this.checkedAt = now;
     const dataVersion = this.s.dataVersion.get() as number;
     if (this.cache.dataVersion !== dataVersion) this.cache = { dataVersion, settings: null, tokens: new Map() };
     return this.cache;

@@ -269,6 +269,29 @@ describe('deliveries claimed ahead of a free slot', () => {
     expect(t.agent.store.outbox.list({ limit: 100 }).every((d) => d.attemptsUsed <= 1)).toBe(true);
   });
 
+  it('an endpoint removed while its attempt is in flight costs the other endpoint nothing', async () => {
+    // The kept endpoint answers its first request at `at`, the rest later; the removed one
+    // answers just after `at`, so its attempts are recorded in a turn along with the kept
+    // one's first, which must not be lost with them.
+    let at = Infinity;
+    const until = (time: number) => Math.max(0, time - Date.now());
+    const gone = await startReceiver({ handler: () => ({ status: 200, delayMs: until(at + 50) }) });
+    const kept = await startReceiver({ handler: (_request, index) => ({ status: 200, delayMs: until(index === 0 ? at : at + 400) }) });
+    running.push({ stop: () => gone.close() }, { stop: () => kept.close() });
+    const t = await startTestAgent({ max_in_flight: 4, attempt_timeout_ms: 5000 });
+    running.push(t);
+    const removed = t.addEndpoint(gone.url, { ca: gone.certificate.cert });
+    t.addEndpoint(kept.url, { ca: kept.certificate.cert });
+    at = Date.now() + 1500;
+    for (let n = 0; n < 12; n++) await t.post(session(`both${n}`));
+    await waitFor('attempts in flight to the endpoint about to go', () => gone.requests.length > 0);
+    expect(Date.now()).toBeLessThan(at);
+    expect(t.agent.store.endpoints.remove(removed.id)).toBe(true);
+    await waitFor('everything delivered to the other', () => t.agent.store.outbox.counts().delivered === 12, 10_000);
+    expect(new Set(kept.requests.map((r) => String(r.headers['webhook-id']))).size).toBe(kept.requests.length);
+    expect(leased(t)).toBe(0);
+  });
+
   it('nothing stays claimed once the agent has stopped', async () => {
     const { receiver, t } = await setup({ max_in_flight: 4 }, { handler: () => ({ status: 200, delayMs: 30 }) });
     for (let n = 0; n < 30; n++) await t.post(session(`stop${n}`));
