@@ -38,7 +38,6 @@ export interface DispatcherDeps extends AttemptDeps {
 
 /** An attempt that has its answer, to be recorded at the loop's next turn. */
 interface Finished {
-  endpoint: Endpoint;
   claim: Claim;
   attempt: Attempt;
 }
@@ -203,7 +202,7 @@ export class Dispatcher {
 
   /** Logs recorded attempts once their commit stands. */
   private log(recorded: Finished[]): void {
-    for (const { endpoint, claim, attempt } of recorded) logAttempt(this.deps.log, endpoint, claim, attempt);
+    for (const { claim, attempt } of recorded) logAttempt(this.deps.log, claim, attempt);
   }
 
   /**
@@ -262,7 +261,7 @@ export class Dispatcher {
     const { endpoint } = state;
     const attempt = await makeAttempt(this.deps, endpoint, claim, settings, this.shutdown.signal);
     if (!attempt) return;
-    this.finished.push({ endpoint, claim, attempt });
+    this.finished.push({ claim, attempt });
     if (attempt.outcome.kind === 'answered') state.backoffMs = settings.offline_check_min_ms;
     const { decision } = attempt;
     if (decision.status === 'waiting' && !state.checking) {
@@ -374,11 +373,11 @@ function recordAttempt(outbox: Outbox, owner: string, claim: Claim, attempt: Att
   outbox.settle(claim, owner, attempt.record, attempt.decision, attempt.decidedAt, attempt.clockSkewMs);
 }
 
-function logAttempt(log: Logger, endpoint: Endpoint, claim: Claim, { record, decision }: Attempt): void {
+function logAttempt(log: Logger, claim: Claim, { record, decision }: Attempt): void {
   const line = {
     delivery: claim.id,
     event: claim.eventId,
-    endpoint: endpoint.id,
+    endpoint: claim.endpointId,
     outcome: record.outcome,
     status: record.statusCode,
     durationMs: record.durationMs,
@@ -399,6 +398,6 @@ export async function attemptDelivery(
   const attempt = await makeAttempt(deps, endpoint, claim, settings);
   if (!attempt) return null;
   recordAttempt(deps.outbox, deps.owner, claim, attempt);
-  logAttempt(deps.log, endpoint, claim, attempt);
+  logAttempt(deps.log, claim, attempt);
   return attempt;
 }
