@@ -2,13 +2,13 @@
 // `booth-agent run` and (later) the Electron app's utility process both start an Agent here.
 import type { Logger } from 'pino';
 import { ulidFactory } from './core/ids.js';
-import { ChangeFeed } from './capture/change-feed.js';
+import { ChangeFeed } from './server/change-feed.js';
 import { captured, ingest, prepareIngest, unavailable, type IngestResult } from './capture/ingest.js';
-import { loadPanelFiles } from './capture/panel-files.js';
-import { DslrBooth } from './integrations/dslrbooth.js';
-import { HotFolder } from './integrations/hot-folder.js';
-import { HotFolderSetting } from './integrations/hot-folder-setting.js';
-import { startServer, type CaptureServer } from './capture/server.js';
+import { loadPanelFiles } from './server/panel-files.js';
+import { DslrBooth } from './capture/dslrbooth.js';
+import { HotFolder } from './capture/hot-folder.js';
+import { HotFolderSetting } from './capture/hot-folder-setting.js';
+import { startServer, type CaptureServer } from './server/server.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { proxyConfigured, Sender } from './delivery/sender.js';
 import { createLogger } from './log.js';

@@ -12,7 +12,7 @@ import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { sessionTypeOfFile } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
-import type { IngestResult } from '../capture/ingest.js';
+import type { IngestResult } from './ingest.js';
 import { boothSessionId, sessionPayload } from './session-payload.js';
 
 export interface HotFolderOptions {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ulidFactory } from '../core/ids.js';
 import { sessionTypeOfMode } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
-import type { IngestResult } from '../capture/ingest.js';
+import type { IngestResult } from './ingest.js';
 import { boothSessionId, sessionPayload } from './session-payload.js';
 
 export interface Trigger {

@@ -4,8 +4,8 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import type { Logger } from 'pino';
 import { bearerToken, hostAllowed, idempotencyKeyProblem, tokensEqual } from '../core/request-guard.js';
 import { registerAdminApi, type AdminDeps } from './admin-api.js';
-import type { Trigger } from '../integrations/dslrbooth.js';
-import type { IngestResult } from './ingest.js';
+import type { Trigger } from '../capture/dslrbooth.js';
+import type { IngestResult } from '../capture/ingest.js';
 import { CONTENT_SECURITY_POLICY, type PanelFile } from './panel-files.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;

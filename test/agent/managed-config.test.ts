@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent.js';
-import { state } from '../../src/capture/admin-api.js';
+import { state } from '../../src/server/admin-api.js';
 import { managedConfigLocations } from '../../src/managed-config.js';
 import { tempDir } from '../helpers/temp.js';
 
