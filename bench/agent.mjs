@@ -71,7 +71,7 @@ function prepare(dataDir, endpointUrl, queued = 0, held = false) {
   store.db.transaction(() => {
     for (let i = 0; i < queued; i++) {
       const body = Buffer.from(JSON.stringify({ type: 'session', event_id: 1, timestamp: new Date().toISOString(), session: { id: `b-${i}`, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' } }));
-      store.outbox.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `b-${i}` }, Date.now(), 1000);
+      store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `b-${i}` }, Date.now(), 1000);
     }
   })();
   const token = store.settings.token('ingest_token');

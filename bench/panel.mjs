@@ -43,14 +43,14 @@ console.log(`built ${ROWS.toLocaleString('en')} deliveries in ${((Date.now() - s
 
 const baselineStatement = store.db.prepare('SELECT seq, id, status FROM deliveries ORDER BY seq DESC LIMIT 50');
 const baseline = median(() => baselineStatement.all());
-const middle = store.outbox.list({ limit: 1, before: Math.floor(ROWS / 2) })[0].cursor;
+const middle = store.views.list({ limit: 1, before: Math.floor(ROWS / 2) })[0].cursor;
 const rows = [
-  ['first page', () => store.outbox.list({ limit: 50 })],
-  ['a page half-way down (keyset)', () => store.outbox.list({ limit: 50, before: middle })],
-  ['failed only (1 in 1,000)', () => store.outbox.list({ limit: 50, status: 'failed' })],
-  ['type share', () => store.outbox.list({ limit: 50, type: 'share' })],
-  ['search a session id', () => store.outbox.list({ limit: 50, sessionId: `sess-${Math.floor(ROWS / 3)}` })],
-  ['header counts', () => store.outbox.counts()],
+  ['first page', () => store.views.list({ limit: 50 })],
+  ['a page half-way down (keyset)', () => store.views.list({ limit: 50, before: middle })],
+  ['failed only (1 in 1,000)', () => store.views.list({ limit: 50, status: 'failed' })],
+  ['type share', () => store.views.list({ limit: 50, type: 'share' })],
+  ['search a session id', () => store.views.list({ limit: 50, sessionId: `sess-${Math.floor(ROWS / 3)}` })],
+  ['header counts', () => store.views.counts()],
 ];
 console.log(`\nbaseline: bare indexed query for 50 rows, median of ${RUNS}: ${baseline.toFixed(3)} ms\n`);
 const lines = ['| query | median ms | × baseline |', '|---|---|---|'];

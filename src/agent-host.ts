@@ -62,7 +62,7 @@ export async function hostAgent(options: AgentOptions, port: HostPort): Promise<
         sendStatus();
         return;
       case 'retry-failed':
-        log.info({ retried: store.outbox.retryAllFailed(Date.now()), by: 'operator' }, 'retry all failed');
+        log.info({ retried: store.queue.retryAllFailed(Date.now()), by: 'operator' }, 'retry all failed');
         dispatcher.wake();
         sendStatus();
         return;

@@ -16,7 +16,7 @@ import { applyManagedConfig, managedConfigLocations, type ManagedConfigResult } 
 import { prepareDataDir } from './store/data-dir.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
 import { GroupCommit } from './store/group-commit.js';
-import { startMaintenance } from './store/maintenance.js';
+import { startMaintenance } from './store/retention.js';
 import { SecretsLockedError } from './store/secret-box.js';
 import { openStore, type Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
@@ -72,7 +72,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const { log } = logger;
 
     const owner = `${LEASE_OWNER_PREFIX}${ulidFactory()()}`;
-    const released = store.outbox.releaseOrphanedLeases(LEASE_OWNER_PREFIX, owner);
+    const released = store.queue.releaseOrphanedLeases(LEASE_OWNER_PREFIX, owner);
     if (released > 0) log.info({ released }, 'took back deliveries left in flight by an earlier run');
 
     const managedConfig = applyManagedConfig(store, options.managedConfig ?? managedConfigLocations(process.platform, process.env), Date.now());
@@ -89,7 +89,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       useProxy,
     });
     const dispatcher = new Dispatcher({
-      outbox: store.outbox,
+      queue: store.queue,
       endpoints: store.endpoints,
       settings: () => store.settings.read(),
       sender,
@@ -113,7 +113,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       return result;
     };
     /** dslrBooth's triggers and the hot folder end here, like the JSON API below. */
-    const capture = (body: Buffer) => captureDone(ingest(body, { idempotencyKey: null }, store.outbox, store.settings.read(), Date.now()));
+    const capture = (body: Buffer) => captureDone(ingest(body, { idempotencyKey: null }, store.queue, store.settings.read(), Date.now()));
     /** The JSON API: requests that arrive together are committed together (group commit). */
     const group = new GroupCommit(store.db);
     const captureRequest = async (body: Buffer, idempotencyKey: string | null): Promise<IngestResult> => {
@@ -122,7 +122,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       const prepared = prepareIngest(body, { idempotencyKey }, settings, now);
       if (prepared.kind !== 'ready') return prepared;
       try {
-        return captureDone(captured(await group.run(() => store.outbox.capture(prepared.event, now, settings.idempotency_window_ms))));
+        return captureDone(captured(await group.run(() => store.queue.capture(prepared.event, now, settings.idempotency_window_ms))));
       } catch (error) {
         return captureDone(unavailable(error));
       }
@@ -157,7 +157,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       throw error;
     }
     dispatcher.start();
-    cleanup.unshift(startMaintenance(store, log));
+    cleanup.unshift(startMaintenance(store, log, [(cutoff) => dslrBooth.prune(cutoff)]));
     await hotFolder.follow(() => store.settings.read());
     log.info({ url: `http://127.0.0.1:${server.port}`, version: VERSION, dataDir: dir.root }, 'listening');
 

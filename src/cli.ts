@@ -18,7 +18,7 @@ import { createLogger } from './log.js';
 import { prepareDataDir, resolveDataDir, type DataDir } from './store/data-dir.js';
 import { publicEndpoint, type Endpoint } from './store/endpoints.js';
 import { AlreadyRunningError, acquireInstanceLock } from './store/instance-lock.js';
-import { DELIVERY_STATUSES, type DeliveryStatus } from './store/outbox.js';
+import { DELIVERY_STATUSES, type DeliveryStatus } from './core/policy.js';
 import { openStore, summarize, type Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
@@ -211,7 +211,7 @@ endpoint
   .action(async (id: string, _options, command: Command) => {
     await withStore(command, (store) => {
       requireEndpoint(store, id);
-      const pending = store.outbox.undeliveredCount(id);
+      const pending = store.views.undeliveredCount(id);
       store.endpoints.remove(id);
       print(command, { removed: id, undeliveredDropped: pending }, `removed ${id}${pending ? `; ${pending} undelivered deliveries to it were dropped` : ''}`);
     });
@@ -263,7 +263,7 @@ endpoint
       const logger = createLogger({ logsDir: dir.logs, stdout: false });
       try {
         const result = await sendTest(
-          { outbox: store.outbox, sender, log: logger.log, owner: `cli:${process.pid}` },
+          { queue: store.queue, sender, log: logger.log, owner: `cli:${process.pid}` },
           target,
           options.type,
           settings,
@@ -314,7 +314,7 @@ program
   .action(async (file: string | undefined, options: { idempotencyKey?: string }, command: Command) => {
     const body = readPayload(file);
     await withStore(command, (store) => {
-      const result = ingest(body, { idempotencyKey: options.idempotencyKey ?? null }, store.outbox, store.settings.read(), Date.now());
+      const result = ingest(body, { idempotencyKey: options.idempotencyKey ?? null }, store.queue, store.settings.read(), Date.now());
       switch (result.kind) {
         case 'accepted':
         case 'duplicate':
@@ -374,9 +374,9 @@ program
   .option('--limit <n>', 'at most this many', (v) => parseLimit(v), 50)
   .action(async (options: { status?: DeliveryStatus; limit: number }, command: Command) => {
     await withStore(command, (store) => {
-      const deliveries = store.outbox.list({ status: options.status, limit: options.limit }).map((d) => ({
+      const deliveries = store.views.list({ status: options.status, limit: options.limit }).map((d) => ({
         ...d,
-        attempts: store.outbox.attempts(d.id).map((a) => ({ ...a, responseHead: a.responseHead?.toString('utf8') ?? null })),
+        attempts: store.views.attempts(d.id).map((a) => ({ ...a, responseHead: a.responseHead?.toString('utf8') ?? null })),
       }));
       const text = deliveries
         .map((d) =>
@@ -409,12 +409,12 @@ program
       const logger = createLogger({ logsDir: dir.logs, stdout: false });
       try {
         if (options.failed) {
-          const count = store.outbox.retryAllFailed(Date.now());
+          const count = store.queue.retryAllFailed(Date.now());
           logger.log.info({ retried: count, by: 'operator' }, 'retry all failed');
           print(command, { retried: count }, `${count} failed deliver${count === 1 ? 'y' : 'ies'} queued again`);
           return;
         }
-        const result = store.outbox.retry(id!, Date.now());
+        const result = store.queue.retry(id!, Date.now());
         if (!result.ok) throw new UsageError(result.reason);
         logger.log.info({ delivery: id, from: 'failed', to: 'queued', by: 'operator' }, 'delivery state');
         print(command, { retried: 1, id }, `${id} queued again`);

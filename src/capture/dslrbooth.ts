@@ -41,7 +41,13 @@ export class DslrBooth {
       file: db.prepare(`UPDATE dslr_sessions SET final_file = ?, updated_at = ? WHERE seq = ?`),
       upload: db.prepare(`UPDATE dslr_sessions SET upload_url = ?, final_file = COALESCE(NULLIF(?, ''), final_file), updated_at = ? WHERE seq = ?`),
       end: db.prepare(`UPDATE dslr_sessions SET ended_at = ?, outcome = ?, updated_at = ? WHERE seq = ?`),
+      prune: db.prepare(`DELETE FROM dslr_sessions WHERE ended_at IS NOT NULL AND ended_at < ?`),
     };
+  }
+
+  /** Forgets sessions that ended before `cutoff` (their events are in the outbox). */
+  prune(cutoff: number): void {
+    this.s.prune.run(cutoff);
   }
 
   handle(trigger: Trigger): void {

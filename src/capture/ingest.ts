@@ -7,7 +7,7 @@
 // it, and nothing is ever parsed and re-serialised.
 import { naturalKey, validatePayload, type Issue } from '../core/payload.js';
 import type { Settings } from '../core/settings.js';
-import type { Captured, NewEvent, Outbox } from '../store/outbox.js';
+import type { Captured, DeliveryQueue, NewEvent } from '../store/queue.js';
 
 export type IngestResult =
   | { kind: 'accepted' | 'duplicate'; id: string; deliveries: number }
@@ -22,11 +22,11 @@ export interface IngestOptions {
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-export function ingest(raw: Buffer, options: IngestOptions, outbox: Outbox, settings: Settings, now: number): IngestResult {
+export function ingest(raw: Buffer, options: IngestOptions, queue: DeliveryQueue, settings: Settings, now: number): IngestResult {
   const prepared = prepareIngest(raw, options, settings, now);
   if (prepared.kind !== 'ready') return prepared;
   try {
-    return captured(outbox.capture(prepared.event, now, settings.idempotency_window_ms));
+    return captured(queue.capture(prepared.event, now, settings.idempotency_window_ms));
   } catch (error) {
     return unavailable(error);
   }

@@ -27,6 +27,10 @@ export type Decision =
   | { status: 'waiting'; reason: string }
   | { status: 'failed'; reason: string; disableEndpoint: boolean; usesAttempt: boolean };
 
+/** A delivery's status, as the panel and the CLI name them (docs/webhooks.md). */
+export type DeliveryStatus = Decision['status'];
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'waiting', 'delivered', 'failed'];
+
 export type Schedule = Pick<Settings, 'retry_delay_ms' | 'max_retries' | 'retry_after_max_ms' | 'expire_after_ms'>;
 
 export function decide(

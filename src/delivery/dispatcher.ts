@@ -18,11 +18,11 @@
 // commit serves several attempts and a backlog drains at the speed of the network rather
 // than of the disk.
 import type { Logger } from 'pino';
-import { clockSkew } from '../core/clock.js';
-import { decide, expiredReason, type AttemptOutcome, type Decision } from '../core/policy.js';
+import { expiredReason } from '../core/policy.js';
 import type { Settings } from '../core/settings.js';
 import type { Endpoint, Endpoints } from '../store/endpoints.js';
-import type { AttemptRecord, Claim, Outbox } from '../store/outbox.js';
+import { AttemptNotRecordedError, type Claim } from '../store/queue.js';
+import { logAttempt, makeAttempt, recordAttempt, type Attempt, type AttemptDeps } from './attempt.js';
 import { checkReachable, type Reachability } from './reachability.js';
 import type { Sender } from './sender.js';
 
@@ -114,11 +114,11 @@ export class Dispatcher {
     this.shutdown.abort();
     await pending;
     try {
-      this.log(this.deps.outbox.inOneCommit(() => this.recordFinished()));
+      this.log(this.deps.queue.inOneCommit(() => this.recordFinished()));
     } catch (error) {
       this.deps.log.error({ err: error }, 'the last attempts could not be recorded; they are sent again at the next start');
     }
-    this.deps.outbox.releaseLeases(this.deps.owner);
+    this.deps.queue.releaseLeases(this.deps.owner);
   }
 
   private tick(): void {
@@ -162,13 +162,13 @@ export class Dispatcher {
       // Paused, held, disabled or removed since the last turn: what was ready is not sent.
       const dropped = [...this.state.values()].filter((state) => !claimed.has(state));
       const released = [...this.unclaimed, ...dropped.flatMap((state) => state.ready.map((claim) => claim.seq))];
-      this.deps.outbox.release(this.deps.owner, released);
+      this.deps.queue.release(this.deps.owner, released);
       return { recorded, claimed, dropped, nextWake };
     };
     // A turn with nothing to record or give back (an idle tick, a capture while the endpoint
     // is held) takes no write lock; its claims, if any, commit on their own.
     const writes = this.finished.length > 0 || this.unclaimed.length > 0 || [...this.state.values()].some((state) => state.ready.length > 0);
-    const turn = writes ? this.deps.outbox.inOneCommit(work) : work();
+    const turn = writes ? this.deps.queue.inOneCommit(work) : work();
     // Committed: only now does memory follow what the outbox says.
     this.unclaimed = [];
     for (const state of turn.dropped) state.ready = [];
@@ -190,10 +190,10 @@ export class Dispatcher {
     this.finished = [];
     return finished.filter(({ claim, attempt }) => {
       try {
-        recordAttempt(this.deps.outbox, this.deps.owner, claim, attempt);
+        recordAttempt(this.deps.queue, this.deps.owner, claim, attempt);
         return true;
       } catch (error) {
-        if (!this.deps.outbox.inTransaction) throw error;
+        if (!(error instanceof AttemptNotRecordedError)) throw error;
         this.deps.log.error({ err: error, delivery: claim.id }, 'attempt not recorded');
         return false;
       }
@@ -241,9 +241,9 @@ export class Dispatcher {
     const window = endpoint.strictOrder ? 1 : 2 * settings.max_in_flight;
     const room = window - state.inFlight.size - state.ready.length;
     const maxWait = Math.max(settings.retry_delay_ms, settings.retry_after_max_ms);
-    const claims = this.deps.outbox.claim(endpoint.id, this.deps.owner, now, settings.lease_ms, room, endpoint.strictOrder, maxWait);
+    const claims = this.deps.queue.claim(endpoint.id, this.deps.owner, now, settings.lease_ms, room, endpoint.strictOrder, maxWait);
     if (claims.length >= room) return { claims, nextDue: Infinity };
-    const due = this.deps.outbox.nextDueAt(endpoint.id, endpoint.strictOrder);
+    const due = this.deps.queue.nextDueAt(endpoint.id, endpoint.strictOrder);
     return { claims, nextDue: due !== null && due > now ? due : Infinity };
   }
 
@@ -296,7 +296,7 @@ export class Dispatcher {
       if (this.stopped) return;
       const now = this.now();
       if (result.ok) {
-        const resumed = this.deps.outbox.resumeEndpoint(endpoint.id, now);
+        const resumed = this.deps.queue.resumeEndpoint(endpoint.id, now);
         this.deps.log.info({ endpoint: endpoint.id, url: endpoint.url, resumed }, 'endpoint reachable again; deliveries resume');
       } else {
         const backoff = state.backoffMs ?? settings.offline_check_min_ms;
@@ -314,90 +314,8 @@ export class Dispatcher {
   private expire(settings: Settings, now: number): void {
     this.lastSweepAt = now;
     const reason = expiredReason(settings);
-    for (const id of this.deps.outbox.expireOverdue(now, settings.expire_after_ms, reason)) {
+    for (const id of this.deps.queue.expireOverdue(now, settings.expire_after_ms, reason)) {
       this.deps.log.warn({ delivery: id, to: 'failed', reason }, 'delivery state');
     }
   }
-}
-
-export interface AttemptDeps {
-  outbox: Outbox;
-  sender: Sender;
-  log: Logger;
-  /** Lease owner name, unique per process. */
-  owner: string;
-  now?: () => number;
-}
-
-/** What one attempt found and what the policy made of it, ready to be recorded. */
-export interface Attempt {
-  outcome: AttemptOutcome;
-  decision: Decision;
-  record: AttemptRecord;
-  clockSkewMs: number | null;
-  decidedAt: number;
-}
-
-/**
- * Sends one claimed delivery and applies the policy to what happened. Returns null when
- * the attempt was cut short by `signal` (shutdown) before any answer: nothing is to be
- * recorded then, and the delivery is sent again later with the same webhook-id.
- */
-export async function makeAttempt(
-  deps: Pick<AttemptDeps, 'sender' | 'now'>,
-  endpoint: Endpoint,
-  claim: Claim,
-  settings: Settings,
-  signal?: AbortSignal,
-): Promise<Attempt | null> {
-  const sent = await deps.sender.send(endpoint, claim.id, claim.body, claim.test, signal);
-  if (signal?.aborted && sent.outcome.kind !== 'answered') return null;
-  const now = (deps.now ?? Date.now)();
-  return {
-    outcome: sent.outcome,
-    decision: decide(sent.outcome, { attemptsUsed: claim.attemptsUsed, queuedAt: claim.queuedAt }, now, endpoint.url, settings),
-    record: {
-      startedAt: sent.startedAt,
-      durationMs: sent.durationMs,
-      outcome: sent.outcome.kind,
-      statusCode: sent.outcome.kind === 'answered' ? sent.outcome.status : null,
-      error: sent.outcome.kind === 'answered' ? null : sent.outcome.error,
-      responseHead: sent.responseHead,
-    },
-    clockSkewMs: clockSkew(sent.date, sent.startedAt + sent.durationMs / 2),
-    decidedAt: now,
-  };
-}
-
-function recordAttempt(outbox: Outbox, owner: string, claim: Claim, attempt: Attempt): void {
-  outbox.settle(claim, owner, attempt.record, attempt.decision, attempt.decidedAt, attempt.clockSkewMs);
-}
-
-function logAttempt(log: Logger, claim: Claim, { record, decision }: Attempt): void {
-  const line = {
-    delivery: claim.id,
-    event: claim.eventId,
-    endpoint: claim.endpointId,
-    outcome: record.outcome,
-    status: record.statusCode,
-    durationMs: record.durationMs,
-    to: decision.status,
-    reason: decision.reason,
-  };
-  if (decision.status === 'failed') log.warn(line, 'attempt');
-  else log.info(line, 'attempt');
-}
-
-/** One attempt outside the loop (Send Test): sent, recorded and logged at once. */
-export async function attemptDelivery(
-  deps: AttemptDeps,
-  endpoint: Endpoint,
-  claim: Claim,
-  settings: Settings,
-): Promise<Attempt | null> {
-  const attempt = await makeAttempt(deps, endpoint, claim, settings);
-  if (!attempt) return null;
-  recordAttempt(deps.outbox, deps.owner, claim, attempt);
-  logAttempt(deps.log, claim, attempt);
-  return attempt;
 }

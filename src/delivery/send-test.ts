@@ -6,8 +6,7 @@ import { EXAMPLE_PAYLOADS } from '../core/examples.js';
 import type { PayloadType } from '../core/payload.js';
 import type { Settings } from '../core/settings.js';
 import type { Endpoint } from '../store/endpoints.js';
-import type { Outbox } from '../store/outbox.js';
-import { attemptDelivery, type AttemptDeps } from './dispatcher.js';
+import { attemptDelivery, type AttemptDeps } from './attempt.js';
 
 export interface TestResult {
   deliveryId: string;
@@ -16,7 +15,7 @@ export interface TestResult {
 }
 
 export async function sendTest(
-  deps: AttemptDeps & { outbox: Outbox },
+  deps: AttemptDeps,
   endpoint: Endpoint,
   type: PayloadType,
   settings: Settings,
@@ -26,13 +25,13 @@ export async function sendTest(
   const body = Buffer.from(
     JSON.stringify({ ...example, event_id: settings.event_id ?? example.event_id, timestamp: new Date(now).toISOString() }),
   );
-  const captured = deps.outbox.capture(
+  const captured = deps.queue.capture(
     { type, body, dedupeKey: null, occurredAt: new Date(now).toISOString(), sessionId: example.session.id, test: true, onlyEndpoint: endpoint.id },
     now,
     settings.idempotency_window_ms,
   );
   const deliveryId = captured.deliveryIds[0]!;
-  const claim = deps.outbox.claimById(deliveryId, deps.owner, now, settings.lease_ms);
+  const claim = deps.queue.claimById(deliveryId, deps.owner, now, settings.lease_ms);
   if (!claim) return { deliveryId, status: 'queued', reason: 'queued: the running agent is sending it' };
   const result = await attemptDelivery(deps, endpoint, claim, settings);
   return { deliveryId, status: result!.decision.status, reason: result!.decision.reason };

@@ -14,7 +14,7 @@ import { sendTest } from '../delivery/send-test.js';
 import { requestHeaders, type Sender } from '../delivery/sender.js';
 import { verifyEndpoint } from '../delivery/verify.js';
 import { publicEndpoint, type Endpoint } from '../store/endpoints.js';
-import { DELIVERY_STATUSES } from '../store/outbox.js';
+import { DELIVERY_STATUSES } from '../core/policy.js';
 import { summarize, type Store } from '../store/store.js';
 import type { ManagedConfigResult } from '../managed-config.js';
 import type { ChangeFeed } from './change-feed.js';
@@ -133,13 +133,13 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     const query = parse(deliveriesQuery, request.query, reply);
     if (!query.ok) return;
     const { status, type, session, before, limit } = query.value;
-    const items = store.outbox.list({ status: status as (typeof DELIVERY_STATUSES)[number] | undefined, type, sessionId: session, before, limit });
+    const items = store.views.list({ status: status as (typeof DELIVERY_STATUSES)[number] | undefined, type, sessionId: session, before, limit });
     return { items, next: items.length === limit ? items[items.length - 1]!.cursor : null };
   });
 
   app.get<{ Params: { id: string } }>('/api/deliveries/:id', async (request, reply) => {
-    const delivery = store.outbox.get(request.params.id);
-    const event = store.outbox.eventOf(request.params.id);
+    const delivery = store.views.get(request.params.id);
+    const event = store.views.eventOf(request.params.id);
     if (!delivery || !event) return reply.code(404).send({ error: `there is no delivery ${request.params.id}` });
     const endpoint = store.endpoints.get(delivery.endpointId)!;
     const lastAttempt = delivery.attempts[delivery.attempts.length - 1];
@@ -156,7 +156,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   });
 
   app.post<{ Params: { id: string } }>('/api/deliveries/:id/retry', async (request, reply) => {
-    const result = store.outbox.retry(request.params.id, Date.now());
+    const result = store.queue.retry(request.params.id, Date.now());
     if (!result.ok) return reply.code(409).send({ error: result.reason });
     deps.log.info({ delivery: request.params.id, from: 'failed', to: 'queued', by: 'operator' }, 'delivery state');
     changed();
@@ -164,7 +164,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   });
 
   app.post('/api/deliveries/retry-failed', async () => {
-    const retried = store.outbox.retryAllFailed(Date.now());
+    const retried = store.queue.retryAllFailed(Date.now());
     deps.log.info({ retried, by: 'operator' }, 'retry all failed');
     changed();
     return { retried };
@@ -182,7 +182,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     });
   }
 
-  app.get('/api/stats/day', async () => ({ hours: store.outbox.dayStats(Date.now()) }));
+  app.get('/api/stats/day', async () => ({ hours: store.views.dayStats(Date.now()) }));
 
   app.put('/api/settings', async (request, reply) => {
     const changes = parse(settingsChanges, jsonBody(request), reply);
@@ -215,7 +215,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   app.delete<{ Params: { id: string } }>('/api/endpoints/:id', async (request, reply) => {
     if (!endpointOr404(request.params.id, reply)) return;
-    const dropped = store.outbox.undeliveredCount(request.params.id);
+    const dropped = store.views.undeliveredCount(request.params.id);
     store.endpoints.remove(request.params.id);
     deps.log.info({ endpoint: request.params.id, undeliveredDropped: dropped }, 'endpoint removed');
     changed();
@@ -258,7 +258,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     const input = parse(testSchema, jsonBody(request), reply);
     if (!input.ok) return;
     const result = await sendTest(
-      { outbox: store.outbox, sender: deps.sender, log: deps.log, owner: deps.owner },
+      { queue: store.queue, sender: deps.sender, log: deps.log, owner: deps.owner },
       endpoint,
       input.value.type,
       store.settings.read(),

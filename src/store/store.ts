@@ -1,15 +1,17 @@
-// The outbox database with its three views, opened together.
+// The outbox database, opened once, with what each caller needs of it: the delivery queue
+// (capture and the sender), the read views (panel and CLI), endpoints and settings.
 import type { Database } from 'better-sqlite3';
 import { openDatabase } from './database.js';
 import { Endpoints } from './endpoints.js';
-import { Outbox } from './outbox.js';
+import { DeliveryQueue } from './queue.js';
 import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
 import { SettingsStore } from './settings-store.js';
-import type { StatusCounts } from './outbox.js';
+import { DeliveryViews, type StatusCounts } from './views.js';
 
 export interface Store {
   db: Database;
-  outbox: Outbox;
+  queue: DeliveryQueue;
+  views: DeliveryViews;
   endpoints: Endpoints;
   settings: SettingsStore;
   close(): void;
@@ -26,7 +28,8 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
   const box = options.secretBox ?? secretBoxFromEnv(process.env);
   return {
     db,
-    outbox: new Outbox(db),
+    queue: new DeliveryQueue(db),
+    views: new DeliveryViews(db),
     endpoints: new Endpoints(db, box),
     settings: new SettingsStore(db, box),
     close: () => db.close(),
@@ -49,7 +52,7 @@ export function summarize(store: Store): DeliverySummary {
     paused: store.settings.read().paused,
     online: held.length === 0,
     heldSince: held.length === 0 ? null : Math.min(...held.map((e) => e.unreachableSince!)),
-    counts: store.outbox.counts(),
-    lastDeliveredAt: store.outbox.lastDeliveredAt(),
+    counts: store.views.counts(),
+    lastDeliveredAt: store.views.lastDeliveredAt(),
   };
 }

@@ -108,7 +108,7 @@ describe('the panel', () => {
     await expect.poll(() => row.locator('.badge').textContent()).toBe('delivered');
     await expect.poll(() => heading(page).textContent()).toBe('All delivered');
     expect(navigations).toEqual([]);
-    const attempts = t.agent.store.outbox.attempts(t.agent.store.outbox.list({ limit: 1 })[0]!.id);
+    const attempts = t.agent.store.views.attempts(t.agent.store.views.list({ limit: 1 })[0]!.id);
     expect(attempts.map((a) => a.statusCode)).toEqual([500, 200]);
     await screenshot(page, 'retried');
   });
@@ -175,7 +175,7 @@ describe('the panel', () => {
   it('fits a 1024-wide laptop, searches by session id and pages through the list', async () => {
     const { t, page } = await panel({}, 1024, 768);
     for (let n = 0; n < 60; n++) await t.post(session(`page-${n}`));
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 60);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 60);
     await expect.poll(() => page.locator('#deliveries tr').count()).toBe(50);
     // The live list catches up with the last capture before we page from it.
     await expect.poll(() => page.locator('#deliveries tr').first().textContent()).toContain('page-59');

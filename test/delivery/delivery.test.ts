@@ -29,8 +29,8 @@ async function setup(settings = {}, receiverOptions: Parameters<typeof startRece
 const session = (id: string) =>
   JSON.stringify({ type: 'session', session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'gif' } });
 
-const statusOf = (t: TestAgent, deliveryId: string) => t.agent.store.outbox.get(deliveryId)?.status;
-const onlyDelivery = (t: TestAgent) => t.agent.store.outbox.list({ limit: 1 })[0]!;
+const statusOf = (t: TestAgent, deliveryId: string) => t.agent.store.views.get(deliveryId)?.status;
+const onlyDelivery = (t: TestAgent) => t.agent.store.views.list({ limit: 1 })[0]!;
 
 describe('every contract example, byte-exact and signed', () => {
   it.each(PAYLOAD_TYPES)('%s reaches the receiver with the booth\'s bytes, verifiable both ways', async (type) => {
@@ -97,7 +97,7 @@ describe('retry schedule against a real receiver', () => {
       };
       expect(() => new Webhook(endpointSecret).verify(r.body.toString('utf8'), signed)).not.toThrow();
     }
-    const detail = t.agent.store.outbox.get(onlyDelivery(t).id)!;
+    const detail = t.agent.store.views.get(onlyDelivery(t).id)!;
     expect(detail.attempts.map((a) => a.statusCode)).toEqual([500, 500, 500, 500]);
     expect(detail.attempts[0]!.responseHead?.toString()).toBe('boom: database down');
     expect(detail.attempts[0]!.reason).toContain('HTTP 500 from the endpoint; retry 1 of 3');
@@ -131,7 +131,7 @@ describe('retry schedule against a real receiver', () => {
     expect(receiver.requests).toHaveLength(3);
     expect(receiver.requests[1]!.at - receiver.requests[0]!.at).toBeGreaterThanOrEqual(950);
     expect(receiver.requests[2]!.at - receiver.requests[1]!.at).toBeGreaterThanOrEqual(950);
-    const detail = t.agent.store.outbox.get(onlyDelivery(t).id)!;
+    const detail = t.agent.store.views.get(onlyDelivery(t).id)!;
     expect(detail.attemptsUsed).toBe(0);
     expect(detail.attempts[0]!.reason).toContain('asked to wait 1 s (Retry-After); no retry used');
   });
@@ -141,7 +141,7 @@ describe('retry schedule against a real receiver', () => {
     await t.post(session('hang'));
     await waitFor('failed', () => onlyDelivery(t).status === 'failed', 15_000);
     expect(receiver.requests).toHaveLength(4);
-    const detail = t.agent.store.outbox.get(onlyDelivery(t).id)!;
+    const detail = t.agent.store.views.get(onlyDelivery(t).id)!;
     expect(detail.attempts.map((a) => a.outcome)).toEqual(['no-response', 'no-response', 'no-response', 'no-response']);
     expect(detail.attempts[0]!.reason).toContain('no answer within 400 ms');
     for (const a of detail.attempts) expect(a.durationMs).toBeGreaterThanOrEqual(380);
@@ -164,22 +164,22 @@ describe('an unreachable endpoint', () => {
     const { certificate } = await startReceiver().then(async (r) => (await r.close(), r));
     const endpoint = t.addEndpoint(`https://127.0.0.1:${port}/hook`, { ca: certificate.cert });
     for (let n = 0; n < 6; n++) expect((await t.post(session(`off${n}`))).status).toBe(202);
-    await waitFor('all waiting', () => t.agent.store.outbox.counts().waiting === 6);
+    await waitFor('all waiting', () => t.agent.store.views.counts().waiting === 6);
     expect(t.agent.store.endpoints.get(endpoint.id)?.unreachableSince).not.toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 600));
-    const views = t.agent.store.outbox.list({ limit: 10 });
+    const views = t.agent.store.views.list({ limit: 10 });
     expect(views.every((d) => d.status === 'waiting' && d.attemptsUsed === 0)).toBe(true);
-    const attempts = views.flatMap((d) => t.agent.store.outbox.attempts(d.id));
+    const attempts = views.flatMap((d) => t.agent.store.views.attempts(d.id));
     expect(attempts.every((a) => a.outcome === 'unreachable' && a.reason.includes('connection refused'))).toBe(true);
     // Checks are handshakes, not attempts: a few attempts at most, not one per check.
     expect(attempts.length).toBeLessThanOrEqual(6);
 
     const receiver = await startReceiver({ port });
     running.push({ stop: () => receiver.close() });
-    await waitFor('drained', () => t.agent.store.outbox.counts().delivered === 6, 10_000);
+    await waitFor('drained', () => t.agent.store.views.counts().delivered === 6, 10_000);
     const sessions = receiver.requests.map((r) => JSON.parse(r.body.toString()).session.id).sort();
     expect(sessions).toEqual(['off0', 'off1', 'off2', 'off3', 'off4', 'off5']);
-    expect(t.agent.store.outbox.list({ limit: 10 }).every((d) => d.attemptsUsed === 0)).toBe(true);
+    expect(t.agent.store.views.list({ limit: 10 }).every((d) => d.attemptsUsed === 0)).toBe(true);
     expect(t.agent.store.endpoints.get(endpoint.id)?.unreachableSince).toBeNull();
   });
 
@@ -190,10 +190,10 @@ describe('an unreachable endpoint', () => {
     const { certificate } = await startReceiver().then(async (r) => (await r.close(), r));
     t.addEndpoint(`https://127.0.0.1:${port}/hook`, { ca: certificate.cert, strictOrder: true });
     for (let n = 0; n < 8; n++) await t.post(session(`order${n}`));
-    await waitFor('all waiting', () => t.agent.store.outbox.counts().waiting === 8);
+    await waitFor('all waiting', () => t.agent.store.views.counts().waiting === 8);
     const receiver = await startReceiver({ port });
     running.push({ stop: () => receiver.close() });
-    await waitFor('drained', () => t.agent.store.outbox.counts().delivered === 8, 10_000);
+    await waitFor('drained', () => t.agent.store.views.counts().delivered === 8, 10_000);
     expect(receiver.requests.map((r) => JSON.parse(r.body.toString()).session.id)).toEqual(
       Array.from({ length: 8 }, (_, n) => `order${n}`),
     );
@@ -211,7 +211,7 @@ describe('an unreachable endpoint', () => {
     for (let n = 0; n < 12; n++) await t.post(session(`both${n}`));
     await waitFor('the healthy endpoint to have everything', () => fast.requests.length === 12, 4000);
     expect(Date.now() - started).toBeLessThan(4000);
-    expect(t.agent.store.outbox.list({ limit: 100 }).filter((d) => d.endpointId === healthy.id && d.status === 'delivered')).toHaveLength(12);
+    expect(t.agent.store.views.list({ limit: 100 }).filter((d) => d.endpointId === healthy.id && d.status === 'delivered')).toHaveLength(12);
     expect(slow.requests.length).toBeGreaterThan(0);
   });
 });
@@ -230,14 +230,14 @@ describe('deliveries claimed ahead of a free slot', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Only what was already on the wire when the pause came may arrive after it.
     expect(receiver.requests.length).toBeLessThanOrEqual(atPause + 4);
-    const { delivered, queued } = t.agent.store.outbox.counts();
+    const { delivered, queued } = t.agent.store.views.counts();
     expect(delivered).toBe(receiver.requests.length);
     expect(queued).toBe(40 - delivered);
     expect(queued).toBeGreaterThan(0);
 
     t.agent.store.settings.write('paused', false);
     t.agent.dispatcher.wake();
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 40, 10_000);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 40, 10_000);
     const ids = receiver.requests.map((r) => String(r.headers['webhook-id']));
     expect(new Set(ids).size).toBe(40);
     expect(receiver.requests.map((r) => JSON.parse(r.body.toString()).session.id).sort()).toEqual(
@@ -255,18 +255,18 @@ describe('deliveries claimed ahead of a free slot', () => {
     await first.close();
     await waitFor('the endpoint held', () => t.agent.store.endpoints.get(endpoint.id)?.unreachableSince !== null);
     await waitFor('nothing claimed while it is away', () => leased(t) === 0);
-    const { delivered, waiting } = t.agent.store.outbox.counts();
+    const { delivered, waiting } = t.agent.store.views.counts();
     expect(delivered + waiting).toBe(40);
     expect(waiting).toBeGreaterThan(0);
 
     const second = await startReceiver({ port: first.port });
     running.push({ stop: () => second.close() });
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 40, 10_000);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 40, 10_000);
     expect(leased(t)).toBe(0);
     const ids = new Set([...first.requests, ...second.requests].map((r) => String(r.headers['webhook-id'])));
     expect(ids.size).toBe(40);
     // A request cut by the closing receiver may have used an attempt; waiting used none.
-    expect(t.agent.store.outbox.list({ limit: 100 }).every((d) => d.attemptsUsed <= 1)).toBe(true);
+    expect(t.agent.store.views.list({ limit: 100 }).every((d) => d.attemptsUsed <= 1)).toBe(true);
   });
 
   it('an endpoint removed while its attempt is in flight costs the other endpoint nothing', async () => {
@@ -287,7 +287,7 @@ describe('deliveries claimed ahead of a free slot', () => {
     await waitFor('attempts in flight to the endpoint about to go', () => gone.requests.length > 0);
     expect(Date.now()).toBeLessThan(at);
     expect(t.agent.store.endpoints.remove(removed.id)).toBe(true);
-    await waitFor('everything delivered to the other', () => t.agent.store.outbox.counts().delivered === 12, 10_000);
+    await waitFor('everything delivered to the other', () => t.agent.store.views.counts().delivered === 12, 10_000);
     expect(new Set(kept.requests.map((r) => String(r.headers['webhook-id']))).size).toBe(kept.requests.length);
     expect(leased(t)).toBe(0);
   });
@@ -301,7 +301,7 @@ describe('deliveries claimed ahead of a free slot', () => {
     const store = openStore(file);
     try {
       expect(store.db.prepare('SELECT COUNT(*) FROM deliveries WHERE lease_owner IS NOT NULL').pluck().get()).toBe(0);
-      const counts = store.outbox.counts();
+      const counts = store.views.counts();
       expect(counts.delivered + counts.queued).toBe(30);
       // Every attempt that was answered is on record.
       expect(counts.delivered).toBe(new Set(receiver.requests.map((r) => String(r.headers['webhook-id']))).size);

@@ -56,7 +56,7 @@ describe('misbehaving receivers', () => {
   it('slow (answers after 1.5 s with a 3 s timeout): everything delivered, first try', async () => {
     const { t, receiver } = await setup(() => ({ status: 200, delayMs: 1500 }), { attempt_timeout_ms: 3000 });
     const acknowledged = await captureAll(t, 'slow', 8);
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 8, 20_000);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 8, 20_000);
     expectAllDelivered(acknowledged, receiver);
     expect(receiver.requests).toHaveLength(8);
   });
@@ -65,7 +65,7 @@ describe('misbehaving receivers', () => {
     let hung = 0;
     const { t, receiver } = await setup(() => (hung++ < 4 ? 'hang' : { status: 200 }), { attempt_timeout_ms: 400 });
     const acknowledged = await captureAll(t, 'hang', 4);
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 4, 20_000);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 4, 20_000);
     expectAllDelivered(acknowledged, receiver);
   });
 
@@ -73,7 +73,7 @@ describe('misbehaving receivers', () => {
     let n = 0;
     const { t, receiver } = await setup(() => (n++ % 2 === 0 ? 'reset-mid-response' : { status: 200 }));
     const acknowledged = await captureAll(t, 'midreset', 6);
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 6, 20_000);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 6, 20_000);
     expectAllDelivered(acknowledged, receiver);
   });
 
@@ -81,9 +81,9 @@ describe('misbehaving receivers', () => {
     let n = 0;
     const { t, receiver } = await setup(() => (n++ < 2 ? 'reset' : { status: 200 }));
     const acknowledged = await captureAll(t, 'reset', 4);
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 4, 20_000);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 4, 20_000);
     expectAllDelivered(acknowledged, receiver);
-    const reasons = t.agent.store.outbox.list({ limit: 10 }).flatMap((d) => t.agent.store.outbox.attempts(d.id).map((a) => a.reason));
+    const reasons = t.agent.store.views.list({ limit: 10 }).flatMap((d) => t.agent.store.views.attempts(d.id).map((a) => a.reason));
     expect(reasons.filter((r) => r.includes('closed the connection without answering'))).toHaveLength(2);
   });
 
@@ -91,9 +91,9 @@ describe('misbehaving receivers', () => {
     const big = Buffer.alloc(10 * 1024 * 1024, 'a');
     const { t, receiver } = await setup(() => ({ status: 200, body: big }));
     const acknowledged = await captureAll(t, 'big', 3);
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 3, 20_000);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 3, 20_000);
     expectAllDelivered(acknowledged, receiver);
-    const attempt = t.agent.store.outbox.attempts(t.agent.store.outbox.list({ limit: 1 })[0]!.id)[0]!;
+    const attempt = t.agent.store.views.attempts(t.agent.store.views.list({ limit: 1 })[0]!.id)[0]!;
     expect(attempt.responseHead).toHaveLength(4096);
   });
 
@@ -105,9 +105,9 @@ describe('misbehaving receivers', () => {
       return tries.get(id)! % 3 === 0 ? { status: 200 } : { status: 503 };
     });
     const acknowledged = await captureAll(t, 'third', 9);
-    await waitFor('all delivered', () => t.agent.store.outbox.counts().delivered === 9, 30_000);
+    await waitFor('all delivered', () => t.agent.store.views.counts().delivered === 9, 30_000);
     expectAllDelivered(acknowledged, receiver);
-    expect(t.agent.store.outbox.counts().failed).toBe(0);
+    expect(t.agent.store.views.counts().failed).toBe(0);
   });
 });
 
@@ -125,16 +125,16 @@ describe('a long outage', () => {
     store.db.transaction(() => {
       for (let i = 0; i < 10_000; i++) {
         const body = Buffer.from(session(`outage-${i}`));
-        store.outbox.capture({ type: 'session', body, dedupeKey: `session:outage-${i}`, occurredAt: '', sessionId: `outage-${i}` }, Date.now(), 1000);
+        store.queue.capture({ type: 'session', body, dedupeKey: `session:outage-${i}`, occurredAt: '', sessionId: `outage-${i}` }, Date.now(), 1000);
       }
     })();
-    expect(store.outbox.counts().waiting).toBe(10_001);
+    expect(store.views.counts().waiting).toBe(10_001);
     const receiver = await startReceiver({ port });
     running.push({ stop: () => receiver.close() });
     const started = Date.now();
-    await waitFor('the backlog drained', () => store.outbox.counts().delivered === 10_001, 240_000, 200);
+    await waitFor('the backlog drained', () => store.views.counts().delivered === 10_001, 240_000, 200);
     console.info(`drained 10,001 deliveries in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    expect(store.outbox.counts()).toMatchObject({ queued: 0, waiting: 0, failed: 0 });
+    expect(store.views.counts()).toMatchObject({ queued: 0, waiting: 0, failed: 0 });
     expect(store.db.prepare('SELECT MAX(attempts_used) FROM deliveries').pluck().get()).toBe(0);
     // Started in capture order: with 4 in flight, no delivery arrives more than 4 places early.
     const arrival = receiver.requests.map((r) => String(r.headers['webhook-id']));
@@ -175,7 +175,7 @@ describe('a damaged database at start', () => {
     const store = openStore(join(dataDir, 'outbox.db'));
     store.db.transaction(() => {
       for (let i = 0; i < 3000; i++) {
-        store.outbox.capture({ type: 'session', body: Buffer.from(session(`d-${i}`)), dedupeKey: null, occurredAt: '', sessionId: `d-${i}` }, Date.now(), 1000);
+        store.queue.capture({ type: 'session', body: Buffer.from(session(`d-${i}`)), dedupeKey: null, occurredAt: '', sessionId: `d-${i}` }, Date.now(), 1000);
       }
     })();
     store.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -207,7 +207,7 @@ describe('fuzzed ingest', () => {
     );
     const bodies = t.agent.store.db.prepare('SELECT id, body FROM events').all() as { id: string; body: Buffer }[];
     for (const { body } of bodies) expect(validatePayload(JSON.parse(body.toString('utf8'))).ok).toBe(true);
-    await waitFor('every accepted event delivered', () => t.agent.store.outbox.counts().delivered === bodies.length, 30_000);
+    await waitFor('every accepted event delivered', () => t.agent.store.views.counts().delivered === bodies.length, 30_000);
     const received = new Set(receiver.requests.map((r) => r.body.toString('utf8')));
     for (const { body } of bodies) expect(received.has(body.toString('utf8'))).toBe(true);
     expect(accepted.size).toBeGreaterThan(0);

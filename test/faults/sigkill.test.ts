@@ -100,7 +100,7 @@ describe('SIGKILL mid-burst', () => {
     for (const id of acknowledged) expect(idsBySession.get(id)?.size, id).toBe(1);
     const check = openStore(join(dataDir, 'outbox.db'));
     expect(check.db.pragma('integrity_check', { simple: true })).toBe('ok');
-    const counts = check.outbox.counts();
+    const counts = check.views.counts();
     check.close();
     expect(counts.failed + counts.waiting).toBe(0);
     console.info(`SIGKILL test: ${acknowledged.size} acknowledged, ${receiver.requests.length} received, ${KILLS} kills`);

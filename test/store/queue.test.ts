@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/core/policy.js';
 import { generateSecret } from '../../src/core/signing.js';
-import type { AttemptRecord } from '../../src/store/outbox.js';
+import type { AttemptRecord } from '../../src/store/queue.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -19,7 +19,7 @@ function addEndpoint(s: Store, types: ('session' | 'share')[] | null = null, url
 }
 
 function capture(s: Store, n: number, key: string | null = null, type: 'session' | 'share' = 'session') {
-  return s.outbox.capture({ type, body: Buffer.from(`{"n":${n}}`), dedupeKey: key, occurredAt: new Date(NOW).toISOString(), sessionId: `s${n}` }, NOW + n, WEEK);
+  return s.queue.capture({ type, body: Buffer.from(`{"n":${n}}`), dedupeKey: key, occurredAt: new Date(NOW).toISOString(), sessionId: `s${n}` }, NOW + n, WEEK);
 }
 
 const attempt = (outcome: AttemptRecord['outcome'] = 'answered', statusCode: number | null = 200): AttemptRecord => ({
@@ -42,9 +42,9 @@ describe('capture', () => {
     const captured = capture(s, 1);
     expect(captured).toMatchObject({ id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: 2, duplicate: false });
     expect(captured.deliveryIds.every((id) => /^msg_[0-9A-Z]{26}$/.test(id))).toBe(true);
-    expect(s.outbox.eventOf(captured.deliveryIds[0]!)?.body).toEqual(Buffer.from('{"n":1}'));
-    expect(s.outbox.list({ limit: 10 }).map((d) => d.endpointId).sort()).toEqual([all.id, sessionsOnly.id].sort());
-    expect(s.outbox.counts()).toEqual({ queued: 2, waiting: 0, delivered: 0, failed: 0 });
+    expect(s.views.eventOf(captured.deliveryIds[0]!)?.body).toEqual(Buffer.from('{"n":1}'));
+    expect(s.views.list({ limit: 10 }).map((d) => d.endpointId).sort()).toEqual([all.id, sessionsOnly.id].sort());
+    expect(s.views.counts()).toEqual({ queued: 2, waiting: 0, delivered: 0, failed: 0 });
   });
 
   it('keeps an event with no endpoint at all', () => {
@@ -60,20 +60,20 @@ describe('capture', () => {
     const again = capture(s, 2, 'session:abc');
     expect(again).toEqual({ id: first.id, deliveries: 1, duplicate: true, deliveryIds: [] });
     expect(s.db.prepare('SELECT COUNT(*) FROM events').pluck().get()).toBe(1);
-    const later = s.outbox.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: 'session:abc', occurredAt: '', sessionId: 'abc' }, NOW + WEEK + 10, WEEK);
+    const later = s.queue.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: 'session:abc', occurredAt: '', sessionId: 'abc' }, NOW + WEEK + 10, WEEK);
     expect(later.duplicate).toBe(false);
   });
 
   it('queues a capture for an unreachable endpoint as waiting', () => {
     const s = store();
     const endpoint = addEndpoint(s);
-    const claim = s.outbox.claim(endpoint.id, 'run:a', NOW, LEASE, 1, false);
+    const claim = s.queue.claim(endpoint.id, 'run:a', NOW, LEASE, 1, false);
     expect(claim).toHaveLength(0);
     capture(s, 1);
-    const [c] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
-    s.outbox.settle(c!, 'run:a', attempt('unreachable', null), { status: 'waiting', reason: 'offline' }, NOW + 20);
+    const [c] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
+    s.queue.settle(c!, 'run:a', attempt('unreachable', null), { status: 'waiting', reason: 'offline' }, NOW + 20);
     capture(s, 2);
-    expect(s.outbox.counts()).toMatchObject({ waiting: 2, queued: 0 });
+    expect(s.views.counts()).toMatchObject({ waiting: 2, queued: 0 });
   });
 });
 
@@ -82,20 +82,20 @@ describe('claims and leases', () => {
     const s = store();
     const endpoint = addEndpoint(s);
     for (let n = 1; n <= 5; n++) capture(s, n);
-    const claims = s.outbox.claim(endpoint.id, 'run:a', NOW + 100, LEASE, 3, false);
+    const claims = s.queue.claim(endpoint.id, 'run:a', NOW + 100, LEASE, 3, false);
     expect(claims.map((c) => c.body.toString())).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
-    expect(s.outbox.claim(endpoint.id, 'run:b', NOW + 100, LEASE, 10, false).map((c) => c.body.toString())).toEqual(['{"n":4}', '{"n":5}']);
-    expect(s.outbox.claim(endpoint.id, 'run:c', NOW + 100, LEASE, 10, false)).toEqual([]);
+    expect(s.queue.claim(endpoint.id, 'run:b', NOW + 100, LEASE, 10, false).map((c) => c.body.toString())).toEqual(['{"n":4}', '{"n":5}']);
+    expect(s.queue.claim(endpoint.id, 'run:c', NOW + 100, LEASE, 10, false)).toEqual([]);
   });
 
   it('let an expired lease be claimed again, so a crash strands nothing', () => {
     const s = store();
     const endpoint = addEndpoint(s);
     capture(s, 1);
-    const [first] = s.outbox.claim(endpoint.id, 'run:dead', NOW + 10, LEASE, 1, false);
+    const [first] = s.queue.claim(endpoint.id, 'run:dead', NOW + 10, LEASE, 1, false);
     expect(first).toBeDefined();
-    expect(s.outbox.claim(endpoint.id, 'run:new', NOW + 10 + LEASE - 1, LEASE, 1, false)).toEqual([]);
-    const [again] = s.outbox.claim(endpoint.id, 'run:new', NOW + 10 + LEASE, LEASE, 1, false);
+    expect(s.queue.claim(endpoint.id, 'run:new', NOW + 10 + LEASE - 1, LEASE, 1, false)).toEqual([]);
+    const [again] = s.queue.claim(endpoint.id, 'run:new', NOW + 10 + LEASE, LEASE, 1, false);
     expect(again?.id).toBe(first!.id);
   });
 
@@ -104,10 +104,10 @@ describe('claims and leases', () => {
     const endpoint = addEndpoint(s);
     capture(s, 1);
     capture(s, 2);
-    s.outbox.claim(endpoint.id, 'run:old', NOW + 10, LEASE, 1, false);
-    s.outbox.claim(endpoint.id, 'cli:123', NOW + 10, LEASE, 1, false);
-    expect(s.outbox.releaseOrphanedLeases('run:', 'run:new')).toBe(1);
-    expect(s.outbox.claim(endpoint.id, 'run:new', NOW + 10, LEASE, 10, false).map((c) => c.body.toString())).toEqual(['{"n":1}']);
+    s.queue.claim(endpoint.id, 'run:old', NOW + 10, LEASE, 1, false);
+    s.queue.claim(endpoint.id, 'cli:123', NOW + 10, LEASE, 1, false);
+    expect(s.queue.releaseOrphanedLeases('run:', 'run:new')).toBe(1);
+    expect(s.queue.claim(endpoint.id, 'run:new', NOW + 10, LEASE, 10, false).map((c) => c.body.toString())).toEqual(['{"n":1}']);
   });
 
   it('never hand the same delivery to two connections claiming at once', () => {
@@ -118,8 +118,8 @@ describe('claims and leases', () => {
     for (let n = 1; n <= 200; n++) capture(a, n);
     const seen: string[] = [];
     for (let round = 0; round < 60; round++) {
-      seen.push(...a.outbox.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 2, false).map((c) => c.id));
-      seen.push(...b.outbox.claim(endpoint.id, 'run:b', NOW + 1000, LEASE, 3, false).map((c) => c.id));
+      seen.push(...a.queue.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 2, false).map((c) => c.id));
+      seen.push(...b.queue.claim(endpoint.id, 'run:b', NOW + 1000, LEASE, 3, false).map((c) => c.id));
     }
     expect(seen).toHaveLength(200);
     expect(new Set(seen).size).toBe(200);
@@ -134,10 +134,10 @@ describe('claims and leases', () => {
     s.db.exec('ANALYZE');
     // The loop's queries name their index (INDEXED BY): SQLite refuses such a query rather
     // than scan the table, so these would throw if the index could not serve them.
-    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 2, false).map((c) => c.body.toString())).toEqual(['{"n":1}', '{"n":2}']);
-    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 1, true)).toEqual([]);
-    expect(s.outbox.nextDueAt(endpoint.id, false)).toBe(NOW + 3);
-    expect(s.outbox.nextDueAt(endpoint.id, true)).toBeNull();
+    expect(s.queue.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 2, false).map((c) => c.body.toString())).toEqual(['{"n":1}', '{"n":2}']);
+    expect(s.queue.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 1, true)).toEqual([]);
+    expect(s.queue.nextDueAt(endpoint.id, false)).toBe(NOW + 3);
+    expect(s.queue.nextDueAt(endpoint.id, true)).toBeNull();
   });
 
   it('in strict order take only the oldest queued delivery, and only when due', () => {
@@ -145,11 +145,11 @@ describe('claims and leases', () => {
     const endpoint = addEndpoint(s);
     capture(s, 1);
     capture(s, 2);
-    const [head] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, true);
+    const [head] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, true);
     expect(head?.body.toString()).toBe('{"n":1}');
-    s.outbox.settle(head!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
-    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 1, true)).toEqual([]);
-    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 10_000, LEASE, 1, true)[0]?.body.toString()).toBe('{"n":1}');
+    s.queue.settle(head!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    expect(s.queue.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 1, true)).toEqual([]);
+    expect(s.queue.claim(endpoint.id, 'run:a', NOW + 10_000, LEASE, 1, true)[0]?.body.toString()).toBe('{"n":1}');
   });
 });
 
@@ -157,7 +157,7 @@ describe('settle', () => {
   function claimed(s: Store) {
     const endpoint = addEndpoint(s);
     capture(s, 1);
-    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
+    const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
     return { endpoint, claim: claim! };
   }
 
@@ -165,8 +165,8 @@ describe('settle', () => {
     const s = store();
     const { claim } = claimed(s);
     const decision: Decision = { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500 from the endpoint; retry 1 of 3 in 10 s' };
-    s.outbox.settle(claim, 'run:a', attempt('answered', 500), decision, NOW + 20);
-    const view = s.outbox.get(claim.id)!;
+    s.queue.settle(claim, 'run:a', attempt('answered', 500), decision, NOW + 20);
+    const view = s.views.get(claim.id)!;
     expect(view).toMatchObject({ status: 'queued', attemptsUsed: 1, nextAttemptAt: NOW + 10_000, lastError: decision.reason });
     expect(view.attempts).toEqual([{ ...attempt('answered', 500), reason: decision.reason }]);
   });
@@ -175,19 +175,19 @@ describe('settle', () => {
     const s = store();
     const { endpoint, claim } = claimed(s);
     capture(s, 2);
-    s.outbox.settle(claim, 'run:a', attempt('unreachable', null), { status: 'waiting', reason: 'offline' }, NOW + 20);
-    expect(s.outbox.counts()).toMatchObject({ waiting: 2, queued: 0 });
-    expect(s.outbox.get(claim.id)?.attemptsUsed).toBe(0);
+    s.queue.settle(claim, 'run:a', attempt('unreachable', null), { status: 'waiting', reason: 'offline' }, NOW + 20);
+    expect(s.views.counts()).toMatchObject({ waiting: 2, queued: 0 });
+    expect(s.views.get(claim.id)?.attemptsUsed).toBe(0);
     expect(s.endpoints.get(endpoint.id)?.unreachableSince).toBe(NOW + 20);
-    expect(s.outbox.resumeEndpoint(endpoint.id, NOW + 30)).toBe(2);
+    expect(s.queue.resumeEndpoint(endpoint.id, NOW + 30)).toBe(2);
     expect(s.endpoints.get(endpoint.id)?.unreachableSince).toBeNull();
-    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 5, false).map((c) => c.body.toString())).toEqual(['{"n":1}', '{"n":2}']);
+    expect(s.queue.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 5, false).map((c) => c.body.toString())).toEqual(['{"n":1}', '{"n":2}']);
   });
 
   it('disables the endpoint on 410', () => {
     const s = store();
     const { endpoint, claim } = claimed(s);
-    s.outbox.settle(claim, 'run:a', attempt('answered', 410), { status: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: true, usesAttempt: true }, NOW + 20);
+    s.queue.settle(claim, 'run:a', attempt('answered', 410), { status: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: true, usesAttempt: true }, NOW + 20);
     expect(s.endpoints.get(endpoint.id)).toMatchObject({ enabled: false, disabledReason: 'HTTP 410 Gone' });
     expect(capture(s, 2).deliveries).toBe(0);
   });
@@ -195,10 +195,10 @@ describe('settle', () => {
   it('does not overwrite a delivery whose lease was taken over, but keeps the attempt', () => {
     const s = store();
     const { endpoint, claim } = claimed(s);
-    s.outbox.claim(endpoint.id, 'run:b', NOW + 10 + LEASE, LEASE, 1, false);
-    s.outbox.settle(claim, 'run:a', attempt(), { status: 'delivered', reason: 'delivered: HTTP 200' }, NOW + LEASE + 20);
-    expect(s.outbox.get(claim.id)).toMatchObject({ status: 'queued' });
-    expect(s.outbox.attempts(claim.id)).toHaveLength(1);
+    s.queue.claim(endpoint.id, 'run:b', NOW + 10 + LEASE, LEASE, 1, false);
+    s.queue.settle(claim, 'run:a', attempt(), { status: 'delivered', reason: 'delivered: HTTP 200' }, NOW + LEASE + 20);
+    expect(s.views.get(claim.id)).toMatchObject({ status: 'queued' });
+    expect(s.views.attempts(claim.id)).toHaveLength(1);
   });
 });
 
@@ -207,24 +207,24 @@ describe('operator actions and expiry', () => {
     const s = store();
     const endpoint = addEndpoint(s);
     capture(s, 1);
-    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
-    s.outbox.settle(claim!, 'run:a', attempt('answered', 500), { status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true }, NOW + 20);
-    expect(s.outbox.retry(claim!.id, NOW + 100)).toEqual({ ok: true });
-    expect(s.outbox.get(claim!.id)).toMatchObject({ status: 'queued', attemptsUsed: 0 });
-    expect(s.outbox.attempts(claim!.id)).toHaveLength(1);
-    expect(s.outbox.retry(claim!.id, NOW + 100)).toEqual({ ok: false, reason: expect.stringContaining('only failed deliveries can be retried') });
-    expect(s.outbox.retry('msg_nope', NOW)).toEqual({ ok: false, reason: 'there is no delivery msg_nope' });
+    const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
+    s.queue.settle(claim!, 'run:a', attempt('answered', 500), { status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true }, NOW + 20);
+    expect(s.queue.retry(claim!.id, NOW + 100)).toEqual({ ok: true });
+    expect(s.views.get(claim!.id)).toMatchObject({ status: 'queued', attemptsUsed: 0 });
+    expect(s.views.attempts(claim!.id)).toHaveLength(1);
+    expect(s.queue.retry(claim!.id, NOW + 100)).toEqual({ ok: false, reason: expect.stringContaining('only failed deliveries can be retried') });
+    expect(s.queue.retry('msg_nope', NOW)).toEqual({ ok: false, reason: 'there is no delivery msg_nope' });
   });
 
   it('retries every failed delivery at once', () => {
     const s = store();
     const endpoint = addEndpoint(s);
     for (let n = 1; n <= 3; n++) capture(s, n);
-    for (const claim of s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 3, false)) {
-      s.outbox.settle(claim, 'run:a', attempt('answered', 500), { status: 'failed', reason: 'x', disableEndpoint: false, usesAttempt: true }, NOW + 20);
+    for (const claim of s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 3, false)) {
+      s.queue.settle(claim, 'run:a', attempt('answered', 500), { status: 'failed', reason: 'x', disableEndpoint: false, usesAttempt: true }, NOW + 20);
     }
-    expect(s.outbox.retryAllFailed(NOW + 30)).toBe(3);
-    expect(s.outbox.counts()).toMatchObject({ queued: 3, failed: 0 });
+    expect(s.queue.retryAllFailed(NOW + 30)).toBe(3);
+    expect(s.views.counts()).toMatchObject({ queued: 3, failed: 0 });
   });
 
   it('expires waiting and queued deliveries older than the setting, and nothing else', () => {
@@ -232,13 +232,13 @@ describe('operator actions and expiry', () => {
     const endpoint = addEndpoint(s);
     capture(s, 1);
     capture(s, 2);
-    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
-    s.outbox.settle(claim!, 'run:a', attempt(), { status: 'delivered', reason: 'ok' }, NOW + 20);
-    expect(s.outbox.expireOverdue(NOW + WEEK, WEEK, 'expired')).toEqual([]);
-    const expired = s.outbox.expireOverdue(NOW + WEEK + 2, WEEK, 'expired: the endpoint could not be reached for 7 days');
+    const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
+    s.queue.settle(claim!, 'run:a', attempt(), { status: 'delivered', reason: 'ok' }, NOW + 20);
+    expect(s.queue.expireOverdue(NOW + WEEK, WEEK, 'expired')).toEqual([]);
+    const expired = s.queue.expireOverdue(NOW + WEEK + 2, WEEK, 'expired: the endpoint could not be reached for 7 days');
     expect(expired).toHaveLength(1);
-    expect(s.outbox.get(expired[0]!)).toMatchObject({ status: 'failed', lastError: 'expired: the endpoint could not be reached for 7 days' });
-    expect(s.outbox.counts()).toMatchObject({ delivered: 1, failed: 1 });
+    expect(s.views.get(expired[0]!)).toMatchObject({ status: 'failed', lastError: 'expired: the endpoint could not be reached for 7 days' });
+    expect(s.views.counts()).toMatchObject({ delivered: 1, failed: 1 });
   });
 });
 
@@ -248,10 +248,10 @@ describe('dayStats', () => {
     const endpoint = addEndpoint(s);
     const at = (hoursAgo: number) => NOW - hoursAgo * 3_600_000;
     const captureAt = (when: number) =>
-      s.outbox.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: null, occurredAt: '', sessionId: 'x' }, when, WEEK);
+      s.queue.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: null, occurredAt: '', sessionId: 'x' }, when, WEEK);
     const settleNext = (decision: Decision, outcome: AttemptRecord['outcome'] = 'answered') => {
-      const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10 * 3_600_000, LEASE, 1, false);
-      s.outbox.settle(claim!, 'run:a', attempt(outcome), decision, NOW);
+      const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10 * 3_600_000, LEASE, 1, false);
+      s.queue.settle(claim!, 'run:a', attempt(outcome), decision, NOW);
     };
     captureAt(at(0.5));
     settleNext({ status: 'delivered', reason: 'ok' });
@@ -263,10 +263,10 @@ describe('dayStats', () => {
     captureAt(at(3.5));
     settleNext({ status: 'waiting', reason: 'offline' }, 'unreachable');
     captureAt(at(3.2));
-    s.outbox.resumeEndpoint(endpoint.id, NOW);
+    s.queue.resumeEndpoint(endpoint.id, NOW);
     settleNext({ status: 'delivered', reason: 'ok' });
     captureAt(at(30));
-    const hours = s.outbox.dayStats(NOW);
+    const hours = s.views.dayStats(NOW);
     expect(hours).toHaveLength(24);
     expect(hours[23]).toMatchObject({ from: NOW - 3_600_000, delivered: 1, retried: 0, failed: 0, waiting: 0 });
     expect(hours[22]).toMatchObject({ delivered: 0, retried: 1 });
@@ -282,12 +282,12 @@ describe('the clock jumping', () => {
     const endpoint = addEndpoint(s);
     capture(s, 1);
     capture(s, 2);
-    const [first] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
-    s.outbox.settle(first!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
-    const [second] = s.outbox.claim(endpoint.id, 'run:dead', NOW + 30, LEASE, 1, false, 3_600_000);
+    const [first] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
+    s.queue.settle(first!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    const [second] = s.queue.claim(endpoint.id, 'run:dead', NOW + 30, LEASE, 1, false, 3_600_000);
     expect(second).toBeDefined();
     const jumpedBack = NOW - 3 * 3_600_000;
-    const claimed = s.outbox.claim(endpoint.id, 'run:b', jumpedBack, LEASE, 5, false, 3_600_000).map((c) => c.id);
+    const claimed = s.queue.claim(endpoint.id, 'run:b', jumpedBack, LEASE, 5, false, 3_600_000).map((c) => c.id);
     expect(claimed.sort()).toEqual([first!.id, second!.id].sort());
   });
 
@@ -295,17 +295,17 @@ describe('the clock jumping', () => {
     const s = store();
     const endpoint = addEndpoint(s);
     capture(s, 1);
-    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
-    s.outbox.settle(claim!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
-    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 5 * 3_600_000, LEASE, 1, false, 3_600_000)).toHaveLength(1);
+    const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
+    s.queue.settle(claim!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    expect(s.queue.claim(endpoint.id, 'run:a', NOW + 5 * 3_600_000, LEASE, 1, false, 3_600_000)).toHaveLength(1);
   });
 
   it('a wait within the schedule is still respected', () => {
     const s = store();
     const endpoint = addEndpoint(s);
     capture(s, 1);
-    const [claim] = s.outbox.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
-    s.outbox.settle(claim!, 'run:a', attempt('answered', 429), { status: 'queued', nextAttemptAt: NOW + 1_800_000, usesAttempt: false, reason: 'Retry-After' }, NOW + 20);
-    expect(s.outbox.claim(endpoint.id, 'run:a', NOW + 60_000, LEASE, 1, false, 3_600_000)).toHaveLength(0);
+    const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
+    s.queue.settle(claim!, 'run:a', attempt('answered', 429), { status: 'queued', nextAttemptAt: NOW + 1_800_000, usesAttempt: false, reason: 'Retry-After' }, NOW + 20);
+    expect(s.queue.claim(endpoint.id, 'run:a', NOW + 60_000, LEASE, 1, false, 3_600_000)).toHaveLength(0);
   });
 });

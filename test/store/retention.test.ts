@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/core/policy.js';
 import { generateSecret } from '../../src/core/signing.js';
-import { maintain } from '../../src/store/maintenance.js';
+import { maintain } from '../../src/store/retention.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -24,21 +24,21 @@ describe('outbox maintenance', () => {
     for (let day = 0; day < 7; day++) {
       for (let n = 0; n < 400; n++) {
         const at = START + day * DAY + n * 60_000;
-        store.outbox.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `d${day}-${n}` }, at, DAY);
-        const [claim] = store.outbox.claim(endpoint.id, 'run:sim', at + 1, 60_000, 1, false);
+        store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `d${day}-${n}` }, at, DAY);
+        const [claim] = store.queue.claim(endpoint.id, 'run:sim', at + 1, 60_000, 1, false);
         const failed = n % 100 === 0;
         const decision: Decision = failed
           ? { status: 'failed', reason: 'HTTP 500; no retries left', disableEndpoint: false, usesAttempt: true }
           : { status: 'delivered', reason: 'delivered: HTTP 200' };
         if (failed) failedKept += 1;
-        store.outbox.settle(claim!, 'run:sim', { startedAt: at, durationMs: 20, outcome: 'answered', statusCode: failed ? 500 : 200, error: null, responseHead: Buffer.from('ok') }, decision, at + 2);
+        store.queue.settle(claim!, 'run:sim', { startedAt: at, durationMs: 20, outcome: 'answered', statusCode: failed ? 500 : 200, error: null, responseHead: Buffer.from('ok') }, decision, at + 2);
       }
       const done = maintain(store, START + (day + 1) * DAY);
       expect(done.walCheckpointed).toBe(true);
       expect(existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0).toBe(0);
       pages.push(store.db.pragma('page_count', { simple: true }) as number);
     }
-    const counts = store.outbox.counts();
+    const counts = store.views.counts();
     expect(counts.failed).toBe(failedKept);
     expect(counts.delivered).toBeLessThanOrEqual(400);
     const events = store.db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number;

@@ -1,17 +1,16 @@
-// The outbox: events as captured, one delivery per event and subscribed endpoint, and
-// every attempt. All state changes of a delivery go through here, each in one transaction.
+// The delivery queue: what the sender needs of the outbox. Events go in with one delivery
+// per subscribed endpoint, deliveries are claimed, settled with their attempt, released,
+// expired, held while their endpoint cannot be reached and resumed when it can, and put
+// back by the operator's retry. Every state change of a delivery is one transaction here.
 //
 // Deliveries are claimed with a lease (owner + expiry) rather than an "in flight" flag:
 // a sender that crashes leaves a lease that simply runs out, and two senders can never
 // hold the same delivery at once because a claim reads and leases in one IMMEDIATE
 // transaction, which holds SQLite's write lock from its first statement.
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { ulidFactory } from '../core/ids.js';
-import type { Decision } from '../core/policy.js';
+import type { Decision, DeliveryStatus } from '../core/policy.js';
 import type { PayloadType } from '../core/payload.js';
-
-export type DeliveryStatus = 'queued' | 'waiting' | 'delivered' | 'failed';
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'waiting', 'delivered', 'failed'];
 
 export interface NewEvent {
   type: PayloadType;
@@ -54,87 +53,22 @@ export interface AttemptRecord {
   responseHead: Buffer | null;
 }
 
-export interface AttemptView extends AttemptRecord {
-  reason: string;
-}
-
-export interface DeliveryView {
-  /** Pass as `before` to get the page after this row. */
-  cursor: number;
-  id: string;
-  status: DeliveryStatus;
-  eventId: string;
-  type: string;
-  test: boolean;
-  endpointId: string;
-  endpointUrl: string;
-  attemptsUsed: number;
-  nextAttemptAt: number | null;
-  lastError: string | null;
-  capturedAt: number;
-  deliveredAt: number | null;
-  sessionId: string | null;
-}
-
-export interface DeliveryFilter {
-  status?: DeliveryStatus | undefined;
-  type?: PayloadType | undefined;
-  sessionId?: string | undefined;
-  before?: number | undefined;
-  limit: number;
-}
-
-/** How the deliveries of one hour's events went, for the day chart. */
-export interface HourStats {
-  from: number;
-  delivered: number;
-  retried: number;
-  failed: number;
-  waiting: number;
-}
-
-export interface StatusCounts {
-  queued: number;
-  waiting: number;
-  delivered: number;
-  failed: number;
+/**
+ * One attempt could not be recorded, and only it: its savepoint was rolled back while the
+ * transaction around it stands (its delivery was removed with its endpoint meanwhile, say).
+ * A failure that undoes the whole transaction (a full disk) is thrown as it is.
+ */
+export class AttemptNotRecordedError extends Error {
+  constructor(
+    readonly deliveryId: string,
+    cause: unknown,
+  ) {
+    super(`the attempt of ${deliveryId} could not be recorded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'AttemptNotRecordedError';
+  }
 }
 
 const newUlid = ulidFactory();
-
-interface DeliveryRow {
-  seq: number;
-  id: string;
-  status: DeliveryStatus;
-  event_id: string;
-  type: string;
-  test: number;
-  endpoint_id: string;
-  endpoint_url: string;
-  attempts_used: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  captured_at: number;
-  delivered_at: number | null;
-  session_id: string | null;
-}
-
-const VIEW_COLUMNS = `
-  d.seq, d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url, d.attempts_used,
-  d.next_attempt_at, d.last_error, e.captured_at, d.delivered_at, e.session_id`;
-
-/** The page query for one combination of filters, written so each can use its index. */
-function pageQuery(filter: DeliveryFilter): string {
-  const where = ['d.seq < @before'];
-  if (filter.status) where.push('d.status = @status');
-  if (filter.type) where.push('e.type = @type');
-  if (filter.sessionId) where.push('e.session_id = @sessionId');
-  const from = filter.sessionId
-    ? 'events e CROSS JOIN deliveries d ON d.event_seq = e.seq'
-    : 'deliveries d JOIN events e ON e.seq = d.event_seq';
-  return `SELECT ${VIEW_COLUMNS} FROM ${from} JOIN endpoints p ON p.id = d.endpoint_id
-    WHERE ${where.join(' AND ')} ORDER BY d.seq DESC LIMIT @limit`;
-}
 
 const CLAIM_COLUMNS = `
   d.seq, d.id, d.endpoint_id AS endpointId, e.id AS eventId, e.test, d.attempts_used AS attemptsUsed,
@@ -163,11 +97,11 @@ function prepareStatements(db: Database) {
       INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at)
       VALUES (@id, @eventSeq, @endpointId, @status, @now, @now, @now)`),
     // Claiming is a SELECT of what is due and an UPDATE of each row by its key, in one
-    // IMMEDIATE transaction: measured in the running agent, half the cost of one
-    // UPDATE … WHERE seq IN (SELECT …) RETURNING, and the rows come with their bodies.
-    // The delivery loop's queries name their index: with statistics (an ANALYZE, a
-    // PRAGMA optimize) SQLite would scan the whole table for an outbox with one endpoint.
-    dueSome: prepare(`
+// IMMEDIATE transaction: measured in the running agent, half the cost of one
+// UPDATE … WHERE seq IN (SELECT …) RETURNING, and the rows come with their bodies.
+// The delivery loop's queries name their index: with statistics (an ANALYZE, a
+// PRAGMA optimize) SQLite would scan the whole table for an outbox with one endpoint.
+dueSome: prepare(`
       SELECT ${CLAIM_COLUMNS} FROM deliveries d INDEXED BY deliveries_by_endpoint JOIN events e ON e.seq = d.event_seq
       WHERE d.endpoint_id = @endpointId AND d.status = 'queued' AND ${CLAIMABLE}
       ORDER BY d.seq LIMIT @limit`),
@@ -230,44 +164,11 @@ function prepareStatements(db: Database) {
         attempts_used = 0, queued_at = @now, next_attempt_at = @now, updated_at = @now
       WHERE status = 'failed'`),
     statusOf: prepare(`SELECT status FROM deliveries WHERE id = ?`),
-    one: prepare(`
-      SELECT ${VIEW_COLUMNS} FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN endpoints p ON p.id = d.endpoint_id
-      WHERE d.id = ?`),
-    attemptsOf: prepare(`
-      SELECT a.started_at AS startedAt, a.duration_ms AS durationMs, a.outcome, a.status_code AS statusCode,
-             a.error, a.response_head AS responseHead, a.reason
-      FROM attempts a JOIN deliveries d ON d.seq = a.delivery_seq WHERE d.id = ? ORDER BY a.id`),
-    prune: prepare(`
-      DELETE FROM events WHERE seq IN (
-        SELECT e.seq FROM events e
-        WHERE e.captured_at < @cutoff
-          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status <> 'delivered')
-        LIMIT @batch)`),
-    pruneDslr: prepare(`DELETE FROM dslr_sessions WHERE ended_at IS NOT NULL AND ended_at < ?`),
-    undelivered: prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status <> 'delivered'`),
-    counts: prepare(`SELECT status, n FROM delivery_counts`),
-    lastDelivered: prepare(`SELECT MAX(delivered_at) AS at FROM deliveries WHERE delivered_at IS NOT NULL`),
-    dayStats: prepare(`
-      SELECT CAST((e.captured_at - @since) / 3600000 AS INTEGER) AS hour,
-        CASE
-          WHEN d.status = 'failed' THEN 'failed'
-          WHEN d.waited = 1 THEN 'waiting'
-          WHEN (SELECT COUNT(*) FROM attempts a WHERE a.delivery_seq = d.seq) > 1 THEN 'retried'
-          WHEN d.status = 'delivered' THEN 'delivered'
-          ELSE 'retried' END AS outcome,
-        COUNT(*) AS n
-      FROM events e JOIN deliveries d ON d.event_seq = e.seq
-      WHERE e.captured_at >= @since AND e.captured_at < @until AND (d.status <> 'queued' OR d.attempts_used > 0 OR d.waited = 1)
-      GROUP BY hour, outcome`),
-    eventOf: prepare(`
-      SELECT e.body, e.session_id AS sessionId, e.occurred_at AS occurredAt FROM deliveries d
-      JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`),
   };
 }
 
-export class Outbox {
+export class DeliveryQueue {
   private readonly s: ReturnType<typeof prepareStatements>;
-  private readonly pages = new Map<string, Statement>();
   /** Runs `work` in one BEGIN IMMEDIATE transaction (a savepoint inside another one). */
   private readonly atomically: <T>(work: () => T) => T;
 
@@ -369,9 +270,18 @@ export class Outbox {
    * before the next synced commit, the attempt is made again after the restart, with the
    * same webhook-id, which the contract allows. A capture is never acknowledged without
    * its own sync.
+   *
+   * Inside a larger transaction (a turn of the delivery loop), a settle that fails on its
+   * own is rolled back alone and raises AttemptNotRecordedError; the turn goes on.
    */
   settle(claim: Claim, owner: string, attempt: AttemptRecord, decision: Decision, now: number, clockSkewMs: number | null = null): void {
-    this.unsynced(() => this.settleNow(claim, owner, attempt, decision, now, clockSkewMs));
+    const nested = this.db.inTransaction;
+    try {
+      this.unsynced(() => this.settleNow(claim, owner, attempt, decision, now, clockSkewMs));
+    } catch (error) {
+      if (nested && this.db.inTransaction) throw new AttemptNotRecordedError(claim.id, error);
+      throw error;
+    }
   }
 
   /**
@@ -409,11 +319,6 @@ export class Outbox {
         this.s.disableEndpoint.run(decision.reason, claim.endpointId);
       }
     });
-  }
-
-  /** Whether a transaction is open (SQLite rolls some failures back entirely, a full disk among them). */
-  get inTransaction(): boolean {
-    return this.db.inTransaction;
   }
 
   /**
@@ -487,117 +392,10 @@ export class Outbox {
   retryAllFailed(now: number): number {
     return this.s.retryAll.run({ now }).changes;
   }
-
-  /**
-   * One page of deliveries, newest first. Keyset pagination: `before` is the `cursor` of
-   * the last row of the previous page, so page 1,000 costs what page 1 costs.
-   */
-  list(filter: DeliveryFilter): DeliveryView[] {
-    const key = `${filter.status ? 's' : ''}${filter.type ? 't' : ''}${filter.sessionId ? 'q' : ''}`;
-    let statement = this.pages.get(key);
-    if (!statement) {
-      statement = this.db.prepare(pageQuery(filter));
-      this.pages.set(key, statement);
-    }
-    const rows = statement.all({
-      status: filter.status ?? null,
-      type: filter.type ?? null,
-      sessionId: filter.sessionId ?? null,
-      before: filter.before ?? Number.MAX_SAFE_INTEGER,
-      limit: filter.limit,
-    }) as DeliveryRow[];
-    return rows.map(toView);
-  }
-
-  /** The captured body and what it is about, for the delivery's detail view. */
-  eventOf(deliveryId: string): { body: Buffer; sessionId: string | null; occurredAt: string } | null {
-    return (this.s.eventOf.get(deliveryId) as { body: Buffer; sessionId: string | null; occurredAt: string } | undefined) ?? null;
-  }
-
-  /**
-   * Deliveries of the events captured in each of the `hours` hours up to `until`, by how
-   * they went: failed; waited for the network (an outage's hours); delivered after a retry
-   * (or retrying now); delivered at the first attempt. Deliveries not tried yet are left out.
-   */
-  dayStats(until: number, hours = 24): HourStats[] {
-    const since = until - hours * 3_600_000;
-    const buckets: HourStats[] = Array.from({ length: hours }, (_, i) => ({
-      from: since + i * 3_600_000,
-      delivered: 0,
-      retried: 0,
-      failed: 0,
-      waiting: 0,
-    }));
-    const rows = this.s.dayStats.all({ since, until }) as { hour: number; outcome: keyof Omit<HourStats, 'from'>; n: number }[];
-    for (const row of rows) {
-      const bucket = buckets[row.hour];
-      if (bucket) bucket[row.outcome] += row.n;
-    }
-    return buckets;
-  }
-
-  get(deliveryId: string): (DeliveryView & { attempts: AttemptView[] }) | null {
-    const row = this.s.one.get(deliveryId) as DeliveryRow | undefined;
-    if (!row) return null;
-    return { ...toView(row), attempts: this.s.attemptsOf.all(deliveryId) as AttemptView[] };
-  }
-
-  attempts(deliveryId: string): AttemptView[] {
-    return this.s.attemptsOf.all(deliveryId) as AttemptView[];
-  }
-
-  counts(): StatusCounts {
-    const counts: StatusCounts = { queued: 0, waiting: 0, delivered: 0, failed: 0 };
-    for (const row of this.s.counts.all() as { status: DeliveryStatus; n: number }[]) counts[row.status] = row.n;
-    return counts;
-  }
-
-  /**
-   * Removes events older than `cutoff` whose every delivery was delivered, with their
-   * deliveries and attempts, in small transactions so capture never waits long. Events with
-   * a failed, queued or waiting delivery are kept: they still need someone.
-   */
-  pruneDelivered(cutoff: number, batch = 500): number {
-    let removed = 0;
-    for (;;) {
-      const { changes } = this.s.prune.run({ cutoff, batch });
-      removed += changes;
-      if (changes < batch) break;
-    }
-    this.s.pruneDslr.run(cutoff);
-    return removed;
-  }
-
-  undeliveredCount(endpointId: string): number {
-    return (this.s.undelivered.get(endpointId) as { n: number }).n;
-  }
-
-  lastDeliveredAt(): number | null {
-    return (this.s.lastDelivered.get() as { at: number | null }).at;
-  }
 }
 
 type ClaimRow = Omit<Claim, 'test'> & { test: number };
 
 function toClaim(row: ClaimRow): Claim {
   return { ...row, test: row.test === 1 };
-}
-
-function toView(row: DeliveryRow): DeliveryView {
-  return {
-    cursor: row.seq,
-    id: row.id,
-    status: row.status,
-    eventId: row.event_id,
-    type: row.type,
-    test: row.test === 1,
-    endpointId: row.endpoint_id,
-    endpointUrl: row.endpoint_url,
-    attemptsUsed: row.attempts_used,
-    nextAttemptAt: row.status === 'queued' ? row.next_attempt_at : null,
-    lastError: row.last_error,
-    capturedAt: row.captured_at,
-    deliveredAt: row.delivered_at,
-    sessionId: row.session_id,
-  };
 }

@@ -1,0 +1,65 @@
+// Keeps the outbox bounded on a booth that runs for months: delivered events older than the
+// retention are pruned (failed ones stay until the operator acts), what the integrations
+// keep of their own is pruned with them, and the WAL file is checkpointed back to empty,
+// so the disk holds what is useful and no more. Runs a minute after start (off the start-up
+// path: a large checkpoint can take a while) and then hourly.
+import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { Store } from './store.js';
+
+const EVERY_MS = 60 * 60 * 1000;
+const FIRST_AFTER_MS = 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const PRUNE_BATCH = 500;
+
+/** Removes what an integration keeps of its own from before `cutoff` (its records of ended sessions, say). */
+export type Pruner = (cutoff: number) => void;
+
+/**
+ * Removes events older than `cutoff` whose every delivery was delivered, with their
+ * deliveries and attempts, in small transactions so capture never waits long. Events with
+ * a failed, queued or waiting delivery are kept: they still need someone.
+ */
+export function pruneDelivered(db: Database, cutoff: number, batch = PRUNE_BATCH): number {
+  const prune = db.prepare(`
+    DELETE FROM events WHERE seq IN (
+      SELECT e.seq FROM events e
+      WHERE e.captured_at < @cutoff
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status <> 'delivered')
+      LIMIT @batch)`);
+  let removed = 0;
+  for (;;) {
+    const { changes } = prune.run({ cutoff, batch });
+    removed += changes;
+    if (changes < batch) return removed;
+  }
+}
+
+export function maintain(store: Store, now: number, pruners: readonly Pruner[] = []): { pruned: number; walCheckpointed: boolean } {
+  const cutoff = now - store.settings.read().retention_days * DAY_MS;
+  const pruned = pruneDelivered(store.db, cutoff);
+  for (const prune of pruners) prune(cutoff);
+  // TRUNCATE resets the WAL file to zero bytes when no reader holds an older snapshot;
+  // when one does (a CLI command mid-read), the next round does it.
+  const [result] = store.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+  return { pruned, walCheckpointed: result?.busy === 0 };
+}
+
+export function startMaintenance(store: Store, log: Logger, pruners: readonly Pruner[] = [], now: () => number = Date.now): () => void {
+  const run = () => {
+    try {
+      const done = maintain(store, now(), pruners);
+      if (done.pruned > 0) log.info(done, 'outbox maintenance');
+    } catch (error) {
+      log.error({ err: error }, 'outbox maintenance failed; it is tried again in an hour');
+    }
+  };
+  const first = setTimeout(run, FIRST_AFTER_MS);
+  const timer = setInterval(run, EVERY_MS);
+  first.unref();
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}
