@@ -3,6 +3,8 @@
 // port. The agent is the same in both; only the port differs.
 import { z } from 'zod';
 import { startAgent, type Agent, type AgentOptions } from './agent.js';
+import { retryAllFailed, setPaused } from './operations/deliveries.js';
+import { agentUrls } from './operations/urls.js';
 import { summarize, type DeliverySummary } from './store/store.js';
 
 export const hostCommandSchema = z.discriminatedUnion('type', [
@@ -35,8 +37,7 @@ export interface HostedAgent {
 
 export async function hostAgent(options: AgentOptions, port: HostPort): Promise<HostedAgent> {
   const agent = await startAgent(options);
-  const { store, dispatcher, log } = agent;
-  const panelUrl = `http://127.0.0.1:${agent.port}/#token=${store.settings.token('admin_token')}`;
+  const { store, dispatcher, log, operations } = agent;
   const sendStatus = () => port.post({ type: 'status', status: summarize(store) });
   const unsubscribe = agent.changes.subscribe(sendStatus);
 
@@ -56,19 +57,16 @@ export async function hostAgent(options: AgentOptions, port: HostPort): Promise<
         dispatcher.networkChanged();
         return;
       case 'pause':
-        store.settings.write('paused', command.paused);
-        log.info({ by: 'operator' }, command.paused ? 'delivery paused' : 'delivery resumed');
-        dispatcher.wake();
+        setPaused(operations, command.paused);
         sendStatus();
         return;
       case 'retry-failed':
-        log.info({ retried: store.queue.retryAllFailed(Date.now()), by: 'operator' }, 'retry all failed');
-        dispatcher.wake();
+        retryAllFailed(operations);
         sendStatus();
         return;
     }
   });
-  port.post({ type: 'ready', port: agent.port, panelUrl });
+  port.post({ type: 'ready', port: agent.port, panelUrl: agentUrls(operations).panel });
   sendStatus();
   return { agent, stopped };
 }

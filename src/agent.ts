@@ -15,6 +15,8 @@ import { createLogger } from './log.js';
 import { applyManagedConfig, managedConfigLocations, type ManagedConfigResult } from './managed-config.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
+import { recordListening } from './store/live-agent.js';
+import type { OperationContext } from './operations/context.js';
 import { GroupCommit } from './store/group-commit.js';
 import { startMaintenance } from './store/retention.js';
 import { SecretsLockedError } from './store/secret-box.js';
@@ -37,6 +39,8 @@ export interface AgentOptions {
 export interface Agent {
   port: number;
   store: Store;
+  /** What operator actions (admin API, desktop host) run against in this agent. */
+  operations: OperationContext;
   dispatcher: Dispatcher;
   /** Fires when anything in the outbox changed, whoever changed it. */
   changes: ChangeFeed;
@@ -100,6 +104,17 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       ...(useProxy ? { checkReachable: async () => ({ ok: true as const, address: 'via proxy', tlsProtocol: null, durationMs: 0 }) } : {}),
     });
 
+    let server: CaptureServer | null = null;
+    const operations: OperationContext = {
+      store,
+      log,
+      wake: () => dispatcher.wake(),
+      livePort: () => server?.port ?? null,
+      sender: () => sender,
+      owner,
+      now: Date.now,
+    };
+
     const changes = new ChangeFeed(dir.database, options.nativeBinding);
     cleanup.unshift(() => changes.close());
 
@@ -132,7 +147,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     cleanup.unshift(() => hotFolder.close());
 
     const port = options.port ?? initial.port;
-    let server: CaptureServer;
     try {
       server = await startServer({
         port,
@@ -148,7 +162,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         },
         log,
         panel: {
-          api: { store, dispatcher, sender, changes, log, owner, version: VERSION, userAgent: USER_AGENT, managedConfig },
+          api: { operations, changes, version: VERSION, userAgent: USER_AGENT, managedConfig },
           files: loadPanelFiles(),
         },
       });
@@ -156,22 +170,25 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       if ((error as { code?: unknown }).code === 'EADDRINUSE') throw new PortInUseError(port);
       throw error;
     }
+    const listening = server;
+    cleanup.unshift(recordListening(dir, listening.port));
     dispatcher.start();
     cleanup.unshift(startMaintenance(store, log, [(cutoff) => dslrBooth.prune(cutoff)]));
     await hotFolder.follow(() => store.settings.read());
-    log.info({ url: `http://127.0.0.1:${server.port}`, version: VERSION, dataDir: dir.root }, 'listening');
+    log.info({ url: `http://127.0.0.1:${listening.port}`, version: VERSION, dataDir: dir.root }, 'listening');
 
     let stopping: Promise<void> | null = null;
     return {
-      port: server.port,
+      port: listening.port,
       store,
+      operations,
       dispatcher,
       changes,
       managedConfig,
       log,
       stop: () =>
         (stopping ??= (async () => {
-          await server.close();
+          await listening.close();
           await dispatcher.stop(options.stopGraceMs ?? 5000);
           await sender.close();
           log.info('stopped');

@@ -1,25 +1,38 @@
 #!/usr/bin/env node
-// The booth-agent command (capture.md §2). Every command works on a data folder whether or
-// not an agent is running there: SQLite's WAL lets the CLI and a running agent share the
-// outbox, and the agent notices the CLI's changes within a second.
+// The booth-agent command (docs/capture-api.md, "The command line"). Every command works on a
+// data folder whether or not an agent is running there: SQLite's WAL lets the CLI and a
+// running agent share the outbox, and the agent notices the CLI's changes within a second.
+// Operator actions are the operations of src/operations/; a command parses its arguments,
+// calls one, and prints what it answered.
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { hostAgent, type HostPort } from './agent-host.js';
 import { ingest } from './capture/ingest.js';
-import { endpointUrlProblem } from './core/endpoint-url.js';
-import { PAYLOAD_TYPES, payloadTypeSchema, type PayloadType } from './core/payload.js';
-import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/settings.js';
-import { generateSecret, secretProblem } from './core/signing.js';
-import { sendTest } from './delivery/send-test.js';
-import { proxyConfigured, Sender } from './delivery/sender.js';
-import { verifyEndpoint } from './delivery/verify.js';
-import { createLogger } from './log.js';
-import { prepareDataDir, resolveDataDir, type DataDir } from './store/data-dir.js';
-import { publicEndpoint, type Endpoint } from './store/endpoints.js';
-import { AlreadyRunningError, acquireInstanceLock } from './store/instance-lock.js';
+import { PAYLOAD_TYPES, type PayloadType } from './core/payload.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './core/policy.js';
-import { openStore, summarize, type Store } from './store/store.js';
+import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/settings.js';
+import { proxyConfigured, Sender } from './delivery/sender.js';
+import { createLogger } from './log.js';
+import { Refusal, type OperationContext } from './operations/context.js';
+import { retryAllFailed, retryDelivery, setPaused } from './operations/deliveries.js';
+import {
+  addEndpoint,
+  confirmRotation,
+  editEndpoint,
+  removeEndpoint,
+  rotateSecret,
+  sendTestEvent,
+  setEndpointEnabled,
+  verifyEndpoint,
+  type EndpointChangesInput,
+  type PublicEndpoint,
+} from './operations/endpoints.js';
+import { changeSettings, rotateIngestToken } from './operations/settings.js';
+import { agentUrls, type AgentUrls } from './operations/urls.js';
+import { prepareDataDir, resolveDataDir, type DataDir } from './store/data-dir.js';
+import { publicEndpoint } from './store/endpoints.js';
+import { liveAgent } from './store/live-agent.js';
+import { openStore, summarize } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
 /** Bad input from the operator: exit status 2 and a message that says what is wrong. */
@@ -46,13 +59,34 @@ function dataDir(command: Command): DataDir {
   return prepareDataDir(resolveDataDir(globals(command).dataDir));
 }
 
-/** Opens the outbox for one command and closes it afterwards. */
-async function withStore<T>(command: Command, work: (store: Store, dir: DataDir) => T | Promise<T>): Promise<T> {
+/**
+ * Runs one command against its data folder: the outbox is opened for it, and the log and
+ * the HTTP client only when an operation uses them; all are closed afterwards.
+ */
+async function withOperations<T>(command: Command, work: (ctx: OperationContext, dir: DataDir) => T | Promise<T>): Promise<T> {
   const dir = dataDir(command);
   const store = openStore(dir.database);
+  const opened: { logger?: ReturnType<typeof createLogger>; sender?: Sender } = {};
+  const ctx: OperationContext = {
+    store,
+    get log() {
+      return (opened.logger ??= createLogger({ logsDir: dir.logs, stdout: false })).log;
+    },
+    // A running agent sees the change within a second on its own.
+    wake: () => {},
+    livePort: () => {
+      const live = liveAgent(dir);
+      return live.running ? live.port : null;
+    },
+    sender: () => (opened.sender ??= cliSender(store.settings.read())),
+    owner: `cli:${process.pid}`,
+    now: Date.now,
+  };
   try {
-    return await work(store, dir);
+    return await work(ctx, dir);
   } finally {
+    await opened.sender?.close();
+    await opened.logger?.close();
     store.close();
   }
 }
@@ -68,38 +102,17 @@ function localTime(ms: number | null): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-/** The endpoint `id`; with `signing`, one whose secrets this process can sign with. */
-function requireEndpoint(store: Store, id: string, signing = false): Endpoint {
-  const endpoint = signing ? store.endpoints.unlocked(id) : store.endpoints.get(id);
-  if (!endpoint) throw new UsageError(`there is no endpoint ${id} (booth-agent endpoint list shows them)`);
-  return endpoint;
-}
-
-function parseTypes(value: string): PayloadType[] | null {
-  if (value === 'all') return null;
-  const types = value.split(',').map((t) => t.trim()).filter(Boolean);
-  for (const type of types) {
-    if (!payloadTypeSchema.safeParse(type).success) {
-      throw new UsageError(`unknown type "${type}"; the types are ${PAYLOAD_TYPES.join(', ')} (or all)`);
-    }
-  }
-  if (types.length === 0) throw new UsageError('--types needs at least one type');
-  return [...new Set(types)] as PayloadType[];
+/** `--types`: "all", or a comma-separated list (the operation checks each type). */
+function typesOption(value: string): string[] | null {
+  return value === 'all' ? null : value.split(',').map((t) => t.trim()).filter(Boolean);
 }
 
 function readCa(file: string): string {
-  let pem: string;
   try {
-    pem = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     throw new UsageError(`cannot read the CA file ${file}: ${(error as Error).message}`);
   }
-  try {
-    new X509Certificate(pem);
-  } catch {
-    throw new UsageError(`${file} is not a PEM certificate`);
-  }
-  return pem;
 }
 
 function readPayload(file: string | undefined): Buffer {
@@ -120,20 +133,20 @@ function cliSender(settings: Settings): Sender {
   });
 }
 
-function describeEndpoint(endpoint: Endpoint): string {
+function describeEndpoint(endpoint: PublicEndpoint): string {
   const state = !endpoint.enabled
     ? `disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`
     : endpoint.unreachableSince !== null
       ? `unreachable since ${localTime(endpoint.unreachableSince)}`
       : 'enabled';
   const types = endpoint.types === null ? 'all types' : endpoint.types.join(',');
-  return `${endpoint.id}  ${endpoint.url}  [${types}]${endpoint.strictOrder ? ' strict order' : ''}  ${state}`;
+  return `${endpoint.id}  ${endpoint.url}  [${types}]${endpoint.strictOrder ? ' strict order' : ''}${endpoint.hasCa ? ' own CA' : ''}  ${state}`;
 }
 
 program
   .command('run')
   .description('run the agent in the foreground: capture server and delivery')
-  .option('--port <n>', 'loopback port (default: the port setting, 7480)', (v) => parsePort(v))
+  .option('--port <n>', 'loopback port (default: the port setting, 7480; 0 picks a free one)', (v) => parsePort(v))
   .action(async (options: { port?: number }, command: Command) => {
     const { stopped } = await hostAgent(
       {
@@ -178,16 +191,39 @@ endpoint
   .option('--ca <file>', 'also trust this CA certificate (PEM) for this endpoint')
   .option('--strict-order', 'one delivery in flight at a time, strictly in capture order')
   .action(async (url: string, options: { types: string; secret?: string; ca?: string; strictOrder?: boolean }, command: Command) => {
-    const problem = endpointUrlProblem(url);
-    if (problem) throw new UsageError(problem);
-    const secret = options.secret ?? generateSecret();
-    const secretIssue = secretProblem(secret);
-    if (secretIssue) throw new UsageError(`--secret: ${secretIssue}`);
-    const types = parseTypes(options.types);
-    const ca = options.ca === undefined ? null : readCa(options.ca);
-    await withStore(command, (store) => {
-      const added = store.endpoints.add({ url: new URL(url).href, secret, types, strictOrder: options.strictOrder ?? false, ca }, Date.now());
-      print(command, { ...publicEndpoint(added), secret: added.secret }, `id      ${added.id}\nurl     ${added.url}\nsecret  ${added.secret}`);
+    const input = {
+      url,
+      types: typesOption(options.types),
+      strictOrder: options.strictOrder ?? false,
+      ...(options.secret !== undefined ? { secret: options.secret } : {}),
+      ca: options.ca === undefined ? null : readCa(options.ca),
+    };
+    await withOperations(command, (ctx) => {
+      const added = addEndpoint(ctx, input);
+      print(command, added, `id      ${added.id}\nurl     ${added.url}\nsecret  ${added.secret}`);
+    });
+  });
+
+endpoint
+  .command('edit <id>')
+  .description("change an endpoint's URL, types, order or CA (its secret and deliveries stay)")
+  .option('--url <url>', 'the new URL (HTTPS only)')
+  .option('--types <list>', `comma-separated payload types (${PAYLOAD_TYPES.join(', ')}) or all`)
+  .option('--strict-order', 'one delivery in flight at a time, strictly in capture order')
+  .option('--no-strict-order', 'several deliveries in flight at once')
+  .option('--ca <file>', 'also trust this CA certificate (PEM) for this endpoint')
+  .option('--no-ca', 'stop trusting the CA given earlier')
+  .action(async (id: string, options: { url?: string; types?: string; strictOrder?: boolean; ca?: string | false }, command: Command) => {
+    const changes: EndpointChangesInput = {
+      ...(options.url !== undefined ? { url: options.url } : {}),
+      ...(options.types !== undefined ? { types: typesOption(options.types) } : {}),
+      ...(options.strictOrder !== undefined ? { strictOrder: options.strictOrder } : {}),
+      ...(options.ca !== undefined ? { ca: options.ca === false ? null : readCa(options.ca) } : {}),
+    };
+    if (Object.keys(changes).length === 0) throw new UsageError('say what to change: --url, --types, --strict-order/--no-strict-order, --ca/--no-ca');
+    await withOperations(command, (ctx) => {
+      const edited = editEndpoint(ctx, id, changes);
+      print(command, edited, describeEndpoint(edited));
     });
   });
 
@@ -195,13 +231,9 @@ endpoint
   .command('list')
   .description('list the endpoints')
   .action(async (_options, command: Command) => {
-    await withStore(command, (store) => {
-      const endpoints = store.endpoints.list();
-      print(
-        command,
-        endpoints.map(publicEndpoint),
-        endpoints.length === 0 ? 'no endpoints yet: booth-agent endpoint add https://…' : endpoints.map(describeEndpoint).join('\n'),
-      );
+    await withOperations(command, ({ store }) => {
+      const endpoints = store.endpoints.list().map(publicEndpoint);
+      print(command, endpoints, endpoints.length === 0 ? 'no endpoints yet: booth-agent endpoint add https://…' : endpoints.map(describeEndpoint).join('\n'));
     });
   });
 
@@ -209,11 +241,10 @@ endpoint
   .command('remove <id>')
   .description('remove an endpoint, with its deliveries')
   .action(async (id: string, _options, command: Command) => {
-    await withStore(command, (store) => {
-      requireEndpoint(store, id);
-      const pending = store.views.undeliveredCount(id);
-      store.endpoints.remove(id);
-      print(command, { removed: id, undeliveredDropped: pending }, `removed ${id}${pending ? `; ${pending} undelivered deliveries to it were dropped` : ''}`);
+    await withOperations(command, (ctx) => {
+      const result = removeEndpoint(ctx, id);
+      const dropped = result.undeliveredDropped;
+      print(command, result, `removed ${id}${dropped ? `; ${dropped} undelivered deliveries to it were dropped` : ''}`);
     });
   });
 
@@ -225,29 +256,46 @@ for (const [name, enabled] of [
     .command(`${name} <id>`)
     .description(`${name} an endpoint`)
     .action(async (id: string, _options, command: Command) => {
-      await withStore(command, (store) => {
-        requireEndpoint(store, id);
-        store.endpoints.setEnabled(id, enabled, 'disabled by the operator');
-        print(command, { id, enabled }, `${id} ${enabled ? 'enabled' : 'disabled'}`);
+      await withOperations(command, (ctx) => {
+        const changed = setEndpointEnabled(ctx, id, enabled);
+        print(command, changed, `${id} ${enabled ? 'enabled' : 'disabled'}`);
       });
     });
 }
 
 endpoint
+  .command('rotate-secret <id>')
+  .description('give the endpoint a new secret; the previous one keeps signing webhook-signature for 24 hours')
+  .action(async (id: string, _options, command: Command) => {
+    await withOperations(command, (ctx) => {
+      const rotated = rotateSecret(ctx, id);
+      print(
+        command,
+        rotated,
+        `secret  ${rotated.secret}\nThe previous secret keeps signing webhook-signature for 24 hours, and X-Signature until ` +
+          `"booth-agent endpoint confirm-rotation ${id}": run that once every receiver has the new secret.`,
+      );
+    });
+  });
+
+endpoint
+  .command('confirm-rotation <id>')
+  .description('the receivers have the new secret: X-Signature switches to it')
+  .action(async (id: string, _options, command: Command) => {
+    await withOperations(command, (ctx) => {
+      const confirmed = confirmRotation(ctx, id);
+      print(command, confirmed, `${id} signs X-Signature with its new secret`);
+    });
+  });
+
+endpoint
   .command('verify <id>')
   .description('send one small signed request and report what happened')
   .action(async (id: string, _options, command: Command) => {
-    await withStore(command, async (store) => {
-      const target = requireEndpoint(store, id, true);
-      const settings = store.settings.read();
-      const sender = cliSender(settings);
-      try {
-        const report = await verifyEndpoint(target, sender, settings.event_id, settings.connect_timeout_ms);
-        print(command, report, `${report.ok ? 'OK' : 'NOT OK'}: ${target.url}\n${report.findings.map((f) => `  ${f}`).join('\n')}`);
-        if (!report.ok) process.exitCode = 1;
-      } finally {
-        await sender.close();
-      }
+    await withOperations(command, async (ctx) => {
+      const report = await verifyEndpoint(ctx, id);
+      print(command, report, `${report.ok ? 'OK' : 'NOT OK'}: ${report.url}\n${report.findings.map((f) => `  ${f}`).join('\n')}`);
+      if (!report.ok) process.exitCode = 1;
     });
   });
 
@@ -256,24 +304,10 @@ endpoint
   .description('send the example payload of a type, marked X-Booth-Agent-Test: true')
   .addOption(new Option('--type <type>', 'payload type').choices(PAYLOAD_TYPES).default('session'))
   .action(async (id: string, options: { type: PayloadType }, command: Command) => {
-    await withStore(command, async (store, dir) => {
-      const target = requireEndpoint(store, id, true);
-      const settings = store.settings.read();
-      const sender = cliSender(settings);
-      const logger = createLogger({ logsDir: dir.logs, stdout: false });
-      try {
-        const result = await sendTest(
-          { queue: store.queue, sender, log: logger.log, owner: `cli:${process.pid}` },
-          target,
-          options.type,
-          settings,
-        );
-        print(command, result, `${result.status}: ${result.reason}\ndelivery ${result.deliveryId}`);
-        if (result.status !== 'delivered') process.exitCode = 1;
-      } finally {
-        await sender.close();
-        await logger.close();
-      }
+    await withOperations(command, async (ctx) => {
+      const result = await sendTestEvent(ctx, id, options.type);
+      print(command, result, `${result.status}: ${result.reason}\ndelivery ${result.deliveryId}`);
+      if (result.status !== 'delivered') process.exitCode = 1;
     });
   });
 
@@ -284,7 +318,7 @@ config
   .description('print one setting, or all of them')
   .action(async (key: string | undefined, _options, command: Command) => {
     if (key !== undefined && !isSettingKey(key)) throw new UsageError(`unknown setting "${key}"; the settings are ${SETTING_KEYS.join(', ')}`);
-    await withStore(command, (store) => {
+    await withOperations(command, ({ store }) => {
       const settings = store.settings.read();
       if (key !== undefined) {
         print(command, { [key]: settings[key] }, String(settings[key]));
@@ -301,9 +335,9 @@ config
     if (!isSettingKey(key)) throw new UsageError(`unknown setting "${key}"; the settings are ${SETTING_KEYS.join(', ')}`);
     const parsed = parseSetting(key, value);
     if (!parsed.ok) throw new UsageError(parsed.message);
-    await withStore(command, (store) => {
-      store.settings.write(key, parsed.value as Settings[typeof key]);
-      print(command, { [key]: parsed.value }, `${key} = ${String(parsed.value)}`);
+    await withOperations(command, (ctx) => {
+      const settings = changeSettings(ctx, { [key]: parsed.value });
+      print(command, { [key]: settings[key] }, `${key} = ${String(settings[key])}`);
     });
   });
 
@@ -313,7 +347,7 @@ program
   .option('--idempotency-key <key>', 'a key that makes a repeat of this command create nothing new')
   .action(async (file: string | undefined, options: { idempotencyKey?: string }, command: Command) => {
     const body = readPayload(file);
-    await withStore(command, (store) => {
+    await withOperations(command, ({ store }) => {
       const result = ingest(body, { idempotencyKey: options.idempotencyKey ?? null }, store.queue, store.settings.read(), Date.now());
       switch (result.kind) {
         case 'accepted':
@@ -337,17 +371,18 @@ program
 
 program
   .command('status')
-  .description('online or not, counts by delivery status, endpoints, last success')
+  .description('whether the agent runs and where, online or not, counts by delivery status, endpoints, last success')
   .action(async (_options, command: Command) => {
-    await withStore(command, (store, dir) => {
-      const running = agentRunning(dir);
+    await withOperations(command, ({ store }, dir) => {
+      const live = liveAgent(dir);
       const { online, heldSince, counts, lastDeliveredAt } = summarize(store);
-      const endpoints = store.endpoints.list();
+      const endpoints = store.endpoints.list().map(publicEndpoint);
+      const agent = !live.running ? 'not running' : live.port === null ? 'starting' : `running on http://127.0.0.1:${live.port}`;
       print(
         command,
-        { running, online, counts, endpoints: endpoints.map(publicEndpoint), lastDeliveredAt },
+        { running: live.running, port: live.running ? live.port : null, online, counts, endpoints, lastDeliveredAt },
         [
-          `agent      ${running ? 'running' : 'not running'}`,
+          `agent      ${agent}`,
           `network    ${online ? 'online' : `endpoint(s) unreachable since ${localTime(heldSince)}`}`,
           `deliveries ${DELIVERY_STATUSES.map((s) => `${counts[s]} ${s}`).join(', ')}`,
           `endpoints  ${endpoints.length === 0 ? 'none' : `\n${endpoints.map((e) => `  ${describeEndpoint(e)}`).join('\n')}`}`,
@@ -357,23 +392,13 @@ program
     });
   });
 
-function agentRunning(dir: DataDir): boolean {
-  try {
-    acquireInstanceLock(dir.lock, dir.root).release();
-    return false;
-  } catch (error) {
-    if (error instanceof AlreadyRunningError) return true;
-    throw error;
-  }
-}
-
 program
   .command('deliveries')
   .description('the deliveries, newest first, with their attempts')
   .addOption(new Option('--status <status>', 'only this status').choices(DELIVERY_STATUSES))
   .option('--limit <n>', 'at most this many', (v) => parseLimit(v), 50)
   .action(async (options: { status?: DeliveryStatus; limit: number }, command: Command) => {
-    await withStore(command, (store) => {
+    await withOperations(command, ({ store }) => {
       const deliveries = store.views.list({ status: options.status, limit: options.limit }).map((d) => ({
         ...d,
         attempts: store.views.attempts(d.id).map((a) => ({ ...a, responseHead: a.responseHead?.toString('utf8') ?? null })),
@@ -383,9 +408,7 @@ program
           [
             `${d.id}  ${d.status.padEnd(9)} ${d.type}${d.test ? ' (test)' : ''}  ${d.eventId}  → ${d.endpointUrl}  captured ${localTime(d.capturedAt)}`,
             ...(d.lastError ? [`    ${d.lastError}`] : []),
-            ...d.attempts.map(
-              (a) => `    ${localTime(a.startedAt)}  ${a.statusCode ?? a.outcome}  ${a.durationMs} ms  ${a.reason}`,
-            ),
+            ...d.attempts.map((a) => `    ${localTime(a.startedAt)}  ${a.statusCode ?? a.outcome}  ${a.durationMs} ms  ${a.reason}`),
           ].join('\n'),
         )
         .join('\n');
@@ -405,34 +428,67 @@ program
   .option('--failed', 'retry every failed delivery')
   .action(async (id: string | undefined, options: { failed?: boolean }, command: Command) => {
     if ((id === undefined) === !options.failed) throw new UsageError('give one delivery id, or --failed (not both)');
-    await withStore(command, async (store, dir) => {
-      const logger = createLogger({ logsDir: dir.logs, stdout: false });
-      try {
-        if (options.failed) {
-          const count = store.queue.retryAllFailed(Date.now());
-          logger.log.info({ retried: count, by: 'operator' }, 'retry all failed');
-          print(command, { retried: count }, `${count} failed deliver${count === 1 ? 'y' : 'ies'} queued again`);
-          return;
-        }
-        const result = store.queue.retry(id!, Date.now());
-        if (!result.ok) throw new UsageError(result.reason);
-        logger.log.info({ delivery: id, from: 'failed', to: 'queued', by: 'operator' }, 'delivery state');
-        print(command, { retried: 1, id }, `${id} queued again`);
-      } finally {
-        await logger.close();
+    await withOperations(command, (ctx) => {
+      if (id === undefined) {
+        const { retried } = retryAllFailed(ctx);
+        print(command, { retried }, `${retried} failed deliver${retried === 1 ? 'y' : 'ies'} queued again`);
+      } else {
+        print(command, retryDelivery(ctx, id), `${id} queued again`);
+      }
+    });
+  });
+
+for (const [name, paused] of [
+  ['pause', true],
+  ['resume', false],
+] as const) {
+  program
+    .command(name)
+    .description(paused ? 'pause delivery (events are still captured; attempts in flight finish)' : 'resume delivery')
+    .action(async (_options, command: Command) => {
+      await withOperations(command, (ctx) => {
+        print(command, setPaused(ctx, paused), paused ? 'delivery paused' : 'delivery resumed');
+      });
+    });
+}
+
+/** The running agent's URLs, or null when none is running on the data folder. */
+function urlsIfRunning(ctx: OperationContext): AgentUrls | null {
+  try {
+    return agentUrls(ctx);
+  } catch (error) {
+    if (error instanceof Refusal && error.kind === 'not-running') return null;
+    throw error;
+  }
+}
+
+program
+  .command('token')
+  .description('print the ingest token booth software uses to capture events (and the capture URLs, on standard error)')
+  .option('--rotate', 'replace it with a new one (booth software must then use the new one)')
+  .action(async (options: { rotate?: boolean }, command: Command) => {
+    await withOperations(command, (ctx) => {
+      const token = options.rotate ? rotateIngestToken(ctx).token : ctx.store.settings.token('ingest_token');
+      const urls = urlsIfRunning(ctx);
+      print(command, { token, running: urls !== null, port: urls?.port ?? null, urls: urls?.capture ?? null }, token);
+      // The token alone goes to standard output, so that TOKEN=$(booth-agent token) works.
+      if (!globals(command).json) {
+        process.stderr.write(
+          urls === null
+            ? 'no agent is running on this data folder: the capture URLs appear here once one runs (booth-agent run)\n'
+            : `JSON API   ${urls.capture.url} (Authorization: Bearer <token>)\ntoken in path ${urls.capture.pathUrl}\ndslrBooth  ${urls.capture.dslrBoothUrl}\n`,
+        );
       }
     });
   });
 
 program
-  .command('token')
-  .description('print the ingest token booth software uses to capture events')
-  .option('--rotate', 'replace it with a new one (booth software must then use the new one)')
-  .action(async (options: { rotate?: boolean }, command: Command) => {
-    await withStore(command, (store) => {
-      const token = options.rotate ? store.settings.rotateToken('ingest_token') : store.settings.token('ingest_token');
-      const port = store.settings.read().port;
-      print(command, { token, url: `http://127.0.0.1:${port}/t/${token}/v1/events` }, token);
+  .command('panel-url')
+  .description("print the running agent's panel link (it carries the admin token: keep it to yourself)")
+  .action(async (_options, command: Command) => {
+    await withOperations(command, (ctx) => {
+      const { panel, port } = agentUrls(ctx);
+      print(command, { url: panel, port }, panel);
     });
   });
 
@@ -473,16 +529,18 @@ program
     });
   });
 
-program
-  .command('panel-url')
-  .description("print the operator's panel link (it carries the admin token: keep it to yourself)")
-  .action(async (_options, command: Command) => {
-    await withStore(command, (store) => {
-      const port = store.settings.read().port;
-      const url = `http://127.0.0.1:${port}/#token=${store.settings.token('admin_token')}`;
-      print(command, { url }, url);
-    });
-  });
+/** A field an operation refused, named as the operator typed it on this command line. */
+const FLAG_OF_FIELD: Record<string, string> = { url: 'URL', types: '--types', secret: '--secret', ca: '--ca', strictOrder: '--strict-order', type: '--type' };
+
+function refusalMessage(refusal: Refusal): string {
+  if (refusal.issues.length === 0) return refusal.message;
+  return refusal.issues
+    .map((issue) => {
+      const field = issue.path.split('.')[0]!;
+      return issue.path ? `${FLAG_OF_FIELD[field] ?? field}: ${issue.message}` : issue.message;
+    })
+    .join('\n');
+}
 
 async function main(): Promise<void> {
   // Everything the agent writes (database, logs, lock) is for this user's eyes only.
@@ -492,6 +550,11 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof Refusal) {
+      process.stderr.write(`booth-agent: ${refusalMessage(error)}\n`);
+      process.exitCode = error.kind === 'not-running' ? 1 : 2;
       return;
     }
     process.stderr.write(`booth-agent: ${error instanceof Error ? error.message : String(error)}\n`);

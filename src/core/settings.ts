@@ -79,6 +79,15 @@ export type SettingKey = keyof Settings;
 export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
 export const DEFAULT_SETTINGS: Settings = settingsSchema.parse({});
 
+/**
+ * A change to some of the settings: each key checked as in settingsSchema, but with no
+ * default, so a key left out stays as it is. (`settingsSchema.partial()` keeps the
+ * defaults, and would reset every setting the change does not name.)
+ */
+export const settingChangesSchema = z.strictObject(
+  Object.fromEntries(SETTING_KEYS.map((key) => [key, settingsSchema.shape[key].unwrap().optional()])),
+) as unknown as z.ZodType<Partial<Settings>>;
+
 export function isSettingKey(key: string): key is SettingKey {
   return (SETTING_KEYS as string[]).includes(key);
 }

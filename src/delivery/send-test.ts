@@ -1,4 +1,4 @@
-// Send Test (webhooks.md, "Endpoints"): the contract's example payload of a chosen type,
+// Send Test (docs/webhooks.md, "Endpoints"): the contract's example payload of a chosen type,
 // stored and signed like any other delivery, marked `X-Booth-Agent-Test: true`, and tried
 // at once so the operator sees the result. If that first attempt does not succeed, the
 // delivery follows the ordinary rules from there (retries, waiting), visible in the list.

@@ -1,61 +1,45 @@
 // The admin API under /api/: the only way the panel reads or changes anything. Every route
-// passes the guard of core/request-guard.ts first; every input is validated with zod and a
-// refusal names the field, so the panel can show it next to that field.
+// passes the guard of core/request-guard.ts first. The reads are here; every change is an
+// operation of src/operations/, which validates its input and refuses with the field it is
+// about, so the panel can show the problem next to that field.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import { z } from 'zod';
-import { endpointUrlProblem } from '../core/endpoint-url.js';
-import { payloadTypeSchema, type Issue } from '../core/payload.js';
-import { checkAdminRequest } from '../core/request-guard.js';
-import { settingsSchema } from '../core/settings.js';
-import { generateSecret } from '../core/signing.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
-import { sendTest } from '../delivery/send-test.js';
-import { requestHeaders, type Sender } from '../delivery/sender.js';
-import { verifyEndpoint } from '../delivery/verify.js';
-import { publicEndpoint, type Endpoint } from '../store/endpoints.js';
 import { DELIVERY_STATUSES } from '../core/policy.js';
-import { summarize, type Store } from '../store/store.js';
+import { payloadTypeSchema } from '../core/payload.js';
+import { checkAdminRequest } from '../core/request-guard.js';
+import { requestHeaders } from '../delivery/sender.js';
 import type { ManagedConfigResult } from '../managed-config.js';
+import { parseInput, Refusal, type OperationContext } from '../operations/context.js';
+import { retryAllFailed, retryDelivery, setPaused } from '../operations/deliveries.js';
+import {
+  addEndpoint,
+  confirmRotation,
+  editEndpoint,
+  removeEndpoint,
+  rotateSecret,
+  sendTestEvent,
+  verifyEndpoint,
+} from '../operations/endpoints.js';
+import { changeSettings } from '../operations/settings.js';
+import { agentUrls } from '../operations/urls.js';
+import { publicEndpoint } from '../store/endpoints.js';
+import { summarize } from '../store/store.js';
 import type { ChangeFeed } from './change-feed.js';
 
 export interface AdminDeps {
-  store: Store;
-  dispatcher: Dispatcher;
-  sender: Sender;
+  operations: OperationContext;
   changes: ChangeFeed;
-  log: Logger;
-  /** Lease owner of this agent (Send Test claims its delivery with it). */
-  owner: string;
   version: string;
   userAgent: string;
+  /** The port the server listens on, for the Host check. */
   port: () => number;
   /** What became of the managed configuration file at start, for the panel's warnings. */
   managedConfig: ManagedConfigResult;
 }
 
-/** The previous secret keeps signing beside a rotated one this long (webhooks.md). */
-export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 const HEARTBEAT_MS = 15_000;
 
-const endpointUrl = z.string({ error: 'is required' }).superRefine((url, ctx) => {
-  const problem = endpointUrlProblem(url);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-const types = z.array(payloadTypeSchema, { error: 'must be a list of payload types' }).min(1, 'choose at least one type').nullable();
-
-const newEndpointSchema = z.strictObject({
-  url: endpointUrl,
-  types: types.default(null),
-  strictOrder: z.boolean().default(false),
-});
-
-const endpointChangesSchema = z.strictObject({
-  url: endpointUrl.optional(),
-  types: types.optional(),
-  strictOrder: z.boolean().optional(),
-  enabled: z.boolean().optional(),
-});
+const REFUSAL_STATUS: Record<Refusal['kind'], number> = { invalid: 400, 'not-found': 404, conflict: 409, 'not-running': 503 };
 
 const deliveriesQuery = z.object({
   status: z.enum(DELIVERY_STATUSES as [string, ...string[]]).optional(),
@@ -65,13 +49,21 @@ const deliveriesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-const testSchema = z.strictObject({ type: payloadTypeSchema });
-const settingsChanges = settingsSchema.partial().strict();
+/** Runs one route's work; an operation's refusal becomes its status and message, with every issue. */
+async function answer<T>(reply: FastifyReply, work: () => T | Promise<T>): Promise<T | FastifyReply> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    return reply.code(REFUSAL_STATUS[error.kind]).send({ error: error.message, ...(error.issues.length > 0 ? { issues: error.issues } : {}) });
+  }
+}
 
-type Parsed<T> = { ok: true; value: T } | { ok: false };
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
-  const { store, dispatcher } = deps;
+  const { operations } = deps;
+  const { store } = operations;
   const streams = new Set<() => void>();
 
   app.addHook('onRequest', async (request, reply) => {
@@ -92,22 +84,11 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     for (const end of streams) end();
   });
 
-  /** Validates `value`, or answers 400 with every issue and its path. */
-  const parse = <T>(schema: z.ZodType<T>, value: unknown, reply: FastifyReply): Parsed<T> => {
-    const result = schema.safeParse(value);
-    if (result.success) return { ok: true, value: result.data };
-    const issues: Issue[] = result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-    void reply.code(400).send({ error: issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), issues });
-    return { ok: false };
-  };
-
-  const endpointOr404 = (id: string, reply: FastifyReply): Endpoint | null => {
+  const existing = (id: string) => {
     const endpoint = store.endpoints.get(id);
-    if (!endpoint) void reply.code(404).send({ error: `there is no endpoint ${id}` });
+    if (!endpoint) throw new Refusal('not-found', `there is no endpoint ${id}`);
     return endpoint;
   };
-
-  const changed = () => dispatcher.wake();
 
   app.get('/api/state', async () => state(deps));
 
@@ -129,150 +110,71 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     request.raw.on('close', end);
   });
 
-  app.get('/api/deliveries', async (request, reply) => {
-    const query = parse(deliveriesQuery, request.query, reply);
-    if (!query.ok) return;
-    const { status, type, session, before, limit } = query.value;
-    const items = store.views.list({ status: status as (typeof DELIVERY_STATUSES)[number] | undefined, type, sessionId: session, before, limit });
-    return { items, next: items.length === limit ? items[items.length - 1]!.cursor : null };
-  });
+  app.get('/api/deliveries', (request, reply) =>
+    answer(reply, () => {
+      const { status, type, session, before, limit } = parseInput(deliveriesQuery, request.query);
+      const items = store.views.list({ status: status as (typeof DELIVERY_STATUSES)[number] | undefined, type, sessionId: session, before, limit });
+      return { items, next: items.length === limit ? items[items.length - 1]!.cursor : null };
+    }),
+  );
 
-  app.get<{ Params: { id: string } }>('/api/deliveries/:id', async (request, reply) => {
-    const delivery = store.views.get(request.params.id);
-    const event = store.views.eventOf(request.params.id);
-    if (!delivery || !event) return reply.code(404).send({ error: `there is no delivery ${request.params.id}` });
-    const endpoint = store.endpoints.get(delivery.endpointId)!;
-    const lastAttempt = delivery.attempts[delivery.attempts.length - 1];
-    return {
-      ...delivery,
-      payload: event.body.toString('utf8'),
-      occurredAt: event.occurredAt,
-      // As sent on the last attempt (signatures are made afresh for every attempt).
-      requestHeaders: lastAttempt
-        ? requestHeaders(endpoint, delivery.id, event.body, lastAttempt.startedAt, deps.userAgent, delivery.test)
-        : null,
-      attempts: delivery.attempts.map((a) => ({ ...a, responseHead: a.responseHead?.toString('utf8') ?? null })),
-    };
-  });
+  app.get('/api/deliveries/:id', (request: IdRequest, reply) =>
+    answer(reply, () => {
+      const delivery = store.views.get(request.params.id);
+      const event = store.views.eventOf(request.params.id);
+      if (!delivery || !event) throw new Refusal('not-found', `there is no delivery ${request.params.id}`);
+      const endpoint = existing(delivery.endpointId);
+      const lastAttempt = delivery.attempts[delivery.attempts.length - 1];
+      return {
+        ...delivery,
+        payload: event.body.toString('utf8'),
+        occurredAt: event.occurredAt,
+        // As sent on the last attempt (signatures are made afresh for every attempt).
+        requestHeaders: lastAttempt
+          ? requestHeaders(endpoint, delivery.id, event.body, lastAttempt.startedAt, deps.userAgent, delivery.test)
+          : null,
+        attempts: delivery.attempts.map((a) => ({ ...a, responseHead: a.responseHead?.toString('utf8') ?? null })),
+      };
+    }),
+  );
 
-  app.post<{ Params: { id: string } }>('/api/deliveries/:id/retry', async (request, reply) => {
-    const result = store.queue.retry(request.params.id, Date.now());
-    if (!result.ok) return reply.code(409).send({ error: result.reason });
-    deps.log.info({ delivery: request.params.id, from: 'failed', to: 'queued', by: 'operator' }, 'delivery state');
-    changed();
-    return { retried: 1 };
-  });
-
-  app.post('/api/deliveries/retry-failed', async () => {
-    const retried = store.queue.retryAllFailed(Date.now());
-    deps.log.info({ retried, by: 'operator' }, 'retry all failed');
-    changed();
-    return { retried };
-  });
-
-  for (const [path, paused] of [
-    ['/api/pause', true],
-    ['/api/resume', false],
-  ] as const) {
-    app.post(path, async () => {
-      store.settings.write('paused', paused);
-      deps.log.info({ by: 'operator' }, paused ? 'delivery paused' : 'delivery resumed');
-      changed();
-      return { paused };
-    });
-  }
+  app.post('/api/deliveries/:id/retry', (request: IdRequest, reply) => answer(reply, () => retryDelivery(operations, request.params.id)));
+  app.post('/api/deliveries/retry-failed', (_request, reply) => answer(reply, () => retryAllFailed(operations)));
+  app.post('/api/pause', (_request, reply) => answer(reply, () => setPaused(operations, true)));
+  app.post('/api/resume', (_request, reply) => answer(reply, () => setPaused(operations, false)));
 
   app.get('/api/stats/day', async () => ({ hours: store.views.dayStats(Date.now()) }));
 
-  app.put('/api/settings', async (request, reply) => {
-    const changes = parse(settingsChanges, jsonBody(request), reply);
-    if (!changes.ok) return;
-    for (const [key, value] of Object.entries(changes.value)) store.settings.write(key as keyof typeof changes.value, value as never);
-    changed();
-    return store.settings.read();
-  });
+  app.put('/api/settings', (request, reply) => answer(reply, () => changeSettings(operations, jsonBody(request))));
 
-  app.post('/api/endpoints', async (request, reply) => {
-    const input = parse(newEndpointSchema, jsonBody(request), reply);
-    if (!input.ok) return;
-    const { url, types: subscribed, strictOrder } = input.value;
-    const endpoint = store.endpoints.add({ url: new URL(url).href, types: subscribed, strictOrder, secret: generateSecret(), ca: null }, Date.now());
-    deps.log.info({ endpoint: endpoint.id, url: endpoint.url }, 'endpoint added');
-    changed();
-    return reply.code(201).send({ ...publicEndpoint(endpoint), secret: endpoint.secret });
-  });
+  app.post('/api/endpoints', (request, reply) =>
+    answer(reply, () => reply.code(201).send(addEndpoint(operations, jsonBody(request)))),
+  );
+  app.patch('/api/endpoints/:id', (request: IdRequest, reply) =>
+    answer(reply, () => editEndpoint(operations, request.params.id, jsonBody(request))),
+  );
+  app.delete('/api/endpoints/:id', (request: IdRequest, reply) => answer(reply, () => removeEndpoint(operations, request.params.id)));
 
-  app.patch<{ Params: { id: string } }>('/api/endpoints/:id', async (request, reply) => {
-    if (!endpointOr404(request.params.id, reply)) return;
-    const input = parse(endpointChangesSchema, jsonBody(request), reply);
-    if (!input.ok) return;
-    const { enabled, url, ...rest } = input.value;
-    store.endpoints.update(request.params.id, { ...rest, ...(url !== undefined ? { url: new URL(url).href } : {}) });
-    if (enabled !== undefined) store.endpoints.setEnabled(request.params.id, enabled, 'disabled by the operator');
-    changed();
-    return publicEndpoint(store.endpoints.get(request.params.id)!);
-  });
-
-  app.delete<{ Params: { id: string } }>('/api/endpoints/:id', async (request, reply) => {
-    if (!endpointOr404(request.params.id, reply)) return;
-    const dropped = store.views.undeliveredCount(request.params.id);
-    store.endpoints.remove(request.params.id);
-    deps.log.info({ endpoint: request.params.id, undeliveredDropped: dropped }, 'endpoint removed');
-    changed();
-    return { removed: request.params.id, undeliveredDropped: dropped };
-  });
-
-  app.get<{ Params: { id: string } }>('/api/endpoints/:id/secret', async (request, reply) => {
-    const endpoint = endpointOr404(request.params.id, reply);
-    if (!endpoint) return;
-    return { secret: endpoint.secret, previousSecret: endpoint.rotationPending ? endpoint.previousSecret : null };
-  });
-
-  app.post<{ Params: { id: string } }>('/api/endpoints/:id/rotate-secret', async (request, reply) => {
-    if (!endpointOr404(request.params.id, reply)) return;
-    const secret = generateSecret();
-    store.endpoints.rotateSecret(request.params.id, secret, Date.now() + ROTATION_OVERLAP_MS);
-    deps.log.info({ endpoint: request.params.id }, 'secret rotated');
-    changed();
-    return { secret, endpoint: publicEndpoint(store.endpoints.get(request.params.id)!) };
-  });
-
-  app.post<{ Params: { id: string } }>('/api/endpoints/:id/confirm-rotation', async (request, reply) => {
-    if (!endpointOr404(request.params.id, reply)) return;
-    if (!store.endpoints.confirmRotation(request.params.id)) return reply.code(409).send({ error: 'there is no rotation to confirm' });
-    deps.log.info({ endpoint: request.params.id }, 'secret rotation confirmed');
-    changed();
-    return publicEndpoint(store.endpoints.get(request.params.id)!);
-  });
-
-  app.post<{ Params: { id: string } }>('/api/endpoints/:id/verify', async (request, reply) => {
-    const endpoint = endpointOr404(request.params.id, reply);
-    if (!endpoint) return;
-    const settings = store.settings.read();
-    return verifyEndpoint(endpoint, deps.sender, settings.event_id, settings.connect_timeout_ms);
-  });
-
-  app.post<{ Params: { id: string } }>('/api/endpoints/:id/test', async (request, reply) => {
-    const endpoint = endpointOr404(request.params.id, reply);
-    if (!endpoint) return;
-    const input = parse(testSchema, jsonBody(request), reply);
-    if (!input.ok) return;
-    const result = await sendTest(
-      { queue: store.queue, sender: deps.sender, log: deps.log, owner: deps.owner },
-      endpoint,
-      input.value.type,
-      store.settings.read(),
-    );
-    changed();
-    return result;
-  });
+  app.get('/api/endpoints/:id/secret', (request: IdRequest, reply) =>
+    answer(reply, () => {
+      const endpoint = existing(request.params.id);
+      return { secret: endpoint.secret, previousSecret: endpoint.rotationPending ? endpoint.previousSecret : null };
+    }),
+  );
+  app.post('/api/endpoints/:id/rotate-secret', (request: IdRequest, reply) => answer(reply, () => rotateSecret(operations, request.params.id)));
+  app.post('/api/endpoints/:id/confirm-rotation', (request: IdRequest, reply) =>
+    answer(reply, () => confirmRotation(operations, request.params.id)),
+  );
+  app.post('/api/endpoints/:id/verify', (request: IdRequest, reply) => answer(reply, () => verifyEndpoint(operations, request.params.id)));
+  app.post('/api/endpoints/:id/test', (request: IdRequest, reply) =>
+    answer(reply, () => sendTestEvent(operations, request.params.id, (jsonBody(request) as { type?: unknown } | undefined)?.type)),
+  );
 }
 
 /** Everything the panel's header and endpoint list show, in one snapshot. */
-export function state(deps: Pick<AdminDeps, 'store' | 'version' | 'port' | 'managedConfig'>) {
-  const { store } = deps;
-  const port = deps.port();
-  const token = store.settings.token('ingest_token');
+export function state(deps: Pick<AdminDeps, 'operations' | 'version' | 'managedConfig'>) {
+  const { store } = deps.operations;
+  const urls = agentUrls(deps.operations);
   const settings = store.settings.read();
   return {
     version: deps.version,
@@ -287,12 +189,7 @@ export function state(deps: Pick<AdminDeps, 'store' | 'version' | 'port' | 'mana
     },
     endpoints: store.endpoints.list().map(publicEndpoint),
     managedConfigProblem: deps.managedConfig.status === 'invalid' ? `${deps.managedConfig.file}: ${deps.managedConfig.problem}` : null,
-    ingest: {
-      token,
-      url: `http://127.0.0.1:${port}/v1/events`,
-      pathUrl: `http://127.0.0.1:${port}/t/${token}/v1/events`,
-      dslrBoothUrl: `http://127.0.0.1:${port}/t/${token}/dslrbooth`,
-    },
+    ingest: { token: urls.ingestToken, ...urls.capture },
   };
 }
 

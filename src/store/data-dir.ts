@@ -7,6 +7,8 @@ export interface DataDir {
   root: string;
   database: string;
   lock: string;
+  /** Where the running agent records the port it listens on (see live-agent.ts). */
+  liveRecord: string;
   logs: string;
 }
 
@@ -20,5 +22,5 @@ export function prepareDataDir(root: string): DataDir {
   if (process.platform !== 'win32') chmodSync(root, 0o700);
   const logs = join(root, 'logs');
   mkdirSync(logs, { recursive: true, mode: 0o700 });
-  return { root, database: join(root, 'outbox.db'), lock: join(root, 'agent.lock'), logs };
+  return { root, database: join(root, 'outbox.db'), lock: join(root, 'agent.lock'), liveRecord: join(root, 'agent.json'), logs };
 }

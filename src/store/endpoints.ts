@@ -59,6 +59,8 @@ export interface EndpointChanges {
   url?: string;
   types?: PayloadType[] | null;
   strictOrder?: boolean;
+  /** An extra CA (PEM) to trust for this endpoint; null removes it. */
+  ca?: string | null;
 }
 
 const newUlid = ulidFactory();
@@ -81,7 +83,7 @@ export class Endpoints {
         UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason WHERE id = @id`),
       update: db.prepare(`
         UPDATE endpoints SET url = COALESCE(@url, url), types = CASE WHEN @setTypes THEN @types ELSE types END,
-          strict_order = COALESCE(@strictOrder, strict_order)
+          strict_order = COALESCE(@strictOrder, strict_order), ca = CASE WHEN @setCa THEN @ca ELSE ca END
         WHERE id = @id`),
       rotate: db.prepare(`
         UPDATE endpoints SET previous_secret = CASE WHEN rotation_pending = 1 THEN previous_secret ELSE secret END,
@@ -180,6 +182,8 @@ export class Endpoints {
         setTypes: changes.types !== undefined ? 1 : 0,
         types: changes.types ? JSON.stringify(changes.types) : null,
         strictOrder: changes.strictOrder === undefined ? null : changes.strictOrder ? 1 : 0,
+        setCa: changes.ca !== undefined ? 1 : 0,
+        ca: changes.ca ?? null,
       }).changes > 0
     );
   }

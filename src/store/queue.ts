@@ -378,13 +378,13 @@ export class DeliveryQueue {
     return (this.s.nextDue.pluck().get(endpointId) as number | undefined) ?? null;
   }
 
-  /** Manual retry: a failed delivery goes back in the queue with a fresh set of attempts. */
-  retry(deliveryId: string, now: number): { ok: true } | { ok: false; reason: string } {
+  /**
+   * Manual retry: a failed delivery goes back in the queue with a fresh set of attempts.
+   * Anything else is left as it is, and its status (null: no such delivery) returned.
+   */
+  retry(deliveryId: string, now: number): { ok: true } | { ok: false; status: DeliveryStatus | null } {
     const row = this.s.statusOf.get(deliveryId) as { status: DeliveryStatus } | undefined;
-    if (!row) return { ok: false, reason: `there is no delivery ${deliveryId}` };
-    if (row.status !== 'failed') {
-      return { ok: false, reason: `delivery ${deliveryId} is ${row.status}; only failed deliveries can be retried` };
-    }
+    if (row?.status !== 'failed') return { ok: false, status: row?.status ?? null };
     this.s.retryOne.run({ id: deliveryId, now });
     return { ok: true };
   }

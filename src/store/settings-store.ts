@@ -24,7 +24,10 @@ export class SettingsStore {
     tokens: new Map(),
   };
 
-  constructor(db: Database, private readonly box: SecretBox) {
+  constructor(
+    private readonly db: Database,
+    private readonly box: SecretBox,
+  ) {
     this.s = {
       all: db.prepare(`SELECT key, value FROM settings`),
       get: db.prepare(`SELECT value FROM settings WHERE key = ?`),
@@ -70,6 +73,14 @@ export class SettingsStore {
 
   write<K extends SettingKey>(key: K, value: Settings[K]): void {
     this.s.upsert.run(key, JSON.stringify(value));
+    this.forget();
+  }
+
+  /** Several settings in one transaction: all of them change, or none. */
+  writeAll(changes: Partial<Settings>): void {
+    this.db.transaction(() => {
+      for (const [key, value] of Object.entries(changes)) this.s.upsert.run(key, JSON.stringify(value));
+    })();
     this.forget();
   }
 

@@ -61,7 +61,7 @@ describe('managed configuration', () => {
       expect(agent.managedConfig).toEqual({ status: 'invalid', file: config, problem: expect.stringMatching(problem) });
       expect(agent.store.endpoints.list()).toEqual([]);
       expect(agent.store.settings.read().event_id).toBeNull();
-      const panel = state({ store: agent.store, version: 'x', port: () => agent.port, managedConfig: agent.managedConfig });
+      const panel = state({ operations: agent.operations, version: 'x', managedConfig: agent.managedConfig });
       expect(panel.managedConfigProblem).toMatch(problem);
       expect((await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status).toBe(200);
     } finally {

@@ -1,6 +1,6 @@
 // The booth-agent command as operators and scripts run it: real child processes on a real
 // data folder.
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configure, FAST } from '../helpers/agent.js';
@@ -35,6 +35,9 @@ describe('bad input: exit 2 and a message that says what is wrong', () => {
     [['endpoint', 'add', 'https://hooks.example.com/x', '--secret', 'hunter2'], '--secret: a secret starts with "whsec_"'],
     [['endpoint', 'add', 'https://hooks.example.com/x', '--ca', '/nonexistent.pem'], 'cannot read the CA file'],
     [['endpoint', 'remove', 'ep_nope'], 'there is no endpoint ep_nope'],
+    [['endpoint', 'edit', 'ep_nope', '--url', 'https://hooks.example.com/y'], 'there is no endpoint ep_nope'],
+    [['endpoint', 'edit', 'ep_nope'], 'say what to change'],
+    [['endpoint', 'rotate-secret', 'ep_nope'], 'there is no endpoint ep_nope'],
     [['endpoint', 'test', 'ep_nope', '--type', 'vote'], "argument 'vote' is invalid"],
     [['config', 'set', 'port', 'eighty'], 'port must be a number'],
     [['config', 'set', 'max_retries', '-1'], 'max_retries'],
@@ -96,16 +99,51 @@ describe('endpoints, settings, capture and deliveries', () => {
     expect(status.stdout).toContain('agent      not running');
     expect(status.stdout).toContain('1 queued, 0 waiting, 0 delivered, 0 failed');
 
+    // With no agent running there is a token, but no URL to give: nothing listens.
     const token = await cli(['--json', 'token']);
-    expect(JSON.parse(token.stdout)).toMatchObject({ token: expect.any(String), url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:7480\/t\/.+\/v1\/events$/) });
-
-    const panel = JSON.parse((await cli(['--json', 'panel-url'])).stdout);
-    const adminToken = /^http:\/\/127\.0\.0\.1:7480\/#token=(.+)$/.exec(panel.url)?.[1];
-    expect(adminToken).toBeTruthy();
-    expect(adminToken).not.toBe(JSON.parse(token.stdout).token);
+    expect(JSON.parse(token.stdout)).toEqual({ token: expect.any(String), running: false, port: null, urls: null });
+    const plainToken = await cli(['token']);
+    expect(plainToken.stdout.trim()).toBe(JSON.parse(token.stdout).token);
+    expect(plainToken.stderr).toContain('no agent is running on this data folder');
+    const panel = await cli(['panel-url']);
+    expect(panel.code).toBe(1);
+    expect(panel.stdout).toBe('');
+    expect(panel.stderr).toContain('no agent is running on this data folder');
 
     const removed = await cli(['endpoint', 'remove', endpoint.id]);
     expect(removed.stdout).toContain('1 undelivered deliveries to it were dropped');
+  });
+
+  it('edits an endpoint, rotates its secret, and pauses delivery, refusing bad changes with the flag named', async () => {
+    const { cli } = folder();
+    const endpoint = JSON.parse((await cli(['--json', 'endpoint', 'add', receiver.url, '--types', 'session'])).stdout);
+
+    const edited = await cli(['endpoint', 'edit', endpoint.id, '--types', 'share,survey', '--strict-order', '--ca', receiver.certificate.file]);
+    expect(edited.code).toBe(0);
+    expect(edited.stdout.trim()).toBe(`${endpoint.id}  ${receiver.url}  [share,survey] strict order own CA  enabled`);
+    const back = JSON.parse((await cli(['--json', 'endpoint', 'edit', endpoint.id, '--types', 'all', '--no-strict-order', '--no-ca'])).stdout);
+    expect(back).toMatchObject({ types: null, strictOrder: false, hasCa: false });
+
+    const badUrl = await cli(['endpoint', 'edit', endpoint.id, '--url', 'http://hooks.example.com/x']);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toContain('URL: HTTPS is required');
+    const badTypes = await cli(['endpoint', 'edit', endpoint.id, '--types', 'selfie']);
+    expect(badTypes.code).toBe(2);
+    expect(badTypes.stderr).toContain('--types: unknown type "selfie"');
+    expect(JSON.parse((await cli(['--json', 'endpoint', 'list'])).stdout)[0]).toMatchObject({ url: receiver.url, types: null });
+
+    const rotated = JSON.parse((await cli(['--json', 'endpoint', 'rotate-secret', endpoint.id])).stdout);
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(endpoint.secret);
+    expect(rotated.endpoint).toMatchObject({ id: endpoint.id, rotationPending: true });
+    expect((await cli(['endpoint', 'confirm-rotation', endpoint.id])).code).toBe(0);
+    const twice = await cli(['endpoint', 'confirm-rotation', endpoint.id]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('has no rotation to confirm');
+
+    expect((await cli(['pause'])).stdout.trim()).toBe('delivery paused');
+    expect((await cli(['config', 'get', 'paused'])).stdout.trim()).toBe('true');
+    expect(JSON.parse((await cli(['--json', 'resume'])).stdout)).toEqual({ paused: false });
   });
 
   it('verify and test reach a real HTTPS endpoint and say what happened', async () => {
@@ -150,7 +188,17 @@ describe('booth-agent run', () => {
     const second = await cli(['run', '--port', '0']);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('another booth-agent is already running on the data folder');
-    expect((await cli(['status'])).stdout).toContain('agent      running');
+    // Every command names the port the agent listens on (--port 0: one the system chose).
+    expect((await cli(['status'])).stdout).toContain(`agent      running on http://127.0.0.1:${agent.port}`);
+    const panel = JSON.parse((await cli(['--json', 'panel-url'])).stdout);
+    expect(panel).toEqual({ url: expect.stringMatching(new RegExp(`^http://127\\.0\\.0\\.1:${agent.port}/#token=.+$`)), port: agent.port });
+    const token = JSON.parse((await cli(['--json', 'token'])).stdout);
+    expect(token).toMatchObject({ running: true, port: agent.port, urls: { pathUrl: `http://127.0.0.1:${agent.port}/t/${token.token}/v1/events` } });
+    const adminToken = panel.url.split('#token=')[1];
+    expect(adminToken).not.toBe(token.token);
+    const state = await fetch(`http://127.0.0.1:${agent.port}/api/state`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(state.status).toBe(200);
+    expect(((await state.json()) as { ingest: { url: string } }).ingest.url).toBe(`http://127.0.0.1:${agent.port}/v1/events`);
 
     const payload = JSON.parse(contractExamples.share!);
     payload.share.id = 'cli-run-share';
@@ -178,5 +226,29 @@ describe('booth-agent run', () => {
     const lines = agent.output().trim().split('\n').map((line) => JSON.parse(line));
     expect(lines.some((l) => l.msg === 'attempt' && l.to === 'delivered' && l.status === 200)).toBe(true);
     expect((await cli(['status'])).stdout).toContain('agent      not running');
+    expect(existsSync(join(dir, 'agent.json'))).toBe(false);
+    expect((await cli(['panel-url'])).code).toBe(1);
+  });
+
+  it('does not trust the port record a killed agent left behind', async () => {
+    const { dir, cli } = folder();
+    const agent = await spawnAgent(dir);
+    children.push(agent);
+    expect(JSON.parse(readFileSync(join(dir, 'agent.json'), 'utf8'))).toMatchObject({ port: agent.port, pid: agent.child.pid });
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    expect(existsSync(join(dir, 'agent.json'))).toBe(true);
+
+    expect((await cli(['status'])).stdout).toContain('agent      not running');
+    const panel = await cli(['panel-url']);
+    expect(panel.code).toBe(1);
+    expect(panel.stderr).toContain('no agent is running on this data folder');
+    expect(existsSync(join(dir, 'agent.json'))).toBe(false);
+
+    const again = await spawnAgent(dir);
+    children.push(again);
+    expect(JSON.parse((await cli(['--json', 'panel-url'])).stdout).port).toBe(again.port);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
   });
 });

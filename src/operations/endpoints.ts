@@ -1,0 +1,170 @@
+// The operator's actions on endpoints: add, edit, enable, disable, remove; rotate the
+// secret and confirm the rotation; Verify and Send Test (docs/webhooks.md, "Endpoints").
+import { X509Certificate } from 'node:crypto';
+import { z } from 'zod';
+import { endpointUrlProblem } from '../core/endpoint-url.js';
+import { PAYLOAD_TYPES, payloadTypeSchema, type PayloadType } from '../core/payload.js';
+import { generateSecret, secretProblem } from '../core/signing.js';
+import { sendTest, type TestResult } from '../delivery/send-test.js';
+import { verifyEndpoint as verify, type VerifyReport } from '../delivery/verify.js';
+import { publicEndpoint, type Endpoint } from '../store/endpoints.js';
+import { parseInput, Refusal, type OperationContext } from './context.js';
+
+/** The previous secret keeps signing beside a rotated one this long (docs/webhooks.md, "Secret rotation"). */
+export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+export type PublicEndpoint = ReturnType<typeof publicEndpoint>;
+
+const url = z
+  .string({ error: 'is required' })
+  .superRefine((value, ctx) => {
+    const problem = endpointUrlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((value) => new URL(value).href);
+
+const types = z
+  .array(
+    z.string().superRefine((type, ctx) => {
+      if (!payloadTypeSchema.safeParse(type).success) {
+        ctx.addIssue({ code: 'custom', message: `unknown type "${type}"; the types are ${PAYLOAD_TYPES.join(', ')}` });
+      }
+    }),
+    { error: 'must be a list of payload types' },
+  )
+  .min(1, 'choose at least one type')
+  .transform((list) => [...new Set(list)] as PayloadType[])
+  .nullable();
+
+const secret = z.string().superRefine((value, ctx) => {
+  const problem = secretProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const ca = z
+  .string()
+  .superRefine((pem, ctx) => {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not a PEM certificate' });
+    }
+  })
+  .nullable();
+
+const newEndpointSchema = z.strictObject({
+  url,
+  types: types.default(null),
+  strictOrder: z.boolean().default(false),
+  /** Generated when left out. */
+  secret: secret.optional(),
+  ca: ca.default(null),
+});
+
+const endpointChangesSchema = z.strictObject({
+  url: url.optional(),
+  types: types.optional(),
+  strictOrder: z.boolean().optional(),
+  ca: ca.optional(),
+  enabled: z.boolean().optional(),
+});
+
+export type NewEndpointInput = z.input<typeof newEndpointSchema>;
+export type EndpointChangesInput = z.input<typeof endpointChangesSchema>;
+
+function existing(ctx: OperationContext, id: string): Endpoint {
+  const endpoint = ctx.store.endpoints.get(id);
+  if (!endpoint) throw new Refusal('not-found', `there is no endpoint ${id}`);
+  return endpoint;
+}
+
+/** The endpoint with secrets this process can sign with (SecretsLockedError when sealed). */
+function signing(ctx: OperationContext, id: string): Endpoint {
+  existing(ctx, id);
+  return ctx.store.endpoints.unlocked(id)!;
+}
+
+/** Adds an endpoint (HTTPS only); the answer carries its secret, to hand to the receiver. */
+export function addEndpoint(ctx: OperationContext, input: unknown): PublicEndpoint & { secret: string } {
+  const { secret: given, ...rest } = parseInput(newEndpointSchema, input);
+  const added = ctx.store.endpoints.add({ ...rest, secret: given ?? generateSecret() }, ctx.now());
+  ctx.log.info({ endpoint: added.id, url: added.url, by: 'operator' }, 'endpoint added');
+  ctx.wake();
+  return { ...publicEndpoint(added), secret: added.secret };
+}
+
+/** Changes an endpoint's URL, types, order, CA or whether it is enabled. */
+export function editEndpoint(ctx: OperationContext, id: string, input: unknown): PublicEndpoint {
+  existing(ctx, id);
+  const { enabled, ...changes } = parseInput(endpointChangesSchema, input);
+  ctx.store.endpoints.update(id, changes);
+  const changed = Object.keys(changes).filter((key) => changes[key as keyof typeof changes] !== undefined);
+  if (changed.length > 0) ctx.log.info({ endpoint: id, changed, by: 'operator' }, 'endpoint changed');
+  if (enabled !== undefined) return setEndpointEnabled(ctx, id, enabled);
+  ctx.wake();
+  return publicEndpoint(existing(ctx, id));
+}
+
+/** Enables (brings back one a 410 disabled, sending what waited) or disables an endpoint. */
+export function setEndpointEnabled(ctx: OperationContext, id: string, enabled: boolean): PublicEndpoint {
+  existing(ctx, id);
+  ctx.store.endpoints.setEnabled(id, enabled, 'disabled by the operator');
+  ctx.log.info({ endpoint: id, by: 'operator' }, enabled ? 'endpoint enabled' : 'endpoint disabled');
+  ctx.wake();
+  return publicEndpoint(existing(ctx, id));
+}
+
+/** Removes an endpoint with its deliveries; says how many undelivered ones went with it. */
+export function removeEndpoint(ctx: OperationContext, id: string): { removed: string; undeliveredDropped: number } {
+  existing(ctx, id);
+  const undeliveredDropped = ctx.store.views.undeliveredCount(id);
+  ctx.store.endpoints.remove(id);
+  ctx.log.info({ endpoint: id, undeliveredDropped, by: 'operator' }, 'endpoint removed');
+  ctx.wake();
+  return { removed: id, undeliveredDropped };
+}
+
+/**
+ * Gives the endpoint a new secret. For ROTATION_OVERLAP_MS the previous one keeps signing
+ * webhook-signature beside it; X-Signature stays on the previous one until confirmed.
+ */
+export function rotateSecret(ctx: OperationContext, id: string): { secret: string; endpoint: PublicEndpoint } {
+  existing(ctx, id);
+  const secret = generateSecret();
+  ctx.store.endpoints.rotateSecret(id, secret, ctx.now() + ROTATION_OVERLAP_MS);
+  ctx.log.info({ endpoint: id, by: 'operator' }, 'secret rotated');
+  ctx.wake();
+  return { secret, endpoint: publicEndpoint(existing(ctx, id)) };
+}
+
+/** The receivers have the new secret: X-Signature switches to it. */
+export function confirmRotation(ctx: OperationContext, id: string): PublicEndpoint {
+  existing(ctx, id);
+  if (!ctx.store.endpoints.confirmRotation(id)) throw new Refusal('conflict', `endpoint ${id} has no rotation to confirm`);
+  ctx.log.info({ endpoint: id, by: 'operator' }, 'secret rotation confirmed');
+  ctx.wake();
+  return publicEndpoint(existing(ctx, id));
+}
+
+/** Verify: one small signed POST, not stored, and what happened in plain words. */
+export async function verifyEndpoint(ctx: OperationContext, id: string): Promise<VerifyReport & { url: string }> {
+  const endpoint = signing(ctx, id);
+  const settings = ctx.store.settings.read();
+  const report = await verify(endpoint, ctx.sender(), settings.event_id, settings.connect_timeout_ms);
+  ctx.log.info({ endpoint: id, ok: report.ok, status: report.status, by: 'operator' }, 'endpoint verified');
+  return { ...report, url: endpoint.url };
+}
+
+/** Send Test: the example payload of `type`, stored, signed and tried at once. */
+export async function sendTestEvent(ctx: OperationContext, id: string, type: unknown): Promise<TestResult> {
+  const endpoint = signing(ctx, id);
+  const payloadType = parseInput(z.object({ type: payloadTypeSchema }), { type }).type;
+  const result = await sendTest(
+    { queue: ctx.store.queue, sender: ctx.sender(), log: ctx.log, owner: ctx.owner, now: ctx.now },
+    endpoint,
+    payloadType,
+    ctx.store.settings.read(),
+  );
+  ctx.wake();
+  return result;
+}

@@ -1,0 +1,202 @@
+// Each operator action, called as every front door calls it: it validates its input,
+// changes the outbox, writes one log line, and wakes the delivery loop — or refuses,
+// naming what is wrong, and changes nothing.
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Refusal, type OperationContext } from '../../src/operations/context.js';
+import { retryAllFailed, retryDelivery, setPaused } from '../../src/operations/deliveries.js';
+import {
+  addEndpoint,
+  confirmRotation,
+  editEndpoint,
+  removeEndpoint,
+  rotateSecret,
+  setEndpointEnabled,
+} from '../../src/operations/endpoints.js';
+import { changeSettings, rotateIngestToken } from '../../src/operations/settings.js';
+import { agentUrls } from '../../src/operations/urls.js';
+import { openStore } from '../../src/store/store.js';
+import { tempDir } from '../helpers/temp.js';
+import { readFileSync } from 'node:fs';
+import { startReceiver } from '../helpers/receiver.js';
+
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+
+function context(port: number | null = null) {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
+  let wakes = 0;
+  const ctx: OperationContext = {
+    store: openStore(join(tempDir('ops-'), 'outbox.db')),
+    log: pino({ base: null }, sink),
+    wake: () => wakes++,
+    livePort: () => port,
+    sender: () => {
+      throw new Error('no request is made in these tests');
+    },
+    owner: 'test:ops',
+    now: () => NOW,
+  };
+  return { ctx, lines, wakes: () => wakes };
+}
+
+function refusal(work: () => unknown): Refusal {
+  try {
+    work();
+  } catch (error) {
+    if (error instanceof Refusal) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('endpoint operations', () => {
+  it('add, edit, disable, enable, rotate, confirm and remove: each logged once, each waking the loop', () => {
+    const { ctx, lines, wakes } = context();
+    const added = addEndpoint(ctx, { url: 'https://hooks.example.com/a', types: ['share', 'share'] });
+    expect(added).toMatchObject({ url: 'https://hooks.example.com/a', types: ['share'], strictOrder: false, hasCa: false, secret: expect.stringMatching(/^whsec_/) });
+    expect(editEndpoint(ctx, added.id, { url: 'https://hooks.example.com/b', strictOrder: true })).toMatchObject({ url: 'https://hooks.example.com/b', strictOrder: true });
+    expect(editEndpoint(ctx, added.id, { enabled: false })).toMatchObject({ enabled: false, disabledReason: 'disabled by the operator' });
+    expect(setEndpointEnabled(ctx, added.id, true)).toMatchObject({ enabled: true, disabledReason: null });
+    const rotated = rotateSecret(ctx, added.id);
+    expect(rotated.secret).not.toBe(added.secret);
+    expect(ctx.store.endpoints.get(added.id)).toMatchObject({ secret: rotated.secret, previousSecret: added.secret, previousSecretUntil: NOW + 24 * 3_600_000 });
+    expect(confirmRotation(ctx, added.id)).toMatchObject({ rotationPending: false });
+    expect(removeEndpoint(ctx, added.id)).toEqual({ removed: added.id, undeliveredDropped: 0 });
+
+    expect(lines.map((l) => l.msg)).toEqual([
+      'endpoint added',
+      'endpoint changed',
+      'endpoint disabled',
+      'endpoint enabled',
+      'secret rotated',
+      'secret rotation confirmed',
+      'endpoint removed',
+    ]);
+    expect(lines.every((l) => l.by === 'operator')).toBe(true);
+    // Secrets never reach the log.
+    expect(JSON.stringify(lines)).not.toContain('whsec_');
+    expect(wakes()).toBe(7);
+  });
+
+  it.each([
+    [{ url: 'http://hooks.example.com/a' }, 'url', 'HTTPS is required'],
+    [{ url: 'https://user:pw@hooks.example.com/a' }, 'url', 'must not carry a user name'],
+    [{}, 'url', 'is required'],
+    [{ url: 'https://hooks.example.com/a', types: ['selfie'] }, 'types.0', 'unknown type "selfie"'],
+    [{ url: 'https://hooks.example.com/a', types: [] }, 'types', 'choose at least one type'],
+    [{ url: 'https://hooks.example.com/a', secret: 'hunter2' }, 'secret', 'a secret starts with "whsec_"'],
+    [{ url: 'https://hooks.example.com/a', ca: 'not a certificate' }, 'ca', 'is not a PEM certificate'],
+    [{ url: 'https://hooks.example.com/a', colour: 'red' }, '', 'colour'],
+  ])('refuses to add %j, naming %s, and adds nothing', (input, path, message) => {
+    const { ctx, lines, wakes } = context();
+    const refused = refusal(() => addEndpoint(ctx, input));
+    expect(refused.kind).toBe('invalid');
+    expect(refused.issues).toEqual(expect.arrayContaining([{ path, message: expect.stringContaining(message) }]));
+    expect(ctx.store.endpoints.list()).toEqual([]);
+    expect(lines).toEqual([]);
+    expect(wakes()).toBe(0);
+  });
+
+  it('takes a CA that is a certificate, and removes it again', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { ctx } = context();
+      const added = addEndpoint(ctx, { url: receiver.url, ca: readFileSync(receiver.certificate.file, 'utf8') });
+      expect(added.hasCa).toBe(true);
+      expect(editEndpoint(ctx, added.id, { ca: null }).hasCa).toBe(false);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('refuses what names no endpoint, and a confirmation with no rotation', () => {
+    const { ctx } = context();
+    for (const work of [() => editEndpoint(ctx, 'ep_nope', { strictOrder: true }), () => removeEndpoint(ctx, 'ep_nope'), () => rotateSecret(ctx, 'ep_nope')]) {
+      expect(refusal(work)).toMatchObject({ kind: 'not-found', message: 'there is no endpoint ep_nope' });
+    }
+    const added = addEndpoint(ctx, { url: 'https://hooks.example.com/a' });
+    expect(refusal(() => confirmRotation(ctx, added.id))).toMatchObject({ kind: 'conflict' });
+  });
+});
+
+describe('delivery operations', () => {
+  it('retries one failed delivery or all of them, refusing others by what they are', () => {
+    const { ctx, lines, wakes } = context();
+    const endpoint = addEndpoint(ctx, { url: 'https://hooks.example.com/a' });
+    const body = Buffer.from('{"type":"session"}');
+    const ids = [1, 2, 3].map((n) => ctx.store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `s${n}` }, NOW, 1000).deliveryIds[0]!);
+    for (const claim of ctx.store.queue.claim(endpoint.id, 'run:x', NOW, 60_000, 2, false)) {
+      ctx.store.queue.settle(claim, 'run:x', { startedAt: NOW, durationMs: 1, outcome: 'answered', statusCode: 500, error: null, responseHead: null }, { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true }, NOW);
+    }
+    lines.length = 0;
+    const before = wakes();
+
+    expect(retryDelivery(ctx, ids[0]!)).toEqual({ retried: 1, id: ids[0] });
+    expect(refusal(() => retryDelivery(ctx, ids[0]!))).toMatchObject({ kind: 'conflict', message: `delivery ${ids[0]} is queued; only failed deliveries can be retried` });
+    expect(refusal(() => retryDelivery(ctx, 'msg_nope'))).toMatchObject({ kind: 'not-found', message: 'there is no delivery msg_nope' });
+    expect(retryAllFailed(ctx)).toEqual({ retried: 1 });
+    expect(ctx.store.views.counts()).toMatchObject({ queued: 3, failed: 0 });
+    expect(lines.map((l) => [l.msg, l.by])).toEqual([
+      ['delivery state', 'operator'],
+      ['retry all failed', 'operator'],
+    ]);
+    expect(wakes() - before).toBe(2);
+  });
+
+  it('pauses and resumes', () => {
+    const { ctx, lines } = context();
+    expect(setPaused(ctx, true)).toEqual({ paused: true });
+    expect(ctx.store.settings.read().paused).toBe(true);
+    expect(setPaused(ctx, false)).toEqual({ paused: false });
+    expect(lines.map((l) => l.msg)).toEqual(['delivery paused', 'delivery resumed']);
+  });
+});
+
+describe('settings, tokens and URLs', () => {
+  it('changes several settings at once, or none when one is wrong', () => {
+    const { ctx, lines } = context();
+    expect(changeSettings(ctx, { event_id: 7, max_retries: 5 })).toMatchObject({ event_id: 7, max_retries: 5 });
+    const refused = refusal(() => changeSettings(ctx, { event_id: 8, max_retries: -1 }));
+    expect(refused.issues.map((i) => i.path)).toEqual(['max_retries']);
+    expect(ctx.store.settings.read()).toMatchObject({ event_id: 7, max_retries: 5 });
+    expect(refusal(() => changeSettings(ctx, { colour: 'red' })).kind).toBe('invalid');
+    // A change names what changes; what it leaves out stays as it is (not reset to its default).
+    expect(changeSettings(ctx, { event_id: 9 })).toMatchObject({ event_id: 9, max_retries: 5 });
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ msg: 'settings changed', changed: ['event_id', 'max_retries'] });
+  });
+
+  it('rotates the ingest token without logging it', () => {
+    const { ctx, lines } = context();
+    const before = ctx.store.settings.token('ingest_token');
+    const { token } = rotateIngestToken(ctx);
+    expect(token).not.toBe(before);
+    expect(ctx.store.settings.token('ingest_token')).toBe(token);
+    expect(JSON.stringify(lines)).not.toContain(token);
+  });
+
+  it('names the live port in every URL, and refuses when nothing listens', () => {
+    const { ctx } = context(43210);
+    const urls = agentUrls(ctx);
+    const token = ctx.store.settings.token('ingest_token');
+    expect(urls).toEqual({
+      port: 43210,
+      panel: `http://127.0.0.1:43210/#token=${ctx.store.settings.token('admin_token')}`,
+      ingestToken: token,
+      capture: {
+        url: 'http://127.0.0.1:43210/v1/events',
+        pathUrl: `http://127.0.0.1:43210/t/${token}/v1/events`,
+        dslrBoothUrl: `http://127.0.0.1:43210/t/${token}/dslrbooth`,
+      },
+    });
+    expect(refusal(() => agentUrls(context(null).ctx))).toMatchObject({ kind: 'not-running' });
+  });
+});
