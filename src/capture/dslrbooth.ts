@@ -1,7 +1,7 @@
-// dslrBooth / LumaBooth triggers (capture.md §3). dslrBooth calls a URL on each booth event;
-// the session's state is kept in SQLite (an agent restart mid-session loses nothing) and
-// one `session` webhook is made at session_end. Sequences that are out of order or partial
-// are handled and logged, never turned into garbage.
+// dslrBooth / LumaBooth triggers (docs/capture-api.md). dslrBooth calls a URL on each booth
+// event; the session's state is kept in SQLite (an agent restart mid-session loses nothing)
+// and one `session` webhook is made at session_end. Sequences that are out of order or
+// partial are handled and logged, never turned into garbage.
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ulidFactory } from '../core/ids.js';

@@ -1,5 +1,5 @@
-// The example payloads of the contract (webhooks.md), sent by Send Test. A test checks
-// that they stay equal to the contract's own blocks.
+// The example payloads of the contract (docs/webhooks.md), sent by Send Test. A test checks
+// that they stay equal to the example blocks of docs/webhooks.md.
 import type { IncomingPayload, PayloadType } from './payload.js';
 
 export const EXAMPLE_PAYLOADS: { [T in PayloadType]: Extract<IncomingPayload, { type: T }> } = {

@@ -1,4 +1,4 @@
-// Ids are ULIDs: sortable by creation, as webhooks.md asks of `webhook-id`. The ulid
+// Ids are ULIDs: sortable by creation, as docs/webhooks.md gives `webhook-id`. The ulid
 // package asks the operating system for one random byte per character; on the capture
 // path that cost more than the event's SQL. These draw the bytes from a pool refilled
 // 4 KiB at a time, from the same cryptographic source.

@@ -19,7 +19,7 @@ export function sessionTypeOfFile(name: string): SessionType | null {
   return dot < 0 ? null : (EXTENSIONS[name.slice(dot).toLowerCase()] ?? null);
 }
 
-/** dslrBooth's booth mode (session_start's param1) as a session type (capture.md §3). */
+/** dslrBooth's booth mode (session_start's param1) as a session type (docs/capture-api.md). */
 export function sessionTypeOfMode(mode: string | null): SessionType {
   const m = (mode ?? '').trim().toLowerCase();
   if (m === 'gif' || m === 'boomerang') return 'gif';

@@ -1,4 +1,4 @@
-// The four webhook payloads of the contract (shared/spec/webhooks.md), as zod schemas.
+// The four webhook payloads of the contract (docs/webhooks.md), as zod schemas.
 // The inferred types below are the project's only description of a payload.
 //
 // Every object is "loose": booth software may send fields we do not know, and the
@@ -155,8 +155,8 @@ function toIssue(issue: z.core.$ZodIssue): Issue {
 
 /**
  * The key that makes a re-sent capture a duplicate when no Idempotency-Key header came
- * with it (capture.md §1). Namespaced by type so a share and a session with the same id
- * never collide.
+ * with it (docs/capture-api.md, "Repeats"). Namespaced by type so a share and a session
+ * with the same id never collide.
  */
 export function naturalKey(payload: IncomingPayload): string {
   switch (payload.type) {

@@ -1,4 +1,4 @@
-// The delivery rules of the contract (webhooks.md, "Delivery rules") as one pure function:
+// The delivery rules of the contract (docs/webhooks.md, "Delivery") as one pure function:
 // given what an attempt produced, what the delivery has been through in its current round,
 // and the time, decide what happens next. No I/O, no clock: the dispatcher supplies `now`.
 import { isAppsScriptAccepted } from './endpoint-url.js';

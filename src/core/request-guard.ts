@@ -45,7 +45,7 @@ export interface AdminRequest {
 export type GuardVerdict = { ok: true } | { ok: false; status: 401 | 403; reason: string };
 
 /**
- * The admin API's door (capture.md, "The operator's panel and its API"): our own Host, no
+ * The admin API's door (docs/capture-api.md, "The panel and its API"): our own Host, no
  * cross-origin request (by Origin or by the browser's Sec-Fetch-Site), and the admin token,
  * which is not the ingest token. A page the kiosk's browser opens can reach 127.0.0.1 but
  * can pass none of these.

@@ -1,4 +1,4 @@
-// Secrets and signatures of the contract (webhooks.md, "Headers and signature").
+// Secrets and signatures of the contract (docs/webhooks.md, "Signatures").
 // Two signatures travel on every attempt so that both kinds of receiver succeed:
 // X-Signature for "HMAC the body with your secret", and the Standard Webhooks trio for
 // receivers that use a library with replay protection.

@@ -1,4 +1,4 @@
-// Verify (webhooks.md, "Endpoints"): one small signed POST, and what happened in plain
+// Verify (docs/webhooks.md, "Endpoints"): one small signed POST, and what happened in plain
 // words: name lookup, TLS, HTTP status, time taken, a redirect, and the clock difference.
 import { ulidFactory } from '../core/ids.js';
 import { CLOCK_SKEW_LIMIT_MS, clockSkew } from '../core/clock.js';

@@ -1,4 +1,4 @@
-// The loopback server: capture API (capture.md §1). Fastify does the routing, the
+// The loopback server: capture API (docs/capture-api.md). Fastify does the routing, the
 // content-type check and the body-size limit; we add the Host check and the token.
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -15,7 +15,7 @@ export interface ServerDeps {
   version: string;
   ingestToken: () => string;
   ingest: (body: Buffer, idempotencyKey: string | null) => Promise<IngestResult>;
-  /** A dslrBooth trigger (capture.md §3), handled after the booth has its answer. */
+  /** A dslrBooth trigger (docs/capture-api.md), handled after the booth has its answer. */
   trigger: (trigger: Trigger) => void;
   log: Logger;
   /** The operator's panel: its admin API and its files. */

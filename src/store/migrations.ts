@@ -130,9 +130,10 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
-    // Booth integrations (capture.md §3 and §4): dslrBooth's session state, kept on disk so
-    // an agent restart in the middle of a booth session loses nothing, and the hot folder's
-    // files, taken once by their content across restarts and renames.
+    // Booth integrations (docs/capture-api.md: dslrBooth triggers, the hot folder):
+    // dslrBooth's session state, kept on disk so an agent restart in the middle of a booth
+    // session loses nothing, and the hot folder's files, taken once by their content across
+    // restarts and renames.
     version: 30,
     up(db) {
       db.exec(`

@@ -100,7 +100,7 @@ describe('payload schemas', () => {
 });
 
 describe('natural keys', () => {
-  it('use the ids capture.md names, namespaced by type', () => {
+  it('use the ids docs/capture-api.md names, namespaced by type', () => {
     const keys = PAYLOAD_TYPES.map((type) => {
       const result = validatePayload(parse(type));
       if (!result.ok) throw new Error('example invalid');

@@ -1,12 +1,12 @@
-// The payload examples, read from the contract itself (../shared/spec/webhooks.md), so the
-// tests follow the contract rather than a copy of it.
+// The payload examples, read from the project's own reference for receivers
+// (docs/webhooks.md), so the tests follow the published contract rather than a copy of it.
 import { readFileSync } from 'node:fs';
 
-const spec = readFileSync(new URL('../../../shared/spec/webhooks.md', import.meta.url), 'utf8');
+const reference = readFileSync(new URL('../../docs/webhooks.md', import.meta.url), 'utf8');
 
-/** Each ```json block of the contract, as written there, keyed by its "type". */
+/** Each ```json block of docs/webhooks.md, as written there, keyed by its "type". */
 export const contractExamples: Record<string, string> = Object.fromEntries(
-  [...spec.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => {
+  [...reference.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => {
     const text = match[1]!;
     return [(JSON.parse(text) as { type: string }).type, text];
   }),

@@ -1,4 +1,4 @@
-// The capture API under hostile and buggy input: each status code of capture.md §1, and
+// The capture API under hostile and buggy input: each status code of docs/capture-api.md, and
 // nothing but valid events in the outbox afterwards.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
