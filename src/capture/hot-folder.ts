@@ -2,8 +2,9 @@
 // folder; every media file becomes a `session` event once its size has settled. A JSON
 // sidecar (photo.jpg.json) adds or overrides fields, or is itself a whole payload of
 // another type. A file is taken once by its content (sha256), so restarts and renames never
-// send it twice; the files already there when a folder is first watched are not sent
-// unless the operator asks (hot_folder_import_existing).
+// send it twice; a file with the content of one taken before is listed with the reason, and
+// logged. The files already there when a folder is first watched are not sent unless the
+// operator asks (hot_folder_import_existing).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
@@ -22,6 +23,33 @@ export interface HotFolderOptions {
   importExisting: boolean;
 }
 
+/** One file the hot folder has seen, as `hotFolderFiles` lists it. */
+export interface HotFolderFile {
+  path: string;
+  /** When it was taken, or skipped as a repeat (ms since the epoch). */
+  seenAt: number;
+  /** What became of it, in words. */
+  outcome: string;
+  /** The event its content was captured as (for a repeat, the earlier file's), if any. */
+  eventId: string | null;
+  /** Whether this very file became a new event. */
+  sent: boolean;
+}
+
+/** The files the hot folder has seen, newest first: those taken and the repeats not sent. */
+export function hotFolderFiles(db: Database, options: { limit: number }): HotFolderFile[] {
+  const rows = db
+    .prepare(
+      `SELECT path, taken_at AS seen_at, outcome, event_id, sent FROM hot_folder_files
+       UNION ALL
+       SELECT s.path, s.seen_at, s.outcome, f.event_id, 0 FROM hot_folder_skipped s JOIN hot_folder_files f USING (hash)
+       ORDER BY seen_at DESC, path
+       LIMIT ?`,
+    )
+    .all(options.limit) as { path: string; seen_at: number; outcome: string; event_id: string | null; sent: number }[];
+  return rows.map((r) => ({ path: r.path, seenAt: r.seen_at, outcome: r.outcome, eventId: r.event_id, sent: r.sent === 1 }));
+}
+
 const OTHER_TYPES = new Set(['share', 'survey', 'competition_win']);
 
 export class HotFolder {
@@ -36,8 +64,9 @@ export class HotFolder {
     this.s = {
       folder: db.prepare(`SELECT first_watched_at FROM hot_folders WHERE folder = ?`),
       addFolder: db.prepare(`INSERT INTO hot_folders (folder, first_watched_at) VALUES (?, ?)`),
-      taken: db.prepare(`SELECT outcome FROM hot_folder_files WHERE hash = ?`),
-      take: db.prepare(`INSERT OR IGNORE INTO hot_folder_files (hash, path, taken_at, event_id, outcome) VALUES (?, ?, ?, ?, ?)`),
+      taken: db.prepare(`SELECT path, event_id, outcome FROM hot_folder_files WHERE hash = ?`),
+      take: db.prepare(`INSERT INTO hot_folder_files (hash, path, taken_at, event_id, outcome, sent) VALUES (?, ?, ?, ?, ?, ?)`),
+      skip: db.prepare(`INSERT OR IGNORE INTO hot_folder_skipped (path, hash, seen_at, outcome) VALUES (?, ?, ?, ?)`),
     };
   }
 
@@ -85,16 +114,23 @@ export class HotFolder {
     const type = sessionTypeOfFile(path);
     if (type === null) return;
     const hash = await sha256(path);
-    if (this.s.taken.get(hash)) return;
+    // From here to the file's row nothing is awaited, so two files with one content cannot
+    // both find it untaken.
     const now = (this.deps.now ?? Date.now)();
+    const earlier = this.s.taken.get(hash) as { path: string; event_id: string | null; outcome: string } | undefined;
+    if (earlier) {
+      // The same file seen again (at a restart) is no news.
+      if (earlier.path !== path) this.skipRepeat(path, hash, earlier, now);
+      return;
+    }
     if (alreadyThere) {
-      this.s.take.run(hash, path, now, null, 'already in the folder when it was first watched: not sent');
+      this.s.take.run(hash, path, now, null, 'already in the folder when it was first watched: not sent', 0);
       return;
     }
     const settings = this.deps.settings();
     const built = this.payloadFor(path, type, hash, settings);
     if (!built.ok) {
-      this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`);
+      this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`, 0);
       this.deps.log.warn({ file: path, reason: built.reason }, 'hot folder: file not sent');
       return;
     }
@@ -110,8 +146,18 @@ export class HotFolder {
         : result.kind === 'duplicate'
           ? `already captured as ${result.id}`
           : `sent as ${result.id}`;
-    this.s.take.run(hash, path, now, result.kind === 'invalid' ? null : result.id, outcome);
+    this.s.take.run(hash, path, now, result.kind === 'invalid' ? null : result.id, outcome, result.kind === 'accepted' ? 1 : 0);
     this.deps.log[result.kind === 'invalid' ? 'warn' : 'info']({ file: path, outcome }, 'hot folder: file taken');
+  }
+
+  /** A copy of a file taken before, or that file renamed: listed and logged once, never sent. */
+  private skipRepeat(path: string, hash: string, earlier: { path: string; event_id: string | null; outcome: string }, now: number): void {
+    const outcome =
+      earlier.event_id === null
+        ? `same content as ${earlier.path} (${earlier.outcome}): not sent`
+        : `same content as ${earlier.path}, already sent as ${earlier.event_id}: not sent again`;
+    if (this.s.skip.run(path, hash, now, outcome).changes === 0) return;
+    this.deps.log.warn({ file: path, sameAs: earlier.path, event: earlier.event_id, outcome }, 'hot folder: file not sent, its content was taken before');
   }
 
   private payloadFor(path: string, type: NonNullable<ReturnType<typeof sessionTypeOfFile>>, hash: string, settings: Settings):

@@ -1,11 +1,13 @@
-// The hot folder with files written slowly, in bursts, renamed into place, with sidecars,
-// and across a restart: nothing taken twice, nothing missed.
+// The hot folder with files written slowly, in bursts, renamed into place, copied, with
+// sidecars, and across a restart: nothing taken twice, nothing missed, nothing skipped
+// without a word.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/agent.js';
+import { hotFolderFiles } from '../../src/capture/hot-folder.js';
 import { configure, FAST } from '../helpers/agent.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -40,6 +42,12 @@ async function start(dataDir: string): Promise<Agent> {
 const bodies = (agent: Agent) =>
   (agent.store.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all() as Buffer[]).map((b) => JSON.parse(b.toString()));
 const files = (agent: Agent) => bodies(agent).map((p) => decodeURIComponent(String(String(p.session.direct_url).split('/').pop())));
+/** The agent's log lines written so far; a line still being written is left for later. */
+const logLines = (dataDir: string) =>
+  readFileSync(join(dataDir, 'logs', 'agent.log'), 'utf8')
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('the hot folder', () => {
   it('takes a file written slowly once, whole, after it settles', async () => {
@@ -127,8 +135,10 @@ describe('the hot folder', () => {
     await waitFor('while-stopped taken', () => bodies(agent).length === 2, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(files(agent)).toEqual(['new-1.jpg', 'while-stopped.jpg']);
-    const outcomes = agent.store.db.prepare('SELECT outcome FROM hot_folder_files ORDER BY path').pluck().all();
-    expect(outcomes.filter((o) => String(o).startsWith('already in the folder'))).toHaveLength(2);
+    const notSent = hotFolderFiles(agent.store.db, { limit: 10 }).filter((f) => !f.sent);
+    expect(notSent.map(({ path, outcome, eventId }) => ({ path, outcome, eventId })).sort((a, b) => a.path.localeCompare(b.path))).toEqual(
+      ['old-1.jpg', 'old-2.jpg'].map((name) => ({ path: join(folder, name), outcome: 'already in the folder when it was first watched: not sent', eventId: null })),
+    );
   });
 
   it('sends the files already there when the operator asks', async () => {
@@ -148,5 +158,43 @@ describe('the hot folder', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     writeFileSync(join(folder, 'nas.jpg'), randomBytes(1000));
     await waitFor('the file taken by polling', () => bodies(agent).length === 1, 10_000);
+  });
+
+  it('lists and logs a copy, and the taken file renamed, never sends either, and says it once across a restart', async () => {
+    const { dataDir, folder } = setup();
+    let agent = await start(dataDir);
+    const content = randomBytes(5000);
+    const [first, copy, renamed] = ['first.jpg', 'copy.jpg', 'renamed.jpg'].map((name) => join(folder, name)) as [string, string, string];
+    writeFileSync(first, content);
+    await waitFor('the first taken', () => bodies(agent).length === 1, 10_000);
+    const eventId = agent.store.db.prepare('SELECT id FROM events').pluck().get() as string;
+    writeFileSync(copy, content);
+    await waitFor('the copy listed', () => hotFolderFiles(agent.store.db, { limit: 10 }).length === 2, 10_000);
+    renameSync(first, renamed);
+    await waitFor('the renamed file listed', () => hotFolderFiles(agent.store.db, { limit: 10 }).length === 3, 10_000);
+    await agent.stop();
+    running.splice(0);
+
+    agent = await start(dataDir);
+    writeFileSync(join(folder, 'later.jpg'), randomBytes(5000));
+    await waitFor('the later file taken', () => bodies(agent).length === 2, 10_000);
+    const listed = hotFolderFiles(agent.store.db, { limit: 10 });
+    const laterId = agent.store.db.prepare('SELECT id FROM events ORDER BY seq DESC LIMIT 1').pluck().get() as string;
+    const repeat = `same content as ${first}, already sent as ${eventId}: not sent again`;
+    expect(listed).toEqual([
+      { path: join(folder, 'later.jpg'), seenAt: expect.any(Number), outcome: `sent as ${laterId}`, eventId: laterId, sent: true },
+      { path: renamed, seenAt: expect.any(Number), outcome: repeat, eventId, sent: false },
+      { path: copy, seenAt: expect.any(Number), outcome: repeat, eventId, sent: false },
+      { path: first, seenAt: expect.any(Number), outcome: `sent as ${eventId}`, eventId, sent: true },
+    ]);
+    expect(hotFolderFiles(agent.store.db, { limit: 1 })).toEqual(listed.slice(0, 1));
+    expect(files(agent)).toEqual(['first.jpg', 'later.jpg']);
+    await agent.stop();
+    running.splice(0);
+    const warned = logLines(dataDir).filter((l) => l.msg === 'hot folder: file not sent, its content was taken before');
+    expect(warned.map((l) => [l.level, l.file, l.sameAs, l.event, l.outcome])).toEqual([
+      [40, copy, first, eventId, repeat],
+      [40, renamed, first, eventId, repeat],
+    ]);
   });
 });
