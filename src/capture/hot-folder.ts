@@ -7,7 +7,9 @@
 // operator asks (hot_folder_import_existing).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from 'better-sqlite3';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -52,10 +54,27 @@ export function hotFolderFiles(db: Database, options: { limit: number }): HotFol
 
 const OTHER_TYPES = new Set(['share', 'survey', 'competition_win']);
 
+/** chokidar's polling interval, and how long after 'ready' the folder is looked at again. */
+const POLL_MS = 1000;
+
+/** How often a settling file's size is checked, by chokidar's awaitWriteFinish and by `settle`. */
+const settlePollMs = (settleMs: number) => Math.min(250, Math.max(50, settleMs / 4));
+
+interface Watch {
+  folder: string;
+  settleMs: number;
+  watcher: FSWatcher;
+  stopping: AbortController;
+  /** The files chokidar has reported since this watch began. */
+  reported: Set<string>;
+}
+
 export class HotFolder {
   private readonly s;
-  private watcher: FSWatcher | null = null;
+  private watch: Watch | null = null;
   private readonly pending = new Set<Promise<void>>();
+  /** Files being settled or taken, by path: the watcher and the rescan can both find one. */
+  private readonly inProgress = new Set<string>();
 
   constructor(
     db: Database,
@@ -84,29 +103,68 @@ export class HotFolder {
       depth: 0,
       persistent: true,
       usePolling: options.polling,
-      interval: 1000,
-      awaitWriteFinish: { stabilityThreshold: options.settleMs, pollInterval: Math.min(250, Math.max(50, options.settleMs / 4)) },
+      interval: POLL_MS,
+      awaitWriteFinish: { stabilityThreshold: options.settleMs, pollInterval: settlePollMs(options.settleMs) },
       ignored: (path, stats) => Boolean(stats?.isFile()) && sessionTypeOfFile(path) === null,
     });
-    this.watcher = watcher;
+    const current: Watch = { folder, settleMs: options.settleMs, watcher, stopping: new AbortController(), reported: new Set() };
+    this.watch = current;
     watcher.on('add', (path) => {
-      const existing = !ready;
-      const work = this.take(path, existing && skipExisting).catch((error: unknown) =>
-        this.deps.log.error({ err: error, file: path }, 'hot folder: could not take a file'),
-      );
-      this.pending.add(work);
-      void work.finally(() => this.pending.delete(work));
+      current.reported.add(path);
+      // chokidar awaits a write's finish only after 'ready': the files of its first scan are
+      // reported at once, possibly still being written.
+      this.handle(current, path, { settle: !ready, alreadyThere: !ready && skipExisting });
     });
     watcher.on('error', (error) => this.deps.log.error({ err: error, folder }, 'hot folder: watching failed'));
     await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
     ready = true;
     this.deps.log.info({ folder, polling: options.polling, skippedExisting: skipExisting }, 'hot folder watched');
+    this.track(this.rescan(current), { folder }, 'hot folder: could not look at the folder again');
   }
 
   async stop(): Promise<void> {
-    await this.watcher?.close();
-    this.watcher = null;
+    this.watch?.stopping.abort();
+    await this.watch?.watcher.close();
+    this.watch = null;
     await Promise.all(this.pending);
+  }
+
+  /**
+   * chokidar reads the folder, then starts watching it: a file written in between is not
+   * reported until something else changes in the folder. With polling the gap lasts until
+   * the folder's first stat, taken in the background. One poll interval after 'ready' that
+   * stat has been taken, so one more look then finds whatever the watcher missed.
+   */
+  private async rescan(w: Watch): Promise<void> {
+    if (!(await pause(POLL_MS, w.stopping.signal))) return;
+    const found = (await readdir(w.folder, { withFileTypes: true }))
+      .filter((entry) => entry.isFile() && sessionTypeOfFile(entry.name) !== null)
+      .map((entry) => join(w.folder, entry.name))
+      .filter((path) => !w.reported.has(path) && !this.inProgress.has(path));
+    this.deps.log.info({ folder: w.folder, found }, 'hot folder: looked again for files written as watching began');
+    for (const path of found) this.handle(w, path, { settle: true, alreadyThere: false });
+  }
+
+  /** Settles (if asked) and takes one file, unless it is being settled or taken already. */
+  private handle(w: Watch, path: string, how: { settle: boolean; alreadyThere: boolean }): void {
+    if (this.inProgress.has(path)) return;
+    this.inProgress.add(path);
+    const work = (async () => {
+      if (how.settle) {
+        const settled = await settle(path, w.settleMs, w.stopping.signal);
+        // A file already there at the first watch is never sent. Stopped before it settles,
+        // it is recorded as it is: the next start, no longer the first, would send it.
+        if (settled === 'gone' || (settled === 'stopped' && !how.alreadyThere)) return;
+      }
+      await this.take(path, how.alreadyThere);
+    })().finally(() => this.inProgress.delete(path));
+    this.track(work, { file: path }, 'hot folder: could not take a file');
+  }
+
+  private track(work: Promise<void>, context: Record<string, string>, failure: string): void {
+    const done = work.catch((error: unknown) => this.deps.log.error({ err: error, ...context }, failure));
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
   }
 
   /** Takes one settled media file, once. */
@@ -119,7 +177,7 @@ export class HotFolder {
     const now = (this.deps.now ?? Date.now)();
     const earlier = this.s.taken.get(hash) as { path: string; event_id: string | null; outcome: string } | undefined;
     if (earlier) {
-      // The same file seen again (at a restart) is no news.
+      // The same file seen again (a restart; the watcher and the rescan both) is no news.
       if (earlier.path !== path) this.skipRepeat(path, hash, earlier, now);
       return;
     }
@@ -214,4 +272,41 @@ function sha256(path: string): Promise<string> {
       .on('end', () => resolveHash(hash.digest('hex')))
       .on('error', reject);
   });
+}
+
+/**
+ * Waits until the file's size has not changed for `settleMs`, checked as often as chokidar's
+ * awaitWriteFinish checks, for the files chokidar does not wait for itself.
+ */
+async function settle(path: string, settleMs: number, stopping: AbortSignal): Promise<'settled' | 'stopped' | 'gone'> {
+  let size = -1;
+  let since = 0;
+  for (;;) {
+    let current: number;
+    try {
+      current = (await stat(path)).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+      throw error;
+    }
+    const now = Date.now();
+    if (current !== size) {
+      size = current;
+      since = now;
+    } else if (now - since >= settleMs) {
+      return 'settled';
+    }
+    if (!(await pause(settlePollMs(settleMs), stopping))) return 'stopped';
+  }
+}
+
+/** Waits `ms`; false if stopped first. */
+async function pause(ms: number, stopping: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal: stopping });
+    return true;
+  } catch (error) {
+    if (stopping.aborted) return false;
+    throw error;
+  }
 }

@@ -1,10 +1,11 @@
 // The hot folder with files written slowly, in bursts, renamed into place, copied, with
-// sidecars, and across a restart: nothing taken twice, nothing missed, nothing skipped
-// without a word.
+// sidecars, as watching begins and across a restart: nothing taken twice, nothing missed,
+// nothing skipped without a word.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import fs, { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { syncBuiltinESMExports } from 'node:module';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/agent.js';
 import { hotFolderFiles } from '../../src/capture/hot-folder.js';
@@ -13,7 +14,9 @@ import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const running: Agent[] = [];
+const restores: (() => void)[] = [];
 afterEach(async () => {
+  for (const restore of restores.splice(0)) restore();
   for (const agent of running.splice(0)) await agent.stop();
 });
 
@@ -42,12 +45,42 @@ async function start(dataDir: string): Promise<Agent> {
 const bodies = (agent: Agent) =>
   (agent.store.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all() as Buffer[]).map((b) => JSON.parse(b.toString()));
 const files = (agent: Agent) => bodies(agent).map((p) => decodeURIComponent(String(String(p.session.direct_url).split('/').pop())));
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 /** The agent's log lines written so far; a line still being written is left for later. */
 const logLines = (dataDir: string) =>
   readFileSync(join(dataDir, 'logs', 'agent.log'), 'utf8')
     .split('\n')
     .slice(0, -1)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+const pause = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
+
+/**
+ * Runs `write` just as chokidar starts watching `folder`, after it has read the folder's
+ * files: the gap the rescan is for, hit every time instead of by chance. chokidar imports
+ * fs.watch (and fs.watchFile, for polling) by name; syncBuiltinESMExports points those
+ * names at the wrappers.
+ */
+function writeInTheGap(folder: string, write: () => void): { written: () => boolean } {
+  const original = { watch: fs.watch, watchFile: fs.watchFile };
+  let written = false;
+  const wrap = <F extends (...args: never[]) => unknown>(fn: F): F =>
+    function (this: unknown, ...args: unknown[]) {
+      if (!written && resolve(String(args[0])) === resolve(folder)) {
+        written = true;
+        write();
+      }
+      return Reflect.apply(fn, fs, args);
+    } as unknown as F;
+  fs.watch = wrap(original.watch);
+  fs.watchFile = wrap(original.watchFile);
+  syncBuiltinESMExports();
+  restores.push(() => {
+    fs.watch = original.watch;
+    fs.watchFile = original.watchFile;
+    syncBuiltinESMExports();
+  });
+  return { written: () => written };
+}
 
 describe('the hot folder', () => {
   it('takes a file written slowly once, whole, after it settles', async () => {
@@ -151,11 +184,8 @@ describe('the hot folder', () => {
   it('polls a folder on a network drive when told to', async () => {
     const { dataDir, folder } = setup({ hot_folder_polling: true });
     const agent = await start(dataDir);
-    // Polling compares each stat of the folder with the one before, and the first is taken
-    // in the background as watching starts: a file written before that first stat is only
-    // seen with the next change to the folder (the next file) or at the next start. A booth
-    // writes its first file seconds after starting; so does this test.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Written once the folder has been looked at again, so that only polling can find it.
+    await waitFor('the second look at the folder', () => logLines(dataDir).some((l) => String(l.msg).startsWith('hot folder: looked again')), 10_000);
     writeFileSync(join(folder, 'nas.jpg'), randomBytes(1000));
     await waitFor('the file taken by polling', () => bodies(agent).length === 1, 10_000);
   });
@@ -175,9 +205,13 @@ describe('the hot folder', () => {
     await agent.stop();
     running.splice(0);
 
+    const looks = () => logLines(dataDir).filter((l) => String(l.msg).startsWith('hot folder: looked again')).length;
+    const looksBefore = looks();
     agent = await start(dataDir);
     writeFileSync(join(folder, 'later.jpg'), randomBytes(5000));
     await waitFor('the later file taken', () => bodies(agent).length === 2, 10_000);
+    // By the second look, the files found at the start have long settled and been hashed.
+    await waitFor('the second look at the folder', () => looks() > looksBefore, 10_000);
     const listed = hotFolderFiles(agent.store.db, { limit: 10 });
     const laterId = agent.store.db.prepare('SELECT id FROM events ORDER BY seq DESC LIMIT 1').pluck().get() as string;
     const repeat = `same content as ${first}, already sent as ${eventId}: not sent again`;
@@ -196,5 +230,37 @@ describe('the hot folder', () => {
       [40, copy, first, eventId, repeat],
       [40, renamed, first, eventId, repeat],
     ]);
+  });
+
+  it.each([false, true])('takes a file written as watching begins without a later file to reveal it (polling: %s)', async (polling) => {
+    const { dataDir, folder } = setup({ hot_folder_polling: polling });
+    const gap = writeInTheGap(folder, () => writeFileSync(join(folder, 'first.jpg'), randomBytes(1000)));
+    const agent = await start(dataDir);
+    expect(gap.written()).toBe(true);
+    await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
+    expect(files(agent)).toEqual(['first.jpg']);
+  });
+
+  it.each([false, true])('takes a file still being written when the folder is looked at again once it is whole, once (polling: %s)', async (polling) => {
+    const settleMs = 600;
+    const { dataDir, folder } = setup({ hot_folder_polling: polling, hot_folder_settle_ms: settleMs });
+    const path = join(folder, 'growing.mp4');
+    const gap = writeInTheGap(folder, () => writeFileSync(path, randomBytes(20_000)));
+    const agent = await start(dataDir);
+    expect(gap.written()).toBe(true);
+    // A step every 100 ms, far inside the settle time, from the start to well past the
+    // second look at the folder (1 s after watching begins).
+    for (let step = 0; step < 20; step++) {
+      await pause(100);
+      expect(hotFolderFiles(agent.store.db, { limit: 10 })).toEqual([]);
+      appendFileSync(path, randomBytes(20_000));
+    }
+    expect(logLines(dataDir).find((l) => String(l.msg).startsWith('hot folder: looked again'))).toMatchObject({ found: [path] });
+    await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
+    // The watcher may report it too, once it has settled by the watcher's own count.
+    await pause(settleMs + 400);
+    expect(files(agent)).toEqual(['growing.mp4']);
+    expect(agent.store.db.prepare('SELECT hash, path FROM hot_folder_files').all()).toEqual([{ hash: sha256(path), path }]);
+    expect(hotFolderFiles(agent.store.db, { limit: 10 })).toHaveLength(1);
   });
 });
