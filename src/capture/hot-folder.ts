@@ -2,11 +2,14 @@
 // folder; every media file becomes a `session` event once its size has settled. A JSON
 // sidecar (photo.jpg.json) adds or overrides fields, or is itself a whole payload of
 // another type. A file is taken once by its content (sha256), so restarts and renames never
-// send it twice; the files already there when a folder is first watched are not sent
-// unless the operator asks (hot_folder_import_existing).
+// send it twice; a file with the content of one taken before is listed with the reason, and
+// logged. The files already there when a folder is first watched are not sent unless the
+// operator asks (hot_folder_import_existing).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from 'better-sqlite3';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -22,12 +25,56 @@ export interface HotFolderOptions {
   importExisting: boolean;
 }
 
+/** One file the hot folder has seen, as `hotFolderFiles` lists it. */
+export interface HotFolderFile {
+  path: string;
+  /** When it was taken, or skipped as a repeat (ms since the epoch). */
+  seenAt: number;
+  /** What became of it, in words. */
+  outcome: string;
+  /** The event its content was captured as (for a repeat, the earlier file's), if any. */
+  eventId: string | null;
+  /** Whether this very file became a new event. */
+  sent: boolean;
+}
+
+/** The files the hot folder has seen, newest first: those taken and the repeats not sent. */
+export function hotFolderFiles(db: Database, options: { limit: number }): HotFolderFile[] {
+  const rows = db
+    .prepare(
+      `SELECT path, taken_at AS seen_at, outcome, event_id, sent FROM hot_folder_files
+       UNION ALL
+       SELECT s.path, s.seen_at, s.outcome, f.event_id, 0 FROM hot_folder_skipped s JOIN hot_folder_files f USING (hash)
+       ORDER BY seen_at DESC, path
+       LIMIT ?`,
+    )
+    .all(options.limit) as { path: string; seen_at: number; outcome: string; event_id: string | null; sent: number }[];
+  return rows.map((r) => ({ path: r.path, seenAt: r.seen_at, outcome: r.outcome, eventId: r.event_id, sent: r.sent === 1 }));
+}
+
 const OTHER_TYPES = new Set(['share', 'survey', 'competition_win']);
+
+/** chokidar's polling interval, and how long after 'ready' the folder is looked at again. */
+const POLL_MS = 1000;
+
+/** How often a settling file's size is checked, by chokidar's awaitWriteFinish and by `settle`. */
+const settlePollMs = (settleMs: number) => Math.min(250, Math.max(50, settleMs / 4));
+
+interface Watch {
+  folder: string;
+  settleMs: number;
+  watcher: FSWatcher;
+  stopping: AbortController;
+  /** The files chokidar has reported since this watch began. */
+  reported: Set<string>;
+}
 
 export class HotFolder {
   private readonly s;
-  private watcher: FSWatcher | null = null;
+  private watch: Watch | null = null;
   private readonly pending = new Set<Promise<void>>();
+  /** Files being settled or taken, by path: the watcher and the rescan can both find one. */
+  private readonly inProgress = new Set<string>();
 
   constructor(
     db: Database,
@@ -36,8 +83,9 @@ export class HotFolder {
     this.s = {
       folder: db.prepare(`SELECT first_watched_at FROM hot_folders WHERE folder = ?`),
       addFolder: db.prepare(`INSERT INTO hot_folders (folder, first_watched_at) VALUES (?, ?)`),
-      taken: db.prepare(`SELECT outcome FROM hot_folder_files WHERE hash = ?`),
-      take: db.prepare(`INSERT OR IGNORE INTO hot_folder_files (hash, path, taken_at, event_id, outcome) VALUES (?, ?, ?, ?, ?)`),
+      taken: db.prepare(`SELECT path, event_id, outcome FROM hot_folder_files WHERE hash = ?`),
+      take: db.prepare(`INSERT INTO hot_folder_files (hash, path, taken_at, event_id, outcome, sent) VALUES (?, ?, ?, ?, ?, ?)`),
+      skip: db.prepare(`INSERT OR IGNORE INTO hot_folder_skipped (path, hash, seen_at, outcome) VALUES (?, ?, ?, ?)`),
     };
   }
 
@@ -55,29 +103,68 @@ export class HotFolder {
       depth: 0,
       persistent: true,
       usePolling: options.polling,
-      interval: 1000,
-      awaitWriteFinish: { stabilityThreshold: options.settleMs, pollInterval: Math.min(250, Math.max(50, options.settleMs / 4)) },
+      interval: POLL_MS,
+      awaitWriteFinish: { stabilityThreshold: options.settleMs, pollInterval: settlePollMs(options.settleMs) },
       ignored: (path, stats) => Boolean(stats?.isFile()) && sessionTypeOfFile(path) === null,
     });
-    this.watcher = watcher;
+    const current: Watch = { folder, settleMs: options.settleMs, watcher, stopping: new AbortController(), reported: new Set() };
+    this.watch = current;
     watcher.on('add', (path) => {
-      const existing = !ready;
-      const work = this.take(path, existing && skipExisting).catch((error: unknown) =>
-        this.deps.log.error({ err: error, file: path }, 'hot folder: could not take a file'),
-      );
-      this.pending.add(work);
-      void work.finally(() => this.pending.delete(work));
+      current.reported.add(path);
+      // chokidar awaits a write's finish only after 'ready': the files of its first scan are
+      // reported at once, possibly still being written.
+      this.handle(current, path, { settle: !ready, alreadyThere: !ready && skipExisting });
     });
     watcher.on('error', (error) => this.deps.log.error({ err: error, folder }, 'hot folder: watching failed'));
     await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
     ready = true;
     this.deps.log.info({ folder, polling: options.polling, skippedExisting: skipExisting }, 'hot folder watched');
+    this.track(this.rescan(current), { folder }, 'hot folder: could not look at the folder again');
   }
 
   async stop(): Promise<void> {
-    await this.watcher?.close();
-    this.watcher = null;
+    this.watch?.stopping.abort();
+    await this.watch?.watcher.close();
+    this.watch = null;
     await Promise.all(this.pending);
+  }
+
+  /**
+   * chokidar reads the folder, then starts watching it: a file written in between is not
+   * reported until something else changes in the folder. With polling the gap lasts until
+   * the folder's first stat, taken in the background. One poll interval after 'ready' that
+   * stat has been taken, so one more look then finds whatever the watcher missed.
+   */
+  private async rescan(w: Watch): Promise<void> {
+    if (!(await pause(POLL_MS, w.stopping.signal))) return;
+    const found = (await readdir(w.folder, { withFileTypes: true }))
+      .filter((entry) => entry.isFile() && sessionTypeOfFile(entry.name) !== null)
+      .map((entry) => join(w.folder, entry.name))
+      .filter((path) => !w.reported.has(path) && !this.inProgress.has(path));
+    this.deps.log.info({ folder: w.folder, found }, 'hot folder: looked again for files written as watching began');
+    for (const path of found) this.handle(w, path, { settle: true, alreadyThere: false });
+  }
+
+  /** Settles (if asked) and takes one file, unless it is being settled or taken already. */
+  private handle(w: Watch, path: string, how: { settle: boolean; alreadyThere: boolean }): void {
+    if (this.inProgress.has(path)) return;
+    this.inProgress.add(path);
+    const work = (async () => {
+      if (how.settle) {
+        const settled = await settle(path, w.settleMs, w.stopping.signal);
+        // A file already there at the first watch is never sent. Stopped before it settles,
+        // it is recorded as it is: the next start, no longer the first, would send it.
+        if (settled === 'gone' || (settled === 'stopped' && !how.alreadyThere)) return;
+      }
+      await this.take(path, how.alreadyThere);
+    })().finally(() => this.inProgress.delete(path));
+    this.track(work, { file: path }, 'hot folder: could not take a file');
+  }
+
+  private track(work: Promise<void>, context: Record<string, string>, failure: string): void {
+    const done = work.catch((error: unknown) => this.deps.log.error({ err: error, ...context }, failure));
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
   }
 
   /** Takes one settled media file, once. */
@@ -85,16 +172,23 @@ export class HotFolder {
     const type = sessionTypeOfFile(path);
     if (type === null) return;
     const hash = await sha256(path);
-    if (this.s.taken.get(hash)) return;
+    // From here to the file's row nothing is awaited, so two files with one content cannot
+    // both find it untaken.
     const now = (this.deps.now ?? Date.now)();
+    const earlier = this.s.taken.get(hash) as { path: string; event_id: string | null; outcome: string } | undefined;
+    if (earlier) {
+      // The same file seen again (a restart; the watcher and the rescan both) is no news.
+      if (earlier.path !== path) this.skipRepeat(path, hash, earlier, now);
+      return;
+    }
     if (alreadyThere) {
-      this.s.take.run(hash, path, now, null, 'already in the folder when it was first watched: not sent');
+      this.s.take.run(hash, path, now, null, 'already in the folder when it was first watched: not sent', 0);
       return;
     }
     const settings = this.deps.settings();
     const built = this.payloadFor(path, type, hash, settings);
     if (!built.ok) {
-      this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`);
+      this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`, 0);
       this.deps.log.warn({ file: path, reason: built.reason }, 'hot folder: file not sent');
       return;
     }
@@ -110,8 +204,18 @@ export class HotFolder {
         : result.kind === 'duplicate'
           ? `already captured as ${result.id}`
           : `sent as ${result.id}`;
-    this.s.take.run(hash, path, now, result.kind === 'invalid' ? null : result.id, outcome);
+    this.s.take.run(hash, path, now, result.kind === 'invalid' ? null : result.id, outcome, result.kind === 'accepted' ? 1 : 0);
     this.deps.log[result.kind === 'invalid' ? 'warn' : 'info']({ file: path, outcome }, 'hot folder: file taken');
+  }
+
+  /** A copy of a file taken before, or that file renamed: listed and logged once, never sent. */
+  private skipRepeat(path: string, hash: string, earlier: { path: string; event_id: string | null; outcome: string }, now: number): void {
+    const outcome =
+      earlier.event_id === null
+        ? `same content as ${earlier.path} (${earlier.outcome}): not sent`
+        : `same content as ${earlier.path}, already sent as ${earlier.event_id}: not sent again`;
+    if (this.s.skip.run(path, hash, now, outcome).changes === 0) return;
+    this.deps.log.warn({ file: path, sameAs: earlier.path, event: earlier.event_id, outcome }, 'hot folder: file not sent, its content was taken before');
   }
 
   private payloadFor(path: string, type: NonNullable<ReturnType<typeof sessionTypeOfFile>>, hash: string, settings: Settings):
@@ -168,4 +272,41 @@ function sha256(path: string): Promise<string> {
       .on('end', () => resolveHash(hash.digest('hex')))
       .on('error', reject);
   });
+}
+
+/**
+ * Waits until the file's size has not changed for `settleMs`, checked as often as chokidar's
+ * awaitWriteFinish checks, for the files chokidar does not wait for itself.
+ */
+async function settle(path: string, settleMs: number, stopping: AbortSignal): Promise<'settled' | 'stopped' | 'gone'> {
+  let size = -1;
+  let since = 0;
+  for (;;) {
+    let current: number;
+    try {
+      current = (await stat(path)).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+      throw error;
+    }
+    const now = Date.now();
+    if (current !== size) {
+      size = current;
+      since = now;
+    } else if (now - since >= settleMs) {
+      return 'settled';
+    }
+    if (!(await pause(settlePollMs(settleMs), stopping))) return 'stopped';
+  }
+}
+
+/** Waits `ms`; false if stopped first. */
+async function pause(ms: number, stopping: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal: stopping });
+    return true;
+  } catch (error) {
+    if (stopping.aborted) return false;
+    throw error;
+  }
 }

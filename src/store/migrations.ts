@@ -172,6 +172,31 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`CREATE INDEX deliveries_due ON deliveries (endpoint_id, next_attempt_at) WHERE status = 'queued'`);
     },
   },
+  {
+    // The hot folder lists every media file it has seen, newest first. A file whose content
+    // was taken before (a copy, or the same file renamed) is still not sent, and now says so,
+    // in a table of its own: hot_folder_files stays one row per content, so its primary key
+    // remains what guarantees a content is taken at most once, and the upgrade leaves those
+    // rows as they are. `sent` tells a file that became a new event from one whose event
+    // was already there ("already captured as …").
+    version: 50,
+    up(db) {
+      db.exec(`
+        ALTER TABLE hot_folder_files ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;
+        UPDATE hot_folder_files SET sent = 1 WHERE outcome LIKE 'sent as %';
+        CREATE INDEX hot_folder_files_by_time ON hot_folder_files (taken_at);
+
+        CREATE TABLE hot_folder_skipped (
+          path     TEXT NOT NULL,
+          hash     TEXT NOT NULL REFERENCES hot_folder_files (hash),  -- the content taken before
+          seen_at  INTEGER NOT NULL,
+          outcome  TEXT NOT NULL,                                   -- why not sent, in words
+          PRIMARY KEY (path, hash)
+        ) STRICT;
+        CREATE INDEX hot_folder_skipped_by_time ON hot_folder_skipped (seen_at);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,17 +1,22 @@
-// The hot folder with files written slowly, in bursts, renamed into place, with sidecars,
-// and across a restart: nothing taken twice, nothing missed.
+// The hot folder with files written slowly, in bursts, renamed into place, copied, with
+// sidecars, as watching begins and across a restart: nothing taken twice, nothing missed,
+// nothing skipped without a word.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import fs, { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { syncBuiltinESMExports } from 'node:module';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/agent.js';
+import { hotFolderFiles } from '../../src/capture/hot-folder.js';
 import { configure, FAST } from '../helpers/agent.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const running: Agent[] = [];
+const restores: (() => void)[] = [];
 afterEach(async () => {
+  for (const restore of restores.splice(0)) restore();
   for (const agent of running.splice(0)) await agent.stop();
 });
 
@@ -40,6 +45,42 @@ async function start(dataDir: string): Promise<Agent> {
 const bodies = (agent: Agent) =>
   (agent.store.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all() as Buffer[]).map((b) => JSON.parse(b.toString()));
 const files = (agent: Agent) => bodies(agent).map((p) => decodeURIComponent(String(String(p.session.direct_url).split('/').pop())));
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+/** The agent's log lines written so far; a line still being written is left for later. */
+const logLines = (dataDir: string) =>
+  readFileSync(join(dataDir, 'logs', 'agent.log'), 'utf8')
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+const pause = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
+
+/**
+ * Runs `write` just as chokidar starts watching `folder`, after it has read the folder's
+ * files: the gap the rescan is for, hit every time instead of by chance. chokidar imports
+ * fs.watch (and fs.watchFile, for polling) by name; syncBuiltinESMExports points those
+ * names at the wrappers.
+ */
+function writeInTheGap(folder: string, write: () => void): { written: () => boolean } {
+  const original = { watch: fs.watch, watchFile: fs.watchFile };
+  let written = false;
+  const wrap = <F extends (...args: never[]) => unknown>(fn: F): F =>
+    function (this: unknown, ...args: unknown[]) {
+      if (!written && resolve(String(args[0])) === resolve(folder)) {
+        written = true;
+        write();
+      }
+      return Reflect.apply(fn, fs, args);
+    } as unknown as F;
+  fs.watch = wrap(original.watch);
+  fs.watchFile = wrap(original.watchFile);
+  syncBuiltinESMExports();
+  restores.push(() => {
+    fs.watch = original.watch;
+    fs.watchFile = original.watchFile;
+    syncBuiltinESMExports();
+  });
+  return { written: () => written };
+}
 
 describe('the hot folder', () => {
   it('takes a file written slowly once, whole, after it settles', async () => {
@@ -127,8 +168,10 @@ describe('the hot folder', () => {
     await waitFor('while-stopped taken', () => bodies(agent).length === 2, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(files(agent)).toEqual(['new-1.jpg', 'while-stopped.jpg']);
-    const outcomes = agent.store.db.prepare('SELECT outcome FROM hot_folder_files ORDER BY path').pluck().all();
-    expect(outcomes.filter((o) => String(o).startsWith('already in the folder'))).toHaveLength(2);
+    const notSent = hotFolderFiles(agent.store.db, { limit: 10 }).filter((f) => !f.sent);
+    expect(notSent.map(({ path, outcome, eventId }) => ({ path, outcome, eventId })).sort((a, b) => a.path.localeCompare(b.path))).toEqual(
+      ['old-1.jpg', 'old-2.jpg'].map((name) => ({ path: join(folder, name), outcome: 'already in the folder when it was first watched: not sent', eventId: null })),
+    );
   });
 
   it('sends the files already there when the operator asks', async () => {
@@ -141,12 +184,83 @@ describe('the hot folder', () => {
   it('polls a folder on a network drive when told to', async () => {
     const { dataDir, folder } = setup({ hot_folder_polling: true });
     const agent = await start(dataDir);
-    // Polling compares each stat of the folder with the one before, and the first is taken
-    // in the background as watching starts: a file written before that first stat is only
-    // seen with the next change to the folder (the next file) or at the next start. A booth
-    // writes its first file seconds after starting; so does this test.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Written once the folder has been looked at again, so that only polling can find it.
+    await waitFor('the second look at the folder', () => logLines(dataDir).some((l) => String(l.msg).startsWith('hot folder: looked again')), 10_000);
     writeFileSync(join(folder, 'nas.jpg'), randomBytes(1000));
     await waitFor('the file taken by polling', () => bodies(agent).length === 1, 10_000);
+  });
+
+  it('lists and logs a copy, and the taken file renamed, never sends either, and says it once across a restart', async () => {
+    const { dataDir, folder } = setup();
+    let agent = await start(dataDir);
+    const content = randomBytes(5000);
+    const [first, copy, renamed] = ['first.jpg', 'copy.jpg', 'renamed.jpg'].map((name) => join(folder, name)) as [string, string, string];
+    writeFileSync(first, content);
+    await waitFor('the first taken', () => bodies(agent).length === 1, 10_000);
+    const eventId = agent.store.db.prepare('SELECT id FROM events').pluck().get() as string;
+    writeFileSync(copy, content);
+    await waitFor('the copy listed', () => hotFolderFiles(agent.store.db, { limit: 10 }).length === 2, 10_000);
+    renameSync(first, renamed);
+    await waitFor('the renamed file listed', () => hotFolderFiles(agent.store.db, { limit: 10 }).length === 3, 10_000);
+    await agent.stop();
+    running.splice(0);
+
+    const looks = () => logLines(dataDir).filter((l) => String(l.msg).startsWith('hot folder: looked again')).length;
+    const looksBefore = looks();
+    agent = await start(dataDir);
+    writeFileSync(join(folder, 'later.jpg'), randomBytes(5000));
+    await waitFor('the later file taken', () => bodies(agent).length === 2, 10_000);
+    // By the second look, the files found at the start have long settled and been hashed.
+    await waitFor('the second look at the folder', () => looks() > looksBefore, 10_000);
+    const listed = hotFolderFiles(agent.store.db, { limit: 10 });
+    const laterId = agent.store.db.prepare('SELECT id FROM events ORDER BY seq DESC LIMIT 1').pluck().get() as string;
+    const repeat = `same content as ${first}, already sent as ${eventId}: not sent again`;
+    expect(listed).toEqual([
+      { path: join(folder, 'later.jpg'), seenAt: expect.any(Number), outcome: `sent as ${laterId}`, eventId: laterId, sent: true },
+      { path: renamed, seenAt: expect.any(Number), outcome: repeat, eventId, sent: false },
+      { path: copy, seenAt: expect.any(Number), outcome: repeat, eventId, sent: false },
+      { path: first, seenAt: expect.any(Number), outcome: `sent as ${eventId}`, eventId, sent: true },
+    ]);
+    expect(hotFolderFiles(agent.store.db, { limit: 1 })).toEqual(listed.slice(0, 1));
+    expect(files(agent)).toEqual(['first.jpg', 'later.jpg']);
+    await agent.stop();
+    running.splice(0);
+    const warned = logLines(dataDir).filter((l) => l.msg === 'hot folder: file not sent, its content was taken before');
+    expect(warned.map((l) => [l.level, l.file, l.sameAs, l.event, l.outcome])).toEqual([
+      [40, copy, first, eventId, repeat],
+      [40, renamed, first, eventId, repeat],
+    ]);
+  });
+
+  it.each([false, true])('takes a file written as watching begins without a later file to reveal it (polling: %s)', async (polling) => {
+    const { dataDir, folder } = setup({ hot_folder_polling: polling });
+    const gap = writeInTheGap(folder, () => writeFileSync(join(folder, 'first.jpg'), randomBytes(1000)));
+    const agent = await start(dataDir);
+    expect(gap.written()).toBe(true);
+    await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
+    expect(files(agent)).toEqual(['first.jpg']);
+  });
+
+  it.each([false, true])('takes a file still being written when the folder is looked at again once it is whole, once (polling: %s)', async (polling) => {
+    const settleMs = 600;
+    const { dataDir, folder } = setup({ hot_folder_polling: polling, hot_folder_settle_ms: settleMs });
+    const path = join(folder, 'growing.mp4');
+    const gap = writeInTheGap(folder, () => writeFileSync(path, randomBytes(20_000)));
+    const agent = await start(dataDir);
+    expect(gap.written()).toBe(true);
+    // A step every 100 ms, far inside the settle time, from the start to well past the
+    // second look at the folder (1 s after watching begins).
+    for (let step = 0; step < 20; step++) {
+      await pause(100);
+      expect(hotFolderFiles(agent.store.db, { limit: 10 })).toEqual([]);
+      appendFileSync(path, randomBytes(20_000));
+    }
+    expect(logLines(dataDir).find((l) => String(l.msg).startsWith('hot folder: looked again'))).toMatchObject({ found: [path] });
+    await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
+    // The watcher may report it too, once it has settled by the watcher's own count.
+    await pause(settleMs + 400);
+    expect(files(agent)).toEqual(['growing.mp4']);
+    expect(agent.store.db.prepare('SELECT hash, path FROM hot_folder_files').all()).toEqual([{ hash: sha256(path), path }]);
+    expect(hotFolderFiles(agent.store.db, { limit: 10 })).toHaveLength(1);
   });
 });

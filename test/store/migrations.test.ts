@@ -2,6 +2,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { hotFolderFiles } from '../../src/capture/hot-folder.js';
 import { openDatabase, UnreadableDatabaseError } from '../../src/store/database.js';
 import { migrate, MIGRATIONS, NewerDatabaseError, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { tempDir } from '../helpers/temp.js';
@@ -60,6 +61,44 @@ describe('migrations', () => {
     expect(counts()).toEqual({ queued: 1, waiting: 0, delivered: 1, failed: 0 });
     db.exec(`DELETE FROM endpoints`);
     expect(counts()).toEqual({ queued: 0, waiting: 0, delivered: 0, failed: 0 });
+    db.close();
+  });
+
+  it('50 keeps the hot folder files of 40, marks the ones sent, and lists repeats beside them', () => {
+    const db = openDatabase(join(tempDir(), 'step50.db'), { migrate: false });
+    migrate(db, 40);
+    db.exec(`
+      INSERT INTO hot_folders (folder, first_watched_at) VALUES ('/f', 1);
+      INSERT INTO hot_folder_files (hash, path, taken_at, event_id, outcome) VALUES
+        ('h1', '/f/a.jpg', 1, 'evt_1', 'sent as evt_1'),
+        ('h2', '/f/b.jpg', 2, 'evt_0', 'already captured as evt_0'),
+        ('h3', '/f/c.jpg', 3, NULL, 'already in the folder when it was first watched: not sent'),
+        ('h4', '/f/d.jpg', 4, NULL, 'not sent: no URL for d.jpg');
+    `);
+    const files = (columns: string) => db.prepare(`SELECT ${columns} FROM hot_folder_files ORDER BY hash`).all();
+    const before = files('*');
+    migrate(db, 50);
+    expect(files('hash, path, taken_at, event_id, outcome')).toEqual(before);
+    expect(db.prepare('SELECT sent FROM hot_folder_files ORDER BY hash').pluck().all()).toEqual([1, 0, 0, 0]);
+    expect(db.prepare('SELECT * FROM hot_folders').all()).toEqual([{ folder: '/f', first_watched_at: 1 }]);
+
+    expect(() => db.prepare(`INSERT INTO hot_folder_files (hash, path, taken_at, outcome) VALUES ('h1', '/f/copy.jpg', 5, 'x')`).run()).toThrow(
+      /UNIQUE constraint failed/,
+    );
+    const skip = db.prepare('INSERT INTO hot_folder_skipped (path, hash, seen_at, outcome) VALUES (?, ?, ?, ?)');
+    skip.run('/f/copy.jpg', 'h1', 5, 'same content as /f/a.jpg, already sent as evt_1: not sent again');
+    expect(() => skip.run('/f/copy.jpg', 'h1', 6, 'again')).toThrow(/UNIQUE constraint failed/);
+    expect(() => skip.run('/f/other.jpg', 'never-taken', 6, 'x')).toThrow(/FOREIGN KEY constraint failed/);
+
+    expect(hotFolderFiles(db, { limit: 3 })).toEqual([
+      { path: '/f/copy.jpg', seenAt: 5, outcome: 'same content as /f/a.jpg, already sent as evt_1: not sent again', eventId: 'evt_1', sent: false },
+      { path: '/f/d.jpg', seenAt: 4, outcome: 'not sent: no URL for d.jpg', eventId: null, sent: false },
+      { path: '/f/c.jpg', seenAt: 3, outcome: 'already in the folder when it was first watched: not sent', eventId: null, sent: false },
+    ]);
+    expect(hotFolderFiles(db, { limit: 10 }).slice(3)).toEqual([
+      { path: '/f/b.jpg', seenAt: 2, outcome: 'already captured as evt_0', eventId: 'evt_0', sent: false },
+      { path: '/f/a.jpg', seenAt: 1, outcome: 'sent as evt_1', eventId: 'evt_1', sent: true },
+    ]);
     db.close();
   });
 
