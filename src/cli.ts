@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { hostAgent, type HostPort } from './agent-host.js';
+import { hotFolderFiles } from './capture/hot-folder.js';
 import { ingest } from './capture/ingest.js';
 import { PAYLOAD_TYPES, type PayloadType } from './core/payload.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './core/policy.js';
@@ -435,6 +436,22 @@ program
       } else {
         print(command, retryDelivery(ctx, id), `${id} queued again`);
       }
+    });
+  });
+
+program
+  .command('hot-folder')
+  .description('the files the hot folder has seen, newest first, and what became of each')
+  .option('--limit <n>', 'at most this many', (v) => parseLimit(v), 50)
+  .action(async (options: { limit: number }, command: Command) => {
+    await withOperations(command, ({ store }) => {
+      const files = hotFolderFiles(store.db, { limit: options.limit });
+      const folder = store.settings.read().hot_folder;
+      const text =
+        files.length === 0
+          ? `no files seen yet${folder === null ? ' (no hot folder is set: booth-agent config set hot_folder DIR)' : ` in ${folder}`}`
+          : files.map((f) => `${localTime(f.seenAt)}  ${f.path}\n    ${f.outcome}`).join('\n');
+      print(command, files, text);
     });
   });
 

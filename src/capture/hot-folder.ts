@@ -1,4 +1,4 @@
-// The hot folder (capture.md §4): a booth program saves each finished session into a
+// The hot folder (docs/capture-api.md, "The hot folder"): a booth program saves each finished session into a
 // folder; every media file becomes a `session` event once its size has settled. A JSON
 // sidecar (photo.jpg.json) adds or overrides fields, or is itself a whole payload of
 // another type. A file is taken once by its content (sha256), so restarts and renames never

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DELIVERY_STATUSES } from '../core/policy.js';
 import { payloadTypeSchema } from '../core/payload.js';
 import { checkAdminRequest } from '../core/request-guard.js';
+import { hotFolderFiles } from '../capture/hot-folder.js';
 import { requestHeaders } from '../delivery/sender.js';
 import type { ManagedConfigResult } from '../managed-config.js';
 import { parseInput, Refusal, type OperationContext } from '../operations/context.js';
@@ -144,6 +145,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   app.post('/api/resume', (_request, reply) => answer(reply, () => setPaused(operations, false)));
 
   app.get('/api/stats/day', async () => ({ hours: store.views.dayStats(Date.now()) }));
+  app.get('/api/hot-folder', async () => ({ files: hotFolderFiles(store.db, { limit: 50 }) }));
 
   app.put('/api/settings', (request, reply) => answer(reply, () => changeSettings(operations, jsonBody(request))));
 

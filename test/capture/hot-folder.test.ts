@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/agent.js';
 import { hotFolderFiles } from '../../src/capture/hot-folder.js';
 import { configure, FAST } from '../helpers/agent.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -230,6 +231,11 @@ describe('the hot folder', () => {
       [40, copy, first, eventId, repeat],
       [40, renamed, first, eventId, repeat],
     ]);
+    // The operator's listing says the same, newest first.
+    const cli = await runCli(['--data-dir', dataDir, 'hot-folder']);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout.split('\n').filter((line) => line.startsWith('    '))).toEqual([`    sent as ${laterId}`, `    ${repeat}`, `    ${repeat}`, `    sent as ${eventId}`]);
+    expect(JSON.parse((await runCli(['--data-dir', dataDir, '--json', 'hot-folder', '--limit', '2'])).stdout)).toEqual(listed.slice(0, 2));
   });
 
   it.each([false, true])('takes a file written as watching begins without a later file to reveal it (polling: %s)', async (polling) => {

@@ -42,6 +42,7 @@ describe('the admin API guard', () => {
     const answer = await call('/api/state');
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toMatchObject({ counts: { queued: 0 }, online: true, paused: false });
+    expect(JSON.parse((await call('/api/hot-folder')).text)).toEqual({ files: [] });
   });
 
   it.each([
@@ -61,6 +62,7 @@ describe('the admin API guard', () => {
       ['POST', '/api/pause'],
       ['POST', '/api/endpoints'],
       ['GET', '/api/stream'],
+      ['GET', '/api/hot-folder'],
     ] as const) {
       const answer = await call(path, { method, headers: h });
       expect(answer.status, `${method} ${path}`).toBe(status);
