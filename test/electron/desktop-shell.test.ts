@@ -192,4 +192,36 @@ describe('the desktop app under Node', { timeout: 60_000 }, () => {
     const lock: InstanceLock = acquireInstanceLock(join(dataDir, 'agent.lock'), dataDir);
     lock.release();
   });
+
+  it('says in the tray why the agent cannot start, and still quits while it is down', async () => {
+    const { dataDir } = await dataFolder();
+    const desktop = launchDesktop(dataDir);
+    const state = await started(desktop);
+    await desktop.until('the panel window', (s) => s.windows[0]?.visible);
+
+    // Another process takes the data folder as soon as the agent is gone.
+    process.kill(state.processes[0]!.pid!, 'SIGKILL');
+    const lock = await waitFor('the data folder lock', () => {
+      try {
+        return acquireInstanceLock(join(dataDir, 'agent.lock'), dataDir);
+      } catch {
+        return null;
+      }
+    });
+    cleanups.push(() => lock.release());
+
+    // Each failed start waits longer (restart-backoff); by the third the next try is 4 s away.
+    const down = await desktop.until(
+      'three restarts to fail',
+      (s) => s.processes.length === 4 && s.processes.at(-1)!.exitedAt !== null && s,
+    );
+    expect(down.processes.at(-1)!.code).toBe(1);
+    expect(tooltipHead(down)).toMatch(/^Booth Agent: another booth-agent is already running on the data folder/);
+
+    await desktop.send({ type: 'click-menu', label: 'Quit Booth Agent' });
+    const exit = await Promise.race([desktop.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), STOP_GRACE_MS))]);
+    expect(exit, 'the app did not quit').not.toBeNull();
+    expect(exit!.code).toBe(0);
+    expect(exit!.final!.processes, 'quit while no agent ran').toHaveLength(4);
+  });
 });
