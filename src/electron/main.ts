@@ -60,12 +60,14 @@ async function main(): Promise<void> {
   let quitting = false;
   let restart: RestartState = { crashes: 0 };
   let lastNotifiedAt: number | null = null;
+  /** Why the agent could not start, shown until it is ready again (restarts keep trying). */
+  let startError: string | null = null;
 
   const tray = new Tray(trayImage('waiting'));
   const renderTray = () => {
     const model = trayModel(summary, preferences.startAtLogin);
     tray.setImage(trayImage(model.icon));
-    tray.setToolTip(model.tooltip);
+    tray.setToolTip(startError === null ? model.tooltip : `Booth Agent: ${startError}`);
     tray.setContextMenu(Menu.buildFromTemplate(model.menu.map(toMenuItem)));
   };
   const toMenuItem = (item: ReturnType<typeof trayModel>['menu'][number]): MenuItemConstructorOptions =>
@@ -187,6 +189,7 @@ async function main(): Promise<void> {
   function onAgentEvent(event: HostEvent): void {
     switch (event.type) {
       case 'ready':
+        startError = null;
         panelUrl = event.panelUrl;
         agentPort = event.port;
         log.info({ port: event.port }, 'agent ready');
@@ -205,8 +208,8 @@ async function main(): Promise<void> {
       }
       case 'error':
         log.error({ error: event.message }, 'the agent could not start');
-        tray.setToolTip(`Booth Agent: ${event.message}`);
-        return;
+        startError = event.message;
+        return renderTray();
       case 'stopped':
         return;
     }
@@ -227,10 +230,14 @@ async function main(): Promise<void> {
     // A tray app: closing the window keeps the agent running.
   });
   app.on('before-quit', (event) => {
-    if (quitting || !child) return;
+    const proc = child;
+    if (quitting || !proc) {
+      // Set even when no agent runs: the panel window's 'close' must not cancel this quit.
+      quitting = true;
+      return;
+    }
     event.preventDefault();
     quitting = true;
-    const proc = child;
     const force = setTimeout(() => proc.kill(), STOP_GRACE_MS);
     proc.once('exit', () => {
       clearTimeout(force);

@@ -1,5 +1,5 @@
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 20): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
