@@ -3,7 +3,6 @@
 // Prints a table and writes BENCHMARKS.md. Run: npm run bench
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:https';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -24,7 +23,10 @@ const record = (figure, measured, baseline, ratio, goal, met) => {
 const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
   keyType: 'ec',
   algorithm: 'sha256',
-  extensions: [{ name: 'basicConstraints', cA: true }, { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  extensions: [
+    { name: 'basicConstraints', cA: true },
+    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+  ],
 });
 const certDir = temp('cert');
 writeFileSync(join(certDir, 'cert.pem'), pems.cert);
@@ -42,7 +44,16 @@ const receiverSource = `
 async function startReceiver(port = 0) {
   const child = spawn(process.execPath, ['-e', receiverSource, certDir, String(port)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const line = await new Promise((resolve) => child.stdout.once('data', resolve));
-  return { child, port: JSON.parse(String(line)).port, count: () => new Promise((resolve) => { child.once('message', resolve); child.send('count'); }), stop: () => child.kill() };
+  return {
+    child,
+    port: JSON.parse(String(line)).port,
+    count: () =>
+      new Promise((resolve) => {
+        child.once('message', resolve);
+        child.send('count');
+      }),
+    stop: () => child.kill(),
+  };
 }
 
 async function spawnAgent(dataDir, env = {}) {
@@ -61,16 +72,35 @@ async function spawnAgent(dataDir, env = {}) {
     };
     look();
   });
-  return { child, port, listeningMs: performance.now() - started, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
+  return {
+    child,
+    port,
+    listeningMs: performance.now() - started,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 function prepare(dataDir, endpointUrl, queued = 0, held = false) {
   const store = openStore(join(dataDir, 'outbox.db'));
-  const endpoint = store.endpoints.add({ url: endpointUrl, secret: generateSecret(), types: null, strictOrder: false, ca: null }, Date.now());
+  const endpoint = store.endpoints.add(
+    { url: endpointUrl, secret: generateSecret(), types: null, strictOrder: false, ca: null },
+    Date.now(),
+  );
   if (held) store.db.prepare('UPDATE endpoints SET unreachable_since = ? WHERE id = ?').run(Date.now(), endpoint.id);
   store.db.transaction(() => {
     for (let i = 0; i < queued; i++) {
-      const body = Buffer.from(JSON.stringify({ type: 'session', event_id: 1, timestamp: new Date().toISOString(), session: { id: `b-${i}`, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' } }));
+      const body = Buffer.from(
+        JSON.stringify({
+          type: 'session',
+          event_id: 1,
+          timestamp: new Date().toISOString(),
+          session: { id: `b-${i}`, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' },
+        }),
+      );
       store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `b-${i}` }, Date.now(), 1000);
     }
   })();
@@ -103,7 +133,12 @@ async function postEvent(port, token, body, dispatcher) {
   await res.body.dump();
   return res.statusCode;
 }
-const session = (id) => JSON.stringify({ type: 'session', event_id: 1, session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' } });
+const session = (id) =>
+  JSON.stringify({
+    type: 'session',
+    event_id: 1,
+    session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' },
+  });
 const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
 // 1. Backlog drain: 10,000 waiting deliveries to a loopback HTTPS receiver.
@@ -120,7 +155,10 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
     Array.from({ length: 4 }, async () => {
       while (next < bodies.length) {
         const i = next++;
-        const headers = { 'content-type': 'application/json', ...signatureHeaders({ xSignature: secret, standard: [secret] }, `msg_${i}`, Math.floor(Date.now() / 1000), bodies[i]) };
+        const headers = {
+          'content-type': 'application/json',
+          ...signatureHeaders({ xSignature: secret, standard: [secret] }, `msg_${i}`, Math.floor(Date.now() / 1000), bodies[i]),
+        };
         const res = await request(url, { method: 'POST', body: bodies[i], headers, dispatcher });
         await res.body.dump();
       }
@@ -180,7 +218,14 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
   const baseRate = 2000 / ((performance.now() - baseStart) / 1000);
   db.close();
   const ratio = agentRate / baseRate;
-  record('durable capture, HTTP API, 16 clients', `${Math.round(agentRate)} events/s`, `single-row commits, synchronous=FULL: ${Math.round(baseRate)}/s`, ratio.toFixed(2), '≥ 1.0', ratio >= 1);
+  record(
+    'durable capture, HTTP API, 16 clients',
+    `${Math.round(agentRate)} events/s`,
+    `single-row commits, synchronous=FULL: ${Math.round(baseRate)}/s`,
+    ratio.toFixed(2),
+    '≥ 1.0',
+    ratio >= 1,
+  );
   rmSync(dataDir, { recursive: true, force: true });
 }
 
@@ -205,7 +250,12 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
   for (let i = 0; i < 100; i++) {
     const before = await receiver.count();
     const started = performance.now();
-    const res = await request(url, { method: 'POST', body: session(`p-${i}`), headers: { 'content-type': 'application/json' }, dispatcher });
+    const res = await request(url, {
+      method: 'POST',
+      body: session(`p-${i}`),
+      headers: { 'content-type': 'application/json' },
+      dispatcher,
+    });
     await res.body.dump();
     await until(async () => (await receiver.count()) > before, 10_000, 0);
     plain.push(performance.now() - started);
@@ -253,9 +303,30 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
   const cpuPercent = ((cpuSeconds(full.child.pid) - cpuStart) / IDLE_S) * 100;
   await full.stop();
-  record('memory, RSS with 100,000 events in the outbox', `${fullRss.toFixed(0)} MB`, `same process idle, empty outbox: ${idleRss.toFixed(0)} MB`, `+${(fullRss - idleRss).toFixed(0)} MB`, '≤ +50 MB', fullRss - idleRss <= 50);
-  record(`idle CPU, ${IDLE_S} s, an endpoint waiting (100,000 queued)`, `${cpuPercent.toFixed(2)} % of one core`, '—', '—', '< 0.5 %', cpuPercent < 0.5);
-  record('start-up with 100,000 queued: first capture accepted', `${startupMs.toFixed(0)} ms after spawn`, '—', '—', '≤ 500 ms', startupMs <= 500);
+  record(
+    'memory, RSS with 100,000 events in the outbox',
+    `${fullRss.toFixed(0)} MB`,
+    `same process idle, empty outbox: ${idleRss.toFixed(0)} MB`,
+    `+${(fullRss - idleRss).toFixed(0)} MB`,
+    '≤ +50 MB',
+    fullRss - idleRss <= 50,
+  );
+  record(
+    `idle CPU, ${IDLE_S} s, an endpoint waiting (100,000 queued)`,
+    `${cpuPercent.toFixed(2)} % of one core`,
+    '—',
+    '—',
+    '< 0.5 %',
+    cpuPercent < 0.5,
+  );
+  record(
+    'start-up with 100,000 queued: first capture accepted',
+    `${startupMs.toFixed(0)} ms after spawn`,
+    '—',
+    '—',
+    '≤ 500 ms',
+    startupMs <= 500,
+  );
   rmSync(emptyDir, { recursive: true, force: true });
   rmSync(fullDir, { recursive: true, force: true });
 }

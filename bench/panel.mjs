@@ -26,18 +26,29 @@ function median(fn) {
 }
 
 const store = openStore(join(dir, 'outbox.db'));
-const endpoint = store.endpoints.add({ url: 'https://hooks.example.com/b', secret: generateSecret(), types: null, strictOrder: false, ca: null }, Date.now());
+const endpoint = store.endpoints.add(
+  { url: 'https://hooks.example.com/b', secret: generateSecret(), types: null, strictOrder: false, ca: null },
+  Date.now(),
+);
 let started = Date.now();
 store.db.transaction(() => {
-  store.db.prepare(`
+  store.db
+    .prepare(
+      `
     INSERT INTO events (id, type, body, dedupe_key, test, occurred_at, captured_at, session_id)
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
     SELECT 'evt_' || i, CASE i % 4 WHEN 0 THEN 'session' WHEN 1 THEN 'share' WHEN 2 THEN 'survey' ELSE 'competition_win' END,
-           CAST('{"type":"session"}' AS BLOB), NULL, 0, '2026-01-01T00:00:00Z', i, 'sess-' || i FROM n`).run(ROWS);
-  store.db.prepare(`
+           CAST('{"type":"session"}' AS BLOB), NULL, 0, '2026-01-01T00:00:00Z', i, 'sess-' || i FROM n`,
+    )
+    .run(ROWS);
+  store.db
+    .prepare(
+      `
     INSERT INTO deliveries (id, event_seq, endpoint_id, status, attempts_used, queued_at, next_attempt_at, updated_at, delivered_at)
     SELECT 'msg_' || seq, seq, ?, CASE WHEN seq % 1000 = 0 THEN 'failed' ELSE 'delivered' END, 0, seq, seq, seq,
-           CASE WHEN seq % 1000 = 0 THEN NULL ELSE seq END FROM events`).run(endpoint.id);
+           CASE WHEN seq % 1000 = 0 THEN NULL ELSE seq END FROM events`,
+    )
+    .run(endpoint.id);
 })();
 console.log(`built ${ROWS.toLocaleString('en')} deliveries in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 

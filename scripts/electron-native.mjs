@@ -25,7 +25,8 @@ if (existsSync(stamp) && JSON.stringify(JSON.parse(readFileSync(stamp, 'utf8')))
 const work = join('native', '.build', 'better-sqlite3');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
-for (const part of ['package.json', 'binding.gyp', 'src', 'deps', 'lib']) cpSync(join(sqliteDir, part), join(work, part), { recursive: true });
+for (const part of ['package.json', 'binding.gyp', 'src', 'deps', 'lib'])
+  cpSync(join(sqliteDir, part), join(work, part), { recursive: true });
 
 // A machine whose npm is set to build against Node's own headers (nodedir) would quietly
 // produce a Node binary: build against Electron's, always.
@@ -33,10 +34,29 @@ const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key
 const run = (command, args) =>
   execFileSync(command, args, { cwd: work, stdio: 'inherit', env: { ...env, npm_config_runtime: 'electron', npm_config_nodedir: '' } });
 try {
-  run(process.execPath, [require.resolve('prebuild-install/bin.js'), '--runtime', 'electron', '--target', electron, '--arch', process.arch, '--platform', process.platform]);
+  run(process.execPath, [
+    require.resolve('prebuild-install/bin.js'),
+    '--runtime',
+    'electron',
+    '--target',
+    electron,
+    '--arch',
+    process.arch,
+    '--platform',
+    process.platform,
+  ]);
 } catch {
-  console.log('no prebuilt binary: compiling against Electron\'s headers');
-  run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--yes', 'node-gyp', 'rebuild', '--release', '--runtime=electron', `--target=${electron}`, `--arch=${process.arch}`, '--dist-url=https://electronjs.org/headers']);
+  console.log("no prebuilt binary: compiling against Electron's headers");
+  run(process.platform === 'win32' ? 'npx.cmd' : 'npx', [
+    '--yes',
+    'node-gyp',
+    'rebuild',
+    '--release',
+    '--runtime=electron',
+    `--target=${electron}`,
+    `--arch=${process.arch}`,
+    '--dist-url=https://electronjs.org/headers',
+  ]);
 }
 
 mkdirSync(out, { recursive: true });

@@ -4,16 +4,28 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const tray = {
-  delivered: { color: '#2e9e5b', mark: '<path d="M9 16.5 L14 21.5 L23 11" stroke="#fff" stroke-width="3.5" fill="none" stroke-linecap="round" stroke-linejoin="round"/>' },
+  delivered: {
+    color: '#2e9e5b',
+    mark: '<path d="M9 16.5 L14 21.5 L23 11" stroke="#fff" stroke-width="3.5" fill="none" stroke-linecap="round" stroke-linejoin="round"/>',
+  },
   waiting: { color: '#7b8aa3', mark: '<path d="M16 9 V16 L21 19" stroke="#fff" stroke-width="3.5" fill="none" stroke-linecap="round"/>' },
-  failed: { color: '#d64538', mark: '<path d="M16 8 V18" stroke="#fff" stroke-width="4" stroke-linecap="round"/><circle cx="16" cy="23.5" r="2.3" fill="#fff"/>' },
-  paused: { color: '#1f5fa8', mark: '<rect x="10.5" y="9" width="4" height="14" rx="1" fill="#fff"/><rect x="17.5" y="9" width="4" height="14" rx="1" fill="#fff"/>' },
+  failed: {
+    color: '#d64538',
+    mark: '<path d="M16 8 V18" stroke="#fff" stroke-width="4" stroke-linecap="round"/><circle cx="16" cy="23.5" r="2.3" fill="#fff"/>',
+  },
+  paused: {
+    color: '#1f5fa8',
+    mark: '<rect x="10.5" y="9" width="4" height="14" rx="1" fill="#fff"/><rect x="17.5" y="9" width="4" height="14" rx="1" fill="#fff"/>',
+  },
 };
 
 mkdirSync('assets/tray', { recursive: true });
 mkdirSync('build', { recursive: true });
 for (const [name, { color, mark }] of Object.entries(tray)) {
-  writeFileSync(`assets/tray/${name}.svg`, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="15" fill="${color}"/>${mark}</svg>\n`);
+  writeFileSync(
+    `assets/tray/${name}.svg`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="15" fill="${color}"/>${mark}</svg>\n`,
+  );
 }
 
 const browser = await chromium.launch({

@@ -79,7 +79,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const released = store.queue.releaseOrphanedLeases(LEASE_OWNER_PREFIX, owner);
     if (released > 0) log.info({ released }, 'took back deliveries left in flight by an earlier run');
 
-    const managedConfig = applyManagedConfig(store, options.managedConfig ?? managedConfigLocations(process.platform, process.env), Date.now());
+    const managedConfig = applyManagedConfig(
+      store,
+      options.managedConfig ?? managedConfigLocations(process.platform, process.env),
+      Date.now(),
+    );
     if (managedConfig.status === 'applied') log.info(managedConfig, 'managed configuration applied');
     if (managedConfig.status === 'invalid') log.error(managedConfig, 'managed configuration not applied');
 

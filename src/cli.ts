@@ -105,7 +105,12 @@ function localTime(ms: number | null): string {
 
 /** `--types`: "all", or a comma-separated list (the operation checks each type). */
 function typesOption(value: string): string[] | null {
-  return value === 'all' ? null : value.split(',').map((t) => t.trim()).filter(Boolean);
+  return value === 'all'
+    ? null
+    : value
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
 }
 
 function readCa(file: string): string {
@@ -221,7 +226,8 @@ endpoint
       ...(options.strictOrder !== undefined ? { strictOrder: options.strictOrder } : {}),
       ...(options.ca !== undefined ? { ca: options.ca === false ? null : readCa(options.ca) } : {}),
     };
-    if (Object.keys(changes).length === 0) throw new UsageError('say what to change: --url, --types, --strict-order/--no-strict-order, --ca/--no-ca');
+    if (Object.keys(changes).length === 0)
+      throw new UsageError('say what to change: --url, --types, --strict-order/--no-strict-order, --ca/--no-ca');
     await withOperations(command, (ctx) => {
       const edited = editEndpoint(ctx, id, changes);
       print(command, edited, describeEndpoint(edited));
@@ -234,7 +240,11 @@ endpoint
   .action(async (_options, command: Command) => {
     await withOperations(command, ({ store }) => {
       const endpoints = store.endpoints.list().map(publicEndpoint);
-      print(command, endpoints, endpoints.length === 0 ? 'no endpoints yet: booth-agent endpoint add https://…' : endpoints.map(describeEndpoint).join('\n'));
+      print(
+        command,
+        endpoints,
+        endpoints.length === 0 ? 'no endpoints yet: booth-agent endpoint add https://…' : endpoints.map(describeEndpoint).join('\n'),
+      );
     });
   });
 
@@ -318,7 +328,8 @@ config
   .command('get [key]')
   .description('print one setting, or all of them')
   .action(async (key: string | undefined, _options, command: Command) => {
-    if (key !== undefined && !isSettingKey(key)) throw new UsageError(`unknown setting "${key}"; the settings are ${SETTING_KEYS.join(', ')}`);
+    if (key !== undefined && !isSettingKey(key))
+      throw new UsageError(`unknown setting "${key}"; the settings are ${SETTING_KEYS.join(', ')}`);
     await withOperations(command, ({ store }) => {
       const settings = store.settings.read();
       if (key !== undefined) {
@@ -547,7 +558,14 @@ program
   });
 
 /** A field an operation refused, named as the operator typed it on this command line. */
-const FLAG_OF_FIELD: Record<string, string> = { url: 'URL', types: '--types', secret: '--secret', ca: '--ca', strictOrder: '--strict-order', type: '--type' };
+const FLAG_OF_FIELD: Record<string, string> = {
+  url: 'URL',
+  types: '--types',
+  secret: '--secret',
+  ca: '--ca',
+  strictOrder: '--strict-order',
+  type: '--type',
+};
 
 function refusalMessage(refusal: Refusal): string {
   if (refusal.issues.length === 0) return refusal.message;

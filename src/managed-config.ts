@@ -55,9 +55,7 @@ export function managedConfigLocations(platform: NodeJS.Platform, env: NodeJS.Pr
 }
 
 export type ManagedConfigResult =
-  | { status: 'none' }
-  | { status: 'applied'; file: string; added: number }
-  | { status: 'invalid'; file: string; problem: string };
+  { status: 'none' } | { status: 'applied'; file: string; added: number } | { status: 'invalid'; file: string; problem: string };
 
 /** Reads the first managed configuration file found and applies it to the store. */
 export function applyManagedConfig(store: Store, locations: string[], now: number): ManagedConfigResult {
@@ -87,7 +85,10 @@ export function applyManagedConfig(store: Store, locations: string[], now: numbe
       const url = new URL(endpoint.url).href;
       if (known.has(url)) continue;
       known.add(url);
-      store.endpoints.add({ url, secret: endpoint.secret ?? generateSecret(), types: endpoint.types, strictOrder: endpoint.strict_order, ca: null }, now);
+      store.endpoints.add(
+        { url, secret: endpoint.secret ?? generateSecret(), types: endpoint.types, strictOrder: endpoint.strict_order, ca: null },
+        now,
+      );
       added += 1;
     }
   })();

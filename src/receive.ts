@@ -27,10 +27,15 @@ export function checkSignatures(
   const sameHex = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
   const id = header('webhook-id');
   const timestamp = header('webhook-timestamp');
-  const given = header('webhook-signature').split(' ').map((s) => s.replace(/^v1,/, ''));
+  const given = header('webhook-signature')
+    .split(' ')
+    .map((s) => s.replace(/^v1,/, ''));
   const xSignature = secrets.some((s) => sameHex(createHmac('sha256', s).update(body).digest('hex'), header('x-signature')));
   const standard = secrets.some((s) => {
-    const expected = createHmac('sha256', Buffer.from(s.replace(/^whsec_/, ''), 'base64')).update(`${id}.${timestamp}.`).update(body).digest('base64');
+    const expected = createHmac('sha256', Buffer.from(s.replace(/^whsec_/, ''), 'base64'))
+      .update(`${id}.${timestamp}.`)
+      .update(body)
+      .digest('base64');
     return given.some((g) => sameHex(g, expected));
   });
   return { xSignature, standard, timestampOk: Math.abs(now / 1000 - Number(timestamp)) <= 300 };
@@ -51,7 +56,13 @@ export async function startTryReceiver(options: {
       notAfterDate: new Date(Date.now() + 5 * 365 * 86_400_000),
       extensions: [
         { name: 'basicConstraints', cA: true },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' },
+            { type: 2, value: 'localhost' },
+          ],
+        },
       ],
     });
     writeFileSync(keyFile, made.private, { mode: 0o600 });

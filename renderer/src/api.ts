@@ -10,7 +10,11 @@ export interface Issue {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly issues: Issue[] = []) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
     super(message);
   }
 }

@@ -35,7 +35,10 @@ function renderHeader(state: State): void {
   title.textContent = line.text;
   title.dataset.tone = line.tone;
   const { counts } = state;
-  const last = state.lastDeliveredAt === null ? 'nothing delivered yet' : `last delivered ${relative(state.lastDeliveredAt, Date.now())} (${clock(state.lastDeliveredAt)})`;
+  const last =
+    state.lastDeliveredAt === null
+      ? 'nothing delivered yet'
+      : `last delivered ${relative(state.lastDeliveredAt, Date.now())} (${clock(state.lastDeliveredAt)})`;
   byId('summary').textContent = [
     `${counts.delivered} delivered`,
     `${counts.queued} queued`,
@@ -65,7 +68,8 @@ function renderHeader(state: State): void {
         `The booth's clock is ${duration(Math.abs(e.clockSkewMs))} ${e.clockSkewMs > 0 ? 'behind' : 'ahead of'} ${e.url}: receivers that check signatures' timestamps will reject webhooks. Set the booth's clock.`,
       );
     }
-    if (!e.enabled && e.disabledReason && e.disabledReason !== 'disabled by the operator') found.push(`${e.url} was disabled: ${e.disabledReason}`);
+    if (!e.enabled && e.disabledReason && e.disabledReason !== 'disabled by the operator')
+      found.push(`${e.url} was disabled: ${e.disabledReason}`);
     return found;
   });
   if (state.managedConfigProblem) warnings.push(`The managed configuration was not applied: ${state.managedConfigProblem}`);
@@ -113,18 +117,50 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
       ? h('span', { class: 'bad' }, `cannot be reached since ${clock(endpoint.unreachableSince)}`)
       : 'enabled';
   const types = endpoint.types === null ? 'all events' : endpoint.types.map((t) => TYPE_WORDS[t]).join(', ');
-  const testType = h('select', { id: id('test-type'), 'aria-label': `Test event type for ${endpoint.url}` },
-    ...PAYLOAD_TYPES.map((t) => h('option', { value: t }, t)));
+  const testType = h(
+    'select',
+    { id: id('test-type'), 'aria-label': `Test event type for ${endpoint.url}` },
+    ...PAYLOAD_TYPES.map((t) => h('option', { value: t }, t)),
+  );
 
-  return h('li', { class: 'endpoint', 'data-endpoint': endpoint.id },
+  return h(
+    'li',
+    { class: 'endpoint', 'data-endpoint': endpoint.id },
     h('div', { class: 'url' }, endpoint.url),
     h('div', { class: 'meta' }, types, endpoint.strictOrder ? ' · one at a time' : '', ' · ', status),
-    h('div', { class: 'row' },
+    h(
+      'div',
+      { class: 'row' },
       h('button', { id: id('verify'), type: 'button', disabled: state.busy, onclick: () => void verify(endpoint) }, 'Verify'),
       testType,
-      h('button', { id: id('test'), type: 'button', disabled: state.busy, onclick: () => void sendTestEvent(endpoint, testType.value as PayloadType) }, 'Send test'),
-      h('button', { id: id('toggle'), type: 'button', onclick: () => void change(endpoint, { enabled: !endpoint.enabled }) }, endpoint.enabled ? 'Disable' : 'Enable'),
-      h('button', { id: id('edit'), type: 'button', 'aria-expanded': String(Boolean(state.editing)), onclick: () => { state.editing = !state.editing; renderEndpoints(true); } }, 'Edit'),
+      h(
+        'button',
+        {
+          id: id('test'),
+          type: 'button',
+          disabled: state.busy,
+          onclick: () => void sendTestEvent(endpoint, testType.value as PayloadType),
+        },
+        'Send test',
+      ),
+      h(
+        'button',
+        { id: id('toggle'), type: 'button', onclick: () => void change(endpoint, { enabled: !endpoint.enabled }) },
+        endpoint.enabled ? 'Disable' : 'Enable',
+      ),
+      h(
+        'button',
+        {
+          id: id('edit'),
+          type: 'button',
+          'aria-expanded': String(Boolean(state.editing)),
+          onclick: () => {
+            state.editing = !state.editing;
+            renderEndpoints(true);
+          },
+        },
+        'Edit',
+      ),
       h('button', { id: id('remove'), type: 'button', class: 'danger', onclick: () => void remove(endpoint) }, 'Remove'),
     ),
     secretRow(endpoint, state, id),
@@ -135,11 +171,20 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
 
 function secretRow(endpoint: EndpointView, state: EndpointUi, id: (what: string) => string): HTMLElement {
   const rotation = endpoint.rotationPending
-    ? h('span', {},
+    ? h(
+        'span',
+        {},
         ` Rotated: the old secret still signs webhook-signature until ${endpoint.previousSecretUntil ? localTime(endpoint.previousSecretUntil) : 'confirmed'}, and X-Signature uses it until you confirm. `,
-        h('button', { id: id('confirm-rotation'), type: 'button', onclick: () => void confirmRotation(endpoint) }, 'Receivers updated: confirm'))
+        h(
+          'button',
+          { id: id('confirm-rotation'), type: 'button', onclick: () => void confirmRotation(endpoint) },
+          'Receivers updated: confirm',
+        ),
+      )
     : null;
-  return h('div', { class: 'row secret' },
+  return h(
+    'div',
+    { class: 'row secret' },
     'Secret: ',
     state.secret ? h('code', { id: id('secret') }, state.secret) : h('span', {}, '••••••••'),
     h('button', { id: id('reveal'), type: 'button', onclick: () => void toggleSecret(endpoint) }, state.secret ? 'Hide' : 'Reveal'),
@@ -157,10 +202,18 @@ function editForm(endpoint: EndpointView, id: (what: string) => string): HTMLEle
   const strict = h('input', { type: 'checkbox', checked: endpoint.strictOrder });
   const urlError = h('p', { id: id('edit-url-error'), class: 'field-error', role: 'alert' });
   const typesError = h('p', { class: 'field-error', role: 'alert' });
-  const form = h('form', { class: 'edit', novalidate: true },
-    h('label', { for: id('edit-url') }, 'Endpoint URL'), url, urlError,
-    h('fieldset', {}, h('legend', {}, 'Send these events'),
-      ...boxes.map((box, i) => h('label', {}, box, ` ${TYPE_WORDS[PAYLOAD_TYPES[i]!]}`))),
+  const form = h(
+    'form',
+    { class: 'edit', novalidate: true },
+    h('label', { for: id('edit-url') }, 'Endpoint URL'),
+    url,
+    urlError,
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Send these events'),
+      ...boxes.map((box, i) => h('label', {}, box, ` ${TYPE_WORDS[PAYLOAD_TYPES[i]!]}`)),
+    ),
     typesError,
     h('label', { class: 'inline' }, strict, 'One at a time, strictly in order'),
     h('button', { type: 'submit' }, 'Save'),
@@ -335,7 +388,8 @@ function clearIssues(fields: Fields): void {
 
 /** Puts each refusal next to its field (the API names the field in each issue's path). */
 function showIssues(error: unknown, fields: Fields): void {
-  const issues: Issue[] = error instanceof ApiError && error.issues.length > 0 ? error.issues : [{ path: Object.keys(fields)[0]!, message: messageOf(error) }];
+  const issues: Issue[] =
+    error instanceof ApiError && error.issues.length > 0 ? error.issues : [{ path: Object.keys(fields)[0]!, message: messageOf(error) }];
   for (const issue of issues) {
     const target = fields[issue.path.split('.')[0]!] ?? Object.values(fields)[0]!;
     const [input, message] = target;
@@ -387,16 +441,27 @@ async function loadDeliveries(): Promise<void> {
   const now = Date.now();
   byId('deliveries').replaceChildren(
     ...items.map((d) =>
-      h('tr', { tabindex: 0, 'data-delivery': d.id, onclick: () => void openDetail(d.id), onkeydown: (e) => {
-        if ((e as KeyboardEvent).key === 'Enter') void openDetail(d.id);
-      } },
+      h(
+        'tr',
+        {
+          tabindex: 0,
+          'data-delivery': d.id,
+          onclick: () => void openDetail(d.id),
+          onkeydown: (e) => {
+            if ((e as KeyboardEvent).key === 'Enter') void openDetail(d.id);
+          },
+        },
         h('td', { title: localTime(d.capturedAt) }, `${clock(d.capturedAt)} · ${relative(d.capturedAt, now)}`),
         h('td', {}, d.type, d.test ? ' (test)' : ''),
         h('td', {}, d.sessionId ?? ''),
         h('td', { title: d.endpointUrl }, d.endpointUrl),
         h('td', {}, h('span', { class: `badge ${d.status}` }, d.status)),
         h('td', {}, String(d.attemptsUsed)),
-        h('td', { title: d.lastError ?? '' }, d.status === 'delivered' ? `delivered ${d.deliveredAt ? relative(d.deliveredAt, now) : ''}` : (d.lastError ?? '')),
+        h(
+          'td',
+          { title: d.lastError ?? '' },
+          d.status === 'delivered' ? `delivered ${d.deliveredAt ? relative(d.deliveredAt, now) : ''}` : (d.lastError ?? ''),
+        ),
       ),
     ),
   );
@@ -429,29 +494,53 @@ async function renderDetail(): Promise<void> {
     ['Captured', `${localTime(d.capturedAt)} (${relative(d.capturedAt, Date.now())})`],
     ['Delivered', d.deliveredAt ? localTime(d.deliveredAt) : 'not yet'],
   ];
-  byId('detail-body').replaceChildren(h('div', {},
-    h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-    d.status === 'failed'
-      ? h('p', {}, h('button', { id: 'detail-retry', type: 'button', class: 'primary', onclick: () => void act(async () => {
-          await api('POST', `/api/deliveries/${d.id}/retry`);
-          await renderDetail();
-        }) }, 'Retry this delivery'))
-      : null,
-    h('h3', {}, 'Payload, as sent'),
-    h('pre', {}, d.payload),
-    h('h3', {}, 'Request headers (last attempt)'),
-    d.requestHeaders
-      ? h('dl', {}, ...Object.entries(d.requestHeaders).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))
-      : h('p', {}, 'Not sent yet.'),
-    h('h3', {}, `Attempts (${d.attempts.length})`),
-    ...d.attempts.map((a, i) =>
-      h('div', { class: 'attempt' },
-        h('strong', {}, `${i + 1}. ${localTime(a.startedAt)} · ${duration(a.durationMs)} · ${a.statusCode !== null ? `HTTP ${a.statusCode}` : (a.error ?? a.outcome)}`),
-        h('p', {}, a.reason),
-        a.responseHead ? h('pre', {}, a.responseHead) : null,
+  byId('detail-body').replaceChildren(
+    h(
+      'div',
+      {},
+      h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+      d.status === 'failed'
+        ? h(
+            'p',
+            {},
+            h(
+              'button',
+              {
+                id: 'detail-retry',
+                type: 'button',
+                class: 'primary',
+                onclick: () =>
+                  void act(async () => {
+                    await api('POST', `/api/deliveries/${d.id}/retry`);
+                    await renderDetail();
+                  }),
+              },
+              'Retry this delivery',
+            ),
+          )
+        : null,
+      h('h3', {}, 'Payload, as sent'),
+      h('pre', {}, d.payload),
+      h('h3', {}, 'Request headers (last attempt)'),
+      d.requestHeaders
+        ? h('dl', {}, ...Object.entries(d.requestHeaders).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))
+        : h('p', {}, 'Not sent yet.'),
+      h('h3', {}, `Attempts (${d.attempts.length})`),
+      ...d.attempts.map((a, i) =>
+        h(
+          'div',
+          { class: 'attempt' },
+          h(
+            'strong',
+            {},
+            `${i + 1}. ${localTime(a.startedAt)} · ${duration(a.durationMs)} · ${a.statusCode !== null ? `HTTP ${a.statusCode}` : (a.error ?? a.outcome)}`,
+          ),
+          h('p', {}, a.reason),
+          a.responseHead ? h('pre', {}, a.responseHead) : null,
+        ),
       ),
     ),
-  ));
+  );
 }
 
 function setupDeliveries(): void {

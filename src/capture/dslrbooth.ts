@@ -39,7 +39,9 @@ export class DslrBooth {
       open: db.prepare(`SELECT * FROM dslr_sessions WHERE ended_at IS NULL ORDER BY seq DESC LIMIT 1`),
       start: db.prepare(`INSERT INTO dslr_sessions (session_id, mode, started_at, updated_at) VALUES (?, ?, ?, ?)`),
       file: db.prepare(`UPDATE dslr_sessions SET final_file = ?, updated_at = ? WHERE seq = ?`),
-      upload: db.prepare(`UPDATE dslr_sessions SET upload_url = ?, final_file = COALESCE(NULLIF(?, ''), final_file), updated_at = ? WHERE seq = ?`),
+      upload: db.prepare(
+        `UPDATE dslr_sessions SET upload_url = ?, final_file = COALESCE(NULLIF(?, ''), final_file), updated_at = ? WHERE seq = ?`,
+      ),
       end: db.prepare(`UPDATE dslr_sessions SET ended_at = ?, outcome = ?, updated_at = ? WHERE seq = ?`),
       prune: db.prepare(`DELETE FROM dslr_sessions WHERE ended_at IS NOT NULL AND ended_at < ?`),
     };

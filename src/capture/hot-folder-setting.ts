@@ -11,7 +11,10 @@ export class HotFolderSetting {
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly folder: HotFolder, private readonly log: Logger) {}
+  constructor(
+    private readonly folder: HotFolder,
+    private readonly log: Logger,
+  ) {}
 
   async follow(settings: () => Settings): Promise<void> {
     await this.sync(settings());

@@ -215,18 +215,25 @@ export class HotFolder {
         ? `same content as ${earlier.path} (${earlier.outcome}): not sent`
         : `same content as ${earlier.path}, already sent as ${earlier.event_id}: not sent again`;
     if (this.s.skip.run(path, hash, now, outcome).changes === 0) return;
-    this.deps.log.warn({ file: path, sameAs: earlier.path, event: earlier.event_id, outcome }, 'hot folder: file not sent, its content was taken before');
+    this.deps.log.warn(
+      { file: path, sameAs: earlier.path, event: earlier.event_id, outcome },
+      'hot folder: file not sent, its content was taken before',
+    );
   }
 
-  private payloadFor(path: string, type: NonNullable<ReturnType<typeof sessionTypeOfFile>>, hash: string, settings: Settings):
-    | { ok: true; payload: Record<string, unknown> }
-    | { ok: false; reason: string } {
+  private payloadFor(
+    path: string,
+    type: NonNullable<ReturnType<typeof sessionTypeOfFile>>,
+    hash: string,
+    settings: Settings,
+  ): { ok: true; payload: Record<string, unknown> } | { ok: false; reason: string } {
     const sidecarFile = `${path}.json`;
     let sidecar: Record<string, unknown> = {};
     if (existsSync(sidecarFile)) {
       try {
         const parsed: unknown = JSON.parse(readFileSync(sidecarFile, 'utf8'));
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { ok: false, reason: `${sidecarFile} is not a JSON object` };
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+          return { ok: false, reason: `${sidecarFile} is not a JSON object` };
         sidecar = parsed as Record<string, unknown>;
       } catch (error) {
         return { ok: false, reason: `${sidecarFile} is not valid JSON: ${(error as Error).message}` };
@@ -234,10 +241,7 @@ export class HotFolder {
     }
     const sidecarSession = (sidecar.session ?? {}) as Record<string, unknown>;
     const sessionId = typeof sidecarSession.id === 'string' ? sidecarSession.id : boothSessionId(settings, hash.slice(0, 16));
-    const made = sessionPayload(
-      { sessionId, type, file: basename(path), uploadUrl: null, at: statSync(path).mtimeMs },
-      settings,
-    );
+    const made = sessionPayload({ sessionId, type, file: basename(path), uploadUrl: null, at: statSync(path).mtimeMs }, settings);
     const urls = typeof sidecarSession.direct_url === 'string' && typeof sidecarSession.site_url === 'string';
     if (!made.ok && !urls) return made;
     const base: Record<string, unknown> = made.ok

@@ -31,14 +31,25 @@ export interface SessionFacts {
 }
 
 /** The payload, or why it cannot be made (no URL for the media). */
-export function sessionPayload(facts: SessionFacts, settings: Settings): { ok: true; payload: SessionPayload } | { ok: false; reason: string } {
+export function sessionPayload(
+  facts: SessionFacts,
+  settings: Settings,
+): { ok: true; payload: SessionPayload } | { ok: false; reason: string } {
   const url =
     facts.uploadUrl ??
     (settings.media_url_template === null
       ? null
-      : expandMediaUrl(settings.media_url_template, { eventId: settings.event_id, file: facts.file, sessionId: facts.sessionId, at: facts.at }));
+      : expandMediaUrl(settings.media_url_template, {
+          eventId: settings.event_id,
+          file: facts.file,
+          sessionId: facts.sessionId,
+          at: facts.at,
+        }));
   if (url === null) {
-    return { ok: false, reason: `no URL for ${facts.file}: set media_url_template (booth-agent config set media_url_template 'https://…/{file}')` };
+    return {
+      ok: false,
+      reason: `no URL for ${facts.file}: set media_url_template (booth-agent config set media_url_template 'https://…/{file}')`,
+    };
   }
   return {
     ok: true,

@@ -10,7 +10,7 @@ export function endpointUrlProblem(input: string): string | null {
     return `"${input}" is not a URL; it should look like https://hooks.example.com/booth`;
   }
   if (url.protocol === 'http:') {
-    return 'HTTPS is required: webhooks carry guests\' personal data, so the URL must start with https://';
+    return "HTTPS is required: webhooks carry guests' personal data, so the URL must start with https://";
   }
   if (url.protocol !== 'https:') {
     return `HTTPS is required: the URL must start with https:// (not ${url.protocol}//)`;

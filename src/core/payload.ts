@@ -118,14 +118,10 @@ export const competitionWinPayload = object({
   data_capture: dataCapture,
 });
 
-export const payloadSchema = z.discriminatedUnion(
-  'type',
-  [sessionPayload, sharePayload, surveyPayload, competitionWinPayload],
-  {
-    error: (issue) =>
-      (issue.input as { type?: unknown } | undefined)?.type === undefined ? 'is required' : `must be one of ${PAYLOAD_TYPES.join(', ')}`,
-  },
-);
+export const payloadSchema = z.discriminatedUnion('type', [sessionPayload, sharePayload, surveyPayload, competitionWinPayload], {
+  error: (issue) =>
+    (issue.input as { type?: unknown } | undefined)?.type === undefined ? 'is required' : `must be one of ${PAYLOAD_TYPES.join(', ')}`,
+});
 
 /** A payload as booth software may hand it in (event_id and timestamp optional). */
 export type IncomingPayload = z.infer<typeof payloadSchema>;
@@ -135,9 +131,7 @@ export interface Issue {
   message: string;
 }
 
-export type Validation =
-  | { ok: true; payload: IncomingPayload }
-  | { ok: false; issues: Issue[] };
+export type Validation = { ok: true; payload: IncomingPayload } | { ok: false; issues: Issue[] };
 
 /** Validates a parsed JSON value; every problem is reported with its dotted path. */
 export function validatePayload(value: unknown): Validation {

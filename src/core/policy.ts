@@ -33,13 +33,7 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'waiting'
 
 export type Schedule = Pick<Settings, 'retry_delay_ms' | 'max_retries' | 'retry_after_max_ms' | 'expire_after_ms'>;
 
-export function decide(
-  outcome: AttemptOutcome,
-  round: Round,
-  now: number,
-  endpointUrl: string,
-  schedule: Schedule,
-): Decision {
+export function decide(outcome: AttemptOutcome, round: Round, now: number, endpointUrl: string, schedule: Schedule): Decision {
   if (outcome.kind === 'answered') {
     const { status } = outcome;
     if (status >= 200 && status < 300) return { status: 'delivered', reason: `delivered: HTTP ${status}` };

@@ -78,12 +78,7 @@ export function logAttempt(log: Logger, claim: Claim, { record, decision }: Atte
 }
 
 /** One attempt outside the loop (Send Test): sent, recorded and logged at once. */
-export async function attemptDelivery(
-  deps: AttemptDeps,
-  endpoint: Endpoint,
-  claim: Claim,
-  settings: Settings,
-): Promise<Attempt | null> {
+export async function attemptDelivery(deps: AttemptDeps, endpoint: Endpoint, claim: Claim, settings: Settings): Promise<Attempt | null> {
   const attempt = await makeAttempt(deps, endpoint, claim, settings);
   if (!attempt) return null;
   recordAttempt(deps.queue, deps.owner, claim, attempt);

@@ -17,14 +17,12 @@
 // an attempt finishes, without a turn. The loop turns again when they run out, so one
 // commit serves several attempts and a backlog drains at the speed of the network rather
 // than of the disk.
-import type { Logger } from 'pino';
 import { expiredReason } from '../core/policy.js';
 import type { Settings } from '../core/settings.js';
 import type { Endpoint, Endpoints } from '../store/endpoints.js';
 import { AttemptNotRecordedError, type Claim } from '../store/queue.js';
 import { logAttempt, makeAttempt, recordAttempt, type Attempt, type AttemptDeps } from './attempt.js';
 import { checkReachable, type Reachability } from './reachability.js';
-import type { Sender } from './sender.js';
 
 const IDLE_TICK_MS = 1000;
 // Expiry counts in days; a sweep walks every undelivered row, so it runs every few minutes.
@@ -167,7 +165,8 @@ export class Dispatcher {
     };
     // A turn with nothing to record or give back (an idle tick, a capture while the endpoint
     // is held) takes no write lock; its claims, if any, commit on their own.
-    const writes = this.finished.length > 0 || this.unclaimed.length > 0 || [...this.state.values()].some((state) => state.ready.length > 0);
+    const writes =
+      this.finished.length > 0 || this.unclaimed.length > 0 || [...this.state.values()].some((state) => state.ready.length > 0);
     const turn = writes ? this.deps.queue.inOneCommit(work) : work();
     // Committed: only now does memory follow what the outbox says.
     this.unclaimed = [];

@@ -7,8 +7,7 @@ import { connect, rootCertificates } from 'node:tls';
 import { classify } from './sender.js';
 
 export type Reachability =
-  | { ok: true; address: string; tlsProtocol: string | null; durationMs: number }
-  | { ok: false; error: string; durationMs: number };
+  { ok: true; address: string; tlsProtocol: string | null; durationMs: number } | { ok: false; error: string; durationMs: number };
 
 export function checkReachable(url: string, ca: string | null, timeoutMs: number): Promise<Reachability> {
   const { hostname, port } = new URL(url);

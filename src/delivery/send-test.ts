@@ -14,19 +14,22 @@ export interface TestResult {
   reason: string;
 }
 
-export async function sendTest(
-  deps: AttemptDeps,
-  endpoint: Endpoint,
-  type: PayloadType,
-  settings: Settings,
-): Promise<TestResult> {
+export async function sendTest(deps: AttemptDeps, endpoint: Endpoint, type: PayloadType, settings: Settings): Promise<TestResult> {
   const now = (deps.now ?? Date.now)();
   const example = EXAMPLE_PAYLOADS[type];
   const body = Buffer.from(
     JSON.stringify({ ...example, event_id: settings.event_id ?? example.event_id, timestamp: new Date(now).toISOString() }),
   );
   const captured = deps.queue.capture(
-    { type, body, dedupeKey: null, occurredAt: new Date(now).toISOString(), sessionId: example.session.id, test: true, onlyEndpoint: endpoint.id },
+    {
+      type,
+      body,
+      dedupeKey: null,
+      occurredAt: new Date(now).toISOString(),
+      sessionId: example.session.id,
+      test: true,
+      onlyEndpoint: endpoint.id,
+    },
     now,
     settings.idempotency_window_ms,
   );

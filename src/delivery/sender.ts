@@ -188,7 +188,11 @@ const UNREACHABLE_CODES = new Set([
 ]);
 
 /** Turns a failed request into an outcome with a reason an operator can act on. */
-export function classify(error: unknown, url: string, timeouts: Pick<SenderOptions, 'connectTimeoutMs' | 'attemptTimeoutMs'>): AttemptOutcome {
+export function classify(
+  error: unknown,
+  url: string,
+  timeouts: Pick<SenderOptions, 'connectTimeoutMs' | 'attemptTimeoutMs'>,
+): AttemptOutcome {
   const { hostname, port } = new URL(url);
   const where = `${hostname}:${port || 443}`;
   const code = errorCode(error);

@@ -50,7 +50,15 @@ export async function verifyEndpoint(
   const { outcome } = sent;
   if (outcome.kind !== 'answered') {
     findings.push(`The signed POST got no answer: ${outcome.error} (after ${formatDuration(sent.durationMs)}).`);
-    return { ok: false, reached: outcome.kind === 'no-response', status: null, durationMs: sent.durationMs, redirect: null, clockSkewMs: null, findings };
+    return {
+      ok: false,
+      reached: outcome.kind === 'no-response',
+      status: null,
+      durationMs: sent.durationMs,
+      redirect: null,
+      clockSkewMs: null,
+      findings,
+    };
   }
   const { status, location } = outcome;
   const accepted = (status >= 200 && status < 300) || isAppsScriptAccepted(endpoint.url, status, location);

@@ -4,8 +4,7 @@
 import { join } from 'node:path';
 
 export type AutostartPlan =
-  | { kind: 'login-item'; openAtLogin: boolean; args: string[] }
-  | { kind: 'xdg'; file: string; content: string | null };
+  { kind: 'login-item'; openAtLogin: boolean; args: string[] } | { kind: 'xdg'; file: string; content: string | null };
 
 /** Passed to the app when the login starts it, so it stays in the tray. */
 export const HIDDEN_ARG = '--hidden';

@@ -147,14 +147,17 @@ async function main(): Promise<void> {
   }
 
   function applyLoginItem(enabled: boolean): void {
-    applyAutostart(autostartPlan(process.platform, enabled, process.execPath, process.env.XDG_CONFIG_HOME ?? join(app.getPath('home'), '.config')), {
-      setLoginItem: (settings) => app.setLoginItemSettings(settings),
-      writeFile: (file, content) => {
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, content);
+    applyAutostart(
+      autostartPlan(process.platform, enabled, process.execPath, process.env.XDG_CONFIG_HOME ?? join(app.getPath('home'), '.config')),
+      {
+        setLoginItem: (settings) => app.setLoginItemSettings(settings),
+        writeFile: (file, content) => {
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, content);
+        },
+        removeFile: (file) => rmSync(file, { force: true }),
       },
-      removeFile: (file) => rmSync(file, { force: true }),
-    });
+    );
   }
 
   async function startAgentProcess(): Promise<void> {
@@ -200,7 +203,10 @@ async function main(): Promise<void> {
         summary = event.status;
         if (shouldNotifyFailure(failedBefore, event.status.counts.failed, lastNotifiedAt, Date.now()) && Notification.isSupported()) {
           lastNotifiedAt = Date.now();
-          const notice = new Notification({ title: 'Booth Agent', body: `${event.status.counts.failed} deliveries failed. Open the panel to see why and retry.` });
+          const notice = new Notification({
+            title: 'Booth Agent',
+            body: `${event.status.counts.failed} deliveries failed. Open the panel to see why and retry.`,
+          });
           notice.on('click', () => showPanel());
           notice.show();
         }

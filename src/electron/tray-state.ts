@@ -20,7 +20,15 @@ export interface TrayModel {
 /** `summary` is null until the agent has said how things stand (starting, or restarting). */
 export function trayModel(summary: DeliverySummary | null, startAtLogin: boolean): TrayModel {
   const icon: TrayIcon =
-    summary === null ? 'waiting' : summary.counts.failed > 0 ? 'failed' : summary.paused ? 'paused' : summary.counts.waiting > 0 ? 'waiting' : 'delivered';
+    summary === null
+      ? 'waiting'
+      : summary.counts.failed > 0
+        ? 'failed'
+        : summary.paused
+          ? 'paused'
+          : summary.counts.waiting > 0
+            ? 'waiting'
+            : 'delivered';
   return {
     icon,
     tooltip: tooltip(summary),
@@ -65,7 +73,13 @@ function tooltip(summary: DeliverySummary | null): string {
  * A native notification when deliveries fail, at most once per `intervalMs`: only when the
  * failed count went up, so an operator who has seen the failures is not told again.
  */
-export function shouldNotifyFailure(previousFailed: number, failed: number, lastNotifiedAt: number | null, now: number, intervalMs = 60_000): boolean {
+export function shouldNotifyFailure(
+  previousFailed: number,
+  failed: number,
+  lastNotifiedAt: number | null,
+  now: number,
+  intervalMs = 60_000,
+): boolean {
   if (failed <= previousFailed) return false;
   return lastNotifiedAt === null || now - lastNotifiedAt >= intervalMs;
 }

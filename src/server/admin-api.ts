@@ -45,7 +45,12 @@ const REFUSAL_STATUS: Record<Refusal['kind'], number> = { invalid: 400, 'not-fou
 const deliveriesQuery = z.object({
   status: z.enum(DELIVERY_STATUSES as [string, ...string[]]).optional(),
   type: payloadTypeSchema.optional(),
-  session: z.string().trim().max(200).optional().transform((s) => s || undefined),
+  session: z
+    .string()
+    .trim()
+    .max(200)
+    .optional()
+    .transform((s) => s || undefined),
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -56,7 +61,9 @@ async function answer<T>(reply: FastifyReply, work: () => T | Promise<T>): Promi
     return await work();
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
-    return reply.code(REFUSAL_STATUS[error.kind]).send({ error: error.message, ...(error.issues.length > 0 ? { issues: error.issues } : {}) });
+    return reply
+      .code(REFUSAL_STATUS[error.kind])
+      .send({ error: error.message, ...(error.issues.length > 0 ? { issues: error.issues } : {}) });
   }
 }
 
@@ -114,7 +121,13 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   app.get('/api/deliveries', (request, reply) =>
     answer(reply, () => {
       const { status, type, session, before, limit } = parseInput(deliveriesQuery, request.query);
-      const items = store.views.list({ status: status as (typeof DELIVERY_STATUSES)[number] | undefined, type, sessionId: session, before, limit });
+      const items = store.views.list({
+        status: status as (typeof DELIVERY_STATUSES)[number] | undefined,
+        type,
+        sessionId: session,
+        before,
+        limit,
+      });
       return { items, next: items.length === limit ? items[items.length - 1]!.cursor : null };
     }),
   );
@@ -149,9 +162,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   app.put('/api/settings', (request, reply) => answer(reply, () => changeSettings(operations, jsonBody(request))));
 
-  app.post('/api/endpoints', (request, reply) =>
-    answer(reply, () => reply.code(201).send(addEndpoint(operations, jsonBody(request)))),
-  );
+  app.post('/api/endpoints', (request, reply) => answer(reply, () => reply.code(201).send(addEndpoint(operations, jsonBody(request)))));
   app.patch('/api/endpoints/:id', (request: IdRequest, reply) =>
     answer(reply, () => editEndpoint(operations, request.params.id, jsonBody(request))),
   );
@@ -163,7 +174,9 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       return { secret: endpoint.secret, previousSecret: endpoint.rotationPending ? endpoint.previousSecret : null };
     }),
   );
-  app.post('/api/endpoints/:id/rotate-secret', (request: IdRequest, reply) => answer(reply, () => rotateSecret(operations, request.params.id)));
+  app.post('/api/endpoints/:id/rotate-secret', (request: IdRequest, reply) =>
+    answer(reply, () => rotateSecret(operations, request.params.id)),
+  );
   app.post('/api/endpoints/:id/confirm-rotation', (request: IdRequest, reply) =>
     answer(reply, () => confirmRotation(operations, request.params.id)),
   );

@@ -12,7 +12,10 @@ export class ChangeFeed {
   private timer: NodeJS.Timeout | null = null;
   private version = -1;
 
-  constructor(private readonly file: string, private readonly nativeBinding?: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly nativeBinding?: string,
+  ) {}
 
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);

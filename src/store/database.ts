@@ -13,7 +13,10 @@ export interface OpenOptions {
 }
 
 export class UnreadableDatabaseError extends Error {
-  constructor(readonly file: string, cause: unknown) {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
     super(
       `the database ${file} cannot be read (${cause instanceof Error ? cause.message : String(cause)}). ` +
         'It was left as it is for recovery; see "Recovering a damaged database" in the README.',

@@ -111,7 +111,9 @@ export class Endpoints {
   /** Seals secrets stored before a key was given (the first start of the desktop app). */
   sealStoredSecrets(): number {
     if (!this.box.keyed) return 0;
-    const rows = (this.s.all.all() as EndpointRow[]).filter((r) => !isSealed(r.secret) || (r.previous_secret !== null && !isSealed(r.previous_secret)));
+    const rows = (this.s.all.all() as EndpointRow[]).filter(
+      (r) => !isSealed(r.secret) || (r.previous_secret !== null && !isSealed(r.previous_secret)),
+    );
     this.db.transaction(() => {
       for (const row of rows) {
         const seal = (value: string) => (isSealed(value) ? value : this.box.seal(value));

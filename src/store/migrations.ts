@@ -202,7 +202,10 @@ export const MIGRATIONS: readonly Migration[] = [
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export class NewerDatabaseError extends Error {
-  constructor(readonly found: number, readonly supported: number) {
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+  ) {
     super(
       `this database was written by a newer Booth Agent (schema ${found}; this version knows up to ${supported}). ` +
         'Install the newer version again, or point --data-dir at another folder; the file was not changed.',

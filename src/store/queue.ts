@@ -97,11 +97,11 @@ function prepareStatements(db: Database) {
       INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at)
       VALUES (@id, @eventSeq, @endpointId, @status, @now, @now, @now)`),
     // Claiming is a SELECT of what is due and an UPDATE of each row by its key, in one
-// IMMEDIATE transaction: measured in the running agent, half the cost of one
-// UPDATE … WHERE seq IN (SELECT …) RETURNING, and the rows come with their bodies.
-// The delivery loop's queries name their index: with statistics (an ANALYZE, a
-// PRAGMA optimize) SQLite would scan the whole table for an outbox with one endpoint.
-dueSome: prepare(`
+    // IMMEDIATE transaction: measured in the running agent, half the cost of one
+    // UPDATE … WHERE seq IN (SELECT …) RETURNING, and the rows come with their bodies.
+    // The delivery loop's queries name their index: with statistics (an ANALYZE, a
+    // PRAGMA optimize) SQLite would scan the whole table for an outbox with one endpoint.
+    dueSome: prepare(`
       SELECT ${CLAIM_COLUMNS} FROM deliveries d INDEXED BY deliveries_by_endpoint JOIN events e ON e.seq = d.event_seq
       WHERE d.endpoint_id = @endpointId AND d.status = 'queued' AND ${CLAIMABLE}
       ORDER BY d.seq LIMIT @limit`),
@@ -187,9 +187,7 @@ export class DeliveryQueue {
   capture(event: NewEvent, now: number, dedupeWindowMs: number): Captured {
     return this.atomically((): Captured => {
       if (event.dedupeKey !== null) {
-        const existing = this.s.findDuplicate.get(event.dedupeKey, now - dedupeWindowMs) as
-          | { id: string; deliveries: number }
-          | undefined;
+        const existing = this.s.findDuplicate.get(event.dedupeKey, now - dedupeWindowMs) as { id: string; deliveries: number } | undefined;
         if (existing) return { ...existing, duplicate: true, deliveryIds: [] };
       }
       const id = `evt_${newUlid(now)}`;
@@ -204,9 +202,7 @@ export class DeliveryQueue {
         now,
       });
       const targets = (
-        event.onlyEndpoint === undefined
-          ? this.s.subscribed.all(event.type)
-          : this.s.oneEndpoint.all(event.onlyEndpoint)
+        event.onlyEndpoint === undefined ? this.s.subscribed.all(event.type) : this.s.oneEndpoint.all(event.onlyEndpoint)
       ) as { id: string; unreachable_since: number | null }[];
       const deliveryIds = targets.map(() => `msg_${newUlid(now)}`);
       targets.forEach((endpoint, i) => {
@@ -300,7 +296,14 @@ export class DeliveryQueue {
     }
   }
 
-  private settleNow(claim: Claim, owner: string, attempt: AttemptRecord, decision: Decision, now: number, clockSkewMs: number | null): void {
+  private settleNow(
+    claim: Claim,
+    owner: string,
+    attempt: AttemptRecord,
+    decision: Decision,
+    now: number,
+    clockSkewMs: number | null,
+  ): void {
     this.atomically(() => {
       this.s.insertAttempt.run({ seq: claim.seq, ...attempt, reason: decision.reason });
       if (clockSkewMs !== null) this.s.clockSkew.run({ skew: clockSkewMs, id: claim.endpointId });

@@ -114,7 +114,6 @@ function prepareStatements(db: Database) {
     eventOf: prepare(`
       SELECT e.body, e.session_id AS sessionId, e.occurred_at AS occurredAt FROM deliveries d
       JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`),
-  
   };
 }
 
@@ -198,8 +197,6 @@ export class DeliveryViews {
     return (this.s.lastDelivered.get() as { at: number | null }).at;
   }
 }
-
-
 
 function toView(row: DeliveryRow): DeliveryView {
   return {

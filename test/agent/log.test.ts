@@ -25,7 +25,10 @@ describe('log files', () => {
 
     expect(readdirSync(dir).sort()).toEqual(['agent.log', 'agent.log.1', 'agent.log.2']);
     const lines = ['agent.log.2', 'agent.log.1', 'agent.log'].flatMap((name) =>
-      readFileSync(join(dir, name), 'utf8').split('\n').filter(Boolean).map((text) => (JSON.parse(text) as { line: number }).line),
+      readFileSync(join(dir, name), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((text) => (JSON.parse(text) as { line: number }).line),
     );
     // The kept files hold the last lines, in order, none torn or lost between them.
     expect(lines).toEqual(Array.from({ length: lines.length }, (_, i) => 60 - lines.length + i));

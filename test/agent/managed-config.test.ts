@@ -52,7 +52,11 @@ describe('managed configuration', () => {
     ['broken JSON', '{"event_id": 1,', /not readable JSON/],
     ['an http:// endpoint', { endpoints: [{ url: 'http://hooks.example.com/x' }] }, /endpoints\.0\.url: HTTPS is required/],
     ['an unknown key', { event_id: 1, colour: 'red' }, /colour/],
-    ['a bad secret', { endpoints: [{ url: 'https://a.example/x', secret: 'hunter2' }] }, /endpoints\.0\.secret: a secret starts with "whsec_"/],
+    [
+      'a bad secret',
+      { endpoints: [{ url: 'https://a.example/x', secret: 'hunter2' }] },
+      /endpoints\.0\.secret: a secret starts with "whsec_"/,
+    ],
   ])('reports %s in the logs and the panel, applies nothing, and still starts', async (_what, content, problem) => {
     const dataDir = tempDir();
     const config = file(content);
@@ -70,11 +74,16 @@ describe('managed configuration', () => {
   });
 
   it('looks in the documented places per platform', () => {
-    expect(managedConfigLocations('win32', { ProgramData: 'C:\\ProgramData', BOOTH_AGENT_INSTALL_DIR: 'C:\\Program Files\\Booth Agent' })).toEqual([
+    expect(
+      managedConfigLocations('win32', { ProgramData: 'C:\\ProgramData', BOOTH_AGENT_INSTALL_DIR: 'C:\\Program Files\\Booth Agent' }),
+    ).toEqual([
       join('C:\\Program Files\\Booth Agent', 'managed-config.json'),
       join('C:\\ProgramData', 'BoothAgent', 'managed-config.json'),
     ]);
     expect(managedConfigLocations('darwin', {})).toEqual(['/Library/Application Support/BoothAgent/managed-config.json']);
-    expect(managedConfigLocations('linux', { BOOTH_AGENT_MANAGED_CONFIG: '/srv/kiosk.json' })).toEqual(['/srv/kiosk.json', '/etc/booth-agent/managed-config.json']);
+    expect(managedConfigLocations('linux', { BOOTH_AGENT_MANAGED_CONFIG: '/srv/kiosk.json' })).toEqual([
+      '/srv/kiosk.json',
+      '/etc/booth-agent/managed-config.json',
+    ]);
   });
 });

@@ -40,7 +40,10 @@ async function panel(settings = {}, width = 1280, height = 800): Promise<{ t: Te
 }
 
 const session = (id: string) =>
-  JSON.stringify({ type: 'session', session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'still' } });
+  JSON.stringify({
+    type: 'session',
+    session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'still' },
+  });
 
 describe('the panel', () => {
   it('refuses an http:// endpoint in words, then adds an https:// one and shows its secret', async () => {
@@ -154,7 +157,9 @@ describe('the panel', () => {
   it('opens the detail of an attempt from the keyboard: payload, request headers, every attempt with its reason', async () => {
     const { t, page } = await panel();
     let answered = 0;
-    receiver.handle(() => (answered++ === 0 ? { status: 503, headers: { 'retry-after': '1' }, body: 'busy, come back' } : { status: 200, body: 'stored' }));
+    receiver.handle(() =>
+      answered++ === 0 ? { status: 503, headers: { 'retry-after': '1' }, body: 'busy, come back' } : { status: 200, body: 'stored' },
+    );
     await t.post(contractExamples.share!.replace('"share789"', '"detail-share"'));
     const row = page.locator('#deliveries tr', { hasText: 'share' });
     await expect.poll(() => row.locator('.badge').textContent(), { timeout: 8000 }).toBe('delivered');

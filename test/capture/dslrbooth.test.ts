@@ -17,7 +17,13 @@ afterEach(async () => {
   receiver.requests.splice(0);
 });
 
-const SETTINGS = { event_id: 77, device_id: 12, device_name: 'Ballroom booth', device_info: 'Windows 11', media_url_template: 'https://media.example.com/{event_id}/{date}/{file}' };
+const SETTINGS = {
+  event_id: 77,
+  device_id: 12,
+  device_name: 'Ballroom booth',
+  device_info: 'Windows 11',
+  media_url_template: 'https://media.example.com/{event_id}/{date}/{file}',
+};
 
 async function booth(settings = {}): Promise<TestAgent> {
   const t = await startTestAgent({ ...SETTINGS, ...settings });
@@ -42,7 +48,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 const payloads = () => receiver.requests.map((r) => JSON.parse(r.body.toString()));
 
 describe('dslrBooth triggers', () => {
-  it('a GIF session with an upload: one session webhook with the booth\'s own URL, every answer fast', async () => {
+  it("a GIF session with an upload: one session webhook with the booth's own URL, every answer fast", async () => {
     const t = await booth();
     const times: number[] = [];
     const send = async (type: string, ...params: string[]) => times.push(await trigger(t.base, t.token, type, ...params));
@@ -51,9 +57,20 @@ describe('dslrBooth triggers', () => {
     await send('countdown', '3');
     await send('capture_start');
     await send('file_download', 'IMG_0001.JPG');
-    await send('processing_start', 'C:\\dslrBooth\\Originals\\IMG_0001.JPG', 'C:\\dslrBooth\\Originals\\IMG_0002.JPG', 'C:\\dslrBooth\\Prints\\20261127_210405.gif');
+    await send(
+      'processing_start',
+      'C:\\dslrBooth\\Originals\\IMG_0001.JPG',
+      'C:\\dslrBooth\\Originals\\IMG_0002.JPG',
+      'C:\\dslrBooth\\Prints\\20261127_210405.gif',
+    );
     await send('sharing_screen');
-    await send('file_upload', 'C:\\dslrBooth\\Prints\\20261127_210405.gif', 'https://gallery.dslrbooth.example/s/AbC123', 'gif', 'Smith wedding');
+    await send(
+      'file_upload',
+      'C:\\dslrBooth\\Prints\\20261127_210405.gif',
+      'https://gallery.dslrbooth.example/s/AbC123',
+      'gif',
+      'Smith wedding',
+    );
     await send('session_end');
     await waitFor('the session webhook', () => receiver.requests.length === 1);
     await settle();
@@ -71,7 +88,9 @@ describe('dslrBooth triggers', () => {
         device: { id: 12, name: 'Ballroom booth', device_info: 'Windows 11' },
       },
     });
-    console.info(`dslrBooth trigger answers: max ${Math.max(...times).toFixed(1)} ms, median ${times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!.toFixed(1)} ms`);
+    console.info(
+      `dslrBooth trigger answers: max ${Math.max(...times).toFixed(1)} ms, median ${times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!.toFixed(1)} ms`,
+    );
     expect(Math.max(...times)).toBeLessThan(500);
   });
 
@@ -139,14 +158,25 @@ describe('dslrBooth triggers', () => {
     await trigger(t.base, t.token, 'session_end');
     await settle();
     expect(receiver.requests).toHaveLength(0);
-    expect(t.agent.store.db.prepare('SELECT outcome FROM dslr_sessions').pluck().get()).toMatch(/not sent: no URL for x\.jpg: set media_url_template/);
+    expect(t.agent.store.db.prepare('SELECT outcome FROM dslr_sessions').pluck().get()).toMatch(
+      /not sent: no URL for x\.jpg: set media_url_template/,
+    );
   });
 
   it('survives an agent restart in the middle of a booth session', async () => {
     const dataDir = tempDir('dslr-restart-');
     configure(dataDir, { ...FAST, ...SETTINGS });
     const first = await startAgent({ dataDir, port: 0, managedConfig: [] });
-    first.store.endpoints.add({ url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', types: null, strictOrder: false, ca: receiver.certificate.cert }, Date.now());
+    first.store.endpoints.add(
+      {
+        url: receiver.url,
+        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        types: null,
+        strictOrder: false,
+        ca: receiver.certificate.cert,
+      },
+      Date.now(),
+    );
     const token = first.store.settings.token('ingest_token');
     await trigger(`http://127.0.0.1:${first.port}`, token, 'session_start', 'GIF');
     await trigger(`http://127.0.0.1:${first.port}`, token, 'processing_start', 'C:\\out\\restart.gif');

@@ -99,16 +99,28 @@ describe('the hot folder', () => {
     expect(bodies(agent)[0]).toMatchObject({
       type: 'session',
       event_id: 5,
-      session: { id: expect.stringMatching(/^9-[0-9a-f]{16}$/), type: 'still', direct_url: 'https://cdn.example.com/5/slow.jpg', device: { id: 9 } },
+      session: {
+        id: expect.stringMatching(/^9-[0-9a-f]{16}$/),
+        type: 'still',
+        direct_url: 'https://cdn.example.com/5/slow.jpg',
+        device: { id: 9 },
+      },
     });
-    const whole = createHash('sha256').update(readFileSync(join(folder, 'slow.jpg'))).digest('hex');
-    expect(agent.store.db.prepare('SELECT hash, path FROM hot_folder_files').all()).toEqual([{ hash: whole, path: join(folder, 'slow.jpg') }]);
+    const whole = createHash('sha256')
+      .update(readFileSync(join(folder, 'slow.jpg')))
+      .digest('hex');
+    expect(agent.store.db.prepare('SELECT hash, path FROM hot_folder_files').all()).toEqual([
+      { hash: whole, path: join(folder, 'slow.jpg') },
+    ]);
   });
 
   it('takes a burst of 100 files, each exactly once, by type from the extension', async () => {
     const { dataDir, folder } = setup();
     const agent = await start(dataDir);
-    const names = Array.from({ length: 100 }, (_, i) => `burst-${String(i).padStart(3, '0')}.${['jpg', 'png', 'gif', 'mp4', 'mov'][i % 5]}`);
+    const names = Array.from(
+      { length: 100 },
+      (_, i) => `burst-${String(i).padStart(3, '0')}.${['jpg', 'png', 'gif', 'mp4', 'mov'][i % 5]}`,
+    );
     for (const name of names) writeFileSync(join(folder, name), randomBytes(2000));
     writeFileSync(join(folder, 'notes.txt'), 'not media');
     await waitFor('100 files taken', () => bodies(agent).length === 100, 20_000);
@@ -131,7 +143,7 @@ describe('the hot folder', () => {
     expect(files(agent)).toEqual(['photo.jpg']);
   });
 
-  it('applies a sidecar\'s fields, and takes a sidecar that is a whole share payload as a share', async () => {
+  it("applies a sidecar's fields, and takes a sidecar that is a whole share payload as a share", async () => {
     const { dataDir, folder } = setup();
     const agent = await start(dataDir);
     writeFileSync(join(folder, 'ai.png.json'), JSON.stringify({ session: { type: 'ai', still_template_id: 7 }, campaign: 'spring' }));
@@ -143,7 +155,10 @@ describe('the hot folder', () => {
     writeFileSync(join(folder, 'shared.jpg'), randomBytes(3000));
     await waitFor('both taken', () => bodies(agent).length === 2, 10_000);
     const byType = Object.fromEntries(bodies(agent).map((p) => [p.type === 'share' ? 'share' : p.session.type, p]));
-    expect(byType.ai).toMatchObject({ campaign: 'spring', session: { type: 'ai', still_template_id: 7, direct_url: 'https://cdn.example.com/5/ai.png' } });
+    expect(byType.ai).toMatchObject({
+      campaign: 'spring',
+      session: { type: 'ai', still_template_id: 7, direct_url: 'https://cdn.example.com/5/ai.png' },
+    });
     expect(byType.share).toMatchObject({
       type: 'share',
       event_id: 5,
@@ -171,7 +186,11 @@ describe('the hot folder', () => {
     expect(files(agent)).toEqual(['new-1.jpg', 'while-stopped.jpg']);
     const notSent = hotFolderFiles(agent.store.db, { limit: 10 }).filter((f) => !f.sent);
     expect(notSent.map(({ path, outcome, eventId }) => ({ path, outcome, eventId })).sort((a, b) => a.path.localeCompare(b.path))).toEqual(
-      ['old-1.jpg', 'old-2.jpg'].map((name) => ({ path: join(folder, name), outcome: 'already in the folder when it was first watched: not sent', eventId: null })),
+      ['old-1.jpg', 'old-2.jpg'].map((name) => ({
+        path: join(folder, name),
+        outcome: 'already in the folder when it was first watched: not sent',
+        eventId: null,
+      })),
     );
   });
 
@@ -186,7 +205,11 @@ describe('the hot folder', () => {
     const { dataDir, folder } = setup({ hot_folder_polling: true });
     const agent = await start(dataDir);
     // Written once the folder has been looked at again, so that only polling can find it.
-    await waitFor('the second look at the folder', () => logLines(dataDir).some((l) => String(l.msg).startsWith('hot folder: looked again')), 10_000);
+    await waitFor(
+      'the second look at the folder',
+      () => logLines(dataDir).some((l) => String(l.msg).startsWith('hot folder: looked again')),
+      10_000,
+    );
     writeFileSync(join(folder, 'nas.jpg'), randomBytes(1000));
     await waitFor('the file taken by polling', () => bodies(agent).length === 1, 10_000);
   });
@@ -234,7 +257,12 @@ describe('the hot folder', () => {
     // The operator's listing says the same, newest first.
     const cli = await runCli(['--data-dir', dataDir, 'hot-folder']);
     expect(cli.code).toBe(0);
-    expect(cli.stdout.split('\n').filter((line) => line.startsWith('    '))).toEqual([`    sent as ${laterId}`, `    ${repeat}`, `    ${repeat}`, `    sent as ${eventId}`]);
+    expect(cli.stdout.split('\n').filter((line) => line.startsWith('    '))).toEqual([
+      `    sent as ${laterId}`,
+      `    ${repeat}`,
+      `    ${repeat}`,
+      `    sent as ${eventId}`,
+    ]);
     expect(JSON.parse((await runCli(['--data-dir', dataDir, '--json', 'hot-folder', '--limit', '2'])).stdout)).toEqual(listed.slice(0, 2));
   });
 
@@ -247,26 +275,29 @@ describe('the hot folder', () => {
     expect(files(agent)).toEqual(['first.jpg']);
   });
 
-  it.each([false, true])('takes a file still being written when the folder is looked at again once it is whole, once (polling: %s)', async (polling) => {
-    const settleMs = 600;
-    const { dataDir, folder } = setup({ hot_folder_polling: polling, hot_folder_settle_ms: settleMs });
-    const path = join(folder, 'growing.mp4');
-    const gap = writeInTheGap(folder, () => writeFileSync(path, randomBytes(20_000)));
-    const agent = await start(dataDir);
-    expect(gap.written()).toBe(true);
-    // A step every 100 ms, far inside the settle time, from the start to well past the
-    // second look at the folder (1 s after watching begins).
-    for (let step = 0; step < 20; step++) {
-      await pause(100);
-      expect(hotFolderFiles(agent.store.db, { limit: 10 })).toEqual([]);
-      appendFileSync(path, randomBytes(20_000));
-    }
-    expect(logLines(dataDir).find((l) => String(l.msg).startsWith('hot folder: looked again'))).toMatchObject({ found: [path] });
-    await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
-    // The watcher may report it too, once it has settled by the watcher's own count.
-    await pause(settleMs + 400);
-    expect(files(agent)).toEqual(['growing.mp4']);
-    expect(agent.store.db.prepare('SELECT hash, path FROM hot_folder_files').all()).toEqual([{ hash: sha256(path), path }]);
-    expect(hotFolderFiles(agent.store.db, { limit: 10 })).toHaveLength(1);
-  });
+  it.each([false, true])(
+    'takes a file still being written when the folder is looked at again once it is whole, once (polling: %s)',
+    async (polling) => {
+      const settleMs = 600;
+      const { dataDir, folder } = setup({ hot_folder_polling: polling, hot_folder_settle_ms: settleMs });
+      const path = join(folder, 'growing.mp4');
+      const gap = writeInTheGap(folder, () => writeFileSync(path, randomBytes(20_000)));
+      const agent = await start(dataDir);
+      expect(gap.written()).toBe(true);
+      // A step every 100 ms, far inside the settle time, from the start to well past the
+      // second look at the folder (1 s after watching begins).
+      for (let step = 0; step < 20; step++) {
+        await pause(100);
+        expect(hotFolderFiles(agent.store.db, { limit: 10 })).toEqual([]);
+        appendFileSync(path, randomBytes(20_000));
+      }
+      expect(logLines(dataDir).find((l) => String(l.msg).startsWith('hot folder: looked again'))).toMatchObject({ found: [path] });
+      await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
+      // The watcher may report it too, once it has settled by the watcher's own count.
+      await pause(settleMs + 400);
+      expect(files(agent)).toEqual(['growing.mp4']);
+      expect(agent.store.db.prepare('SELECT hash, path FROM hot_folder_files').all()).toEqual([{ hash: sha256(path), path }]);
+      expect(hotFolderFiles(agent.store.db, { limit: 10 })).toHaveLength(1);
+    },
+  );
 });

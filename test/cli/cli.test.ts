@@ -23,7 +23,11 @@ afterAll(async () => {
 function folder(): { dir: string; cli: (args: string[], input?: string) => ReturnType<typeof runCli> } {
   const dir = tempDir('cli-');
   configure(dir, FAST);
-  return { dir, cli: (args, input) => runCli(['--data-dir', dir, ...args], { input: input ?? '', env: { NODE_EXTRA_CA_CERTS: receiver.certificate.file } }) };
+  return {
+    dir,
+    cli: (args, input) =>
+      runCli(['--data-dir', dir, ...args], { input: input ?? '', env: { NODE_EXTRA_CA_CERTS: receiver.certificate.file } }),
+  };
 }
 
 describe('bad input: exit 2 and a message that says what is wrong', () => {
@@ -56,7 +60,10 @@ describe('bad input: exit 2 and a message that says what is wrong', () => {
   });
 
   it('emit reports every schema problem with its path', async () => {
-    const result = await cli(['emit', '-'], '{"type":"share","session":{"id":"x","type":"still"},"share":{"id":"s","type":"fax","value":"v"},"data_capture":{"sections":[]}}');
+    const result = await cli(
+      ['emit', '-'],
+      '{"type":"share","session":{"id":"x","type":"still"},"share":{"id":"s","type":"fax","value":"v"},"data_capture":{"sections":[]}}',
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('session.direct_url: is required');
     expect(result.stderr).toContain('share.type: must be one of email, sms');
@@ -69,7 +76,12 @@ describe('endpoints, settings, capture and deliveries', () => {
     const added = await cli(['--json', 'endpoint', 'add', receiver.url, '--types', 'session,share']);
     expect(added.code).toBe(0);
     const endpoint = JSON.parse(added.stdout);
-    expect(endpoint).toMatchObject({ id: expect.stringMatching(/^ep_/), url: receiver.url, secret: expect.stringMatching(/^whsec_/), types: ['session', 'share'] });
+    expect(endpoint).toMatchObject({
+      id: expect.stringMatching(/^ep_/),
+      url: receiver.url,
+      secret: expect.stringMatching(/^whsec_/),
+      types: ['session', 'share'],
+    });
 
     const text = await cli(['endpoint', 'list']);
     expect(text.stdout).toContain(`${endpoint.id}  ${receiver.url}  [session,share]  enabled`);
@@ -118,10 +130,21 @@ describe('endpoints, settings, capture and deliveries', () => {
     const { cli } = folder();
     const endpoint = JSON.parse((await cli(['--json', 'endpoint', 'add', receiver.url, '--types', 'session'])).stdout);
 
-    const edited = await cli(['endpoint', 'edit', endpoint.id, '--types', 'share,survey', '--strict-order', '--ca', receiver.certificate.file]);
+    const edited = await cli([
+      'endpoint',
+      'edit',
+      endpoint.id,
+      '--types',
+      'share,survey',
+      '--strict-order',
+      '--ca',
+      receiver.certificate.file,
+    ]);
     expect(edited.code).toBe(0);
     expect(edited.stdout.trim()).toBe(`${endpoint.id}  ${receiver.url}  [share,survey] strict order own CA  enabled`);
-    const back = JSON.parse((await cli(['--json', 'endpoint', 'edit', endpoint.id, '--types', 'all', '--no-strict-order', '--no-ca'])).stdout);
+    const back = JSON.parse(
+      (await cli(['--json', 'endpoint', 'edit', endpoint.id, '--types', 'all', '--no-strict-order', '--no-ca'])).stdout,
+    );
     expect(back).toMatchObject({ types: null, strictOrder: false, hasCa: false });
 
     const badUrl = await cli(['endpoint', 'edit', endpoint.id, '--url', 'http://hooks.example.com/x']);
@@ -193,7 +216,11 @@ describe('booth-agent run', () => {
     const panel = JSON.parse((await cli(['--json', 'panel-url'])).stdout);
     expect(panel).toEqual({ url: expect.stringMatching(new RegExp(`^http://127\\.0\\.0\\.1:${agent.port}/#token=.+$`)), port: agent.port });
     const token = JSON.parse((await cli(['--json', 'token'])).stdout);
-    expect(token).toMatchObject({ running: true, port: agent.port, urls: { pathUrl: `http://127.0.0.1:${agent.port}/t/${token.token}/v1/events` } });
+    expect(token).toMatchObject({
+      running: true,
+      port: agent.port,
+      urls: { pathUrl: `http://127.0.0.1:${agent.port}/t/${token.token}/v1/events` },
+    });
     const adminToken = panel.url.split('#token=')[1];
     expect(adminToken).not.toBe(token.token);
     const state = await fetch(`http://127.0.0.1:${agent.port}/api/state`, { headers: { authorization: `Bearer ${adminToken}` } });
@@ -223,7 +250,11 @@ describe('booth-agent run', () => {
       expect(statSync(dir).mode & 0o777).toBe(0o700);
       expect(statSync(join(dir, 'outbox.db')).mode & 0o777).toBe(0o600);
     }
-    const lines = agent.output().trim().split('\n').map((line) => JSON.parse(line));
+    const lines = agent
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.some((l) => l.msg === 'attempt' && l.to === 'delivered' && l.status === 200)).toBe(true);
     expect((await cli(['status'])).stdout).toContain('agent      not running');
     expect(existsSync(join(dir, 'agent.json'))).toBe(false);

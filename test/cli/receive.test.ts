@@ -6,14 +6,18 @@ import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe('booth-agent receive', () => {
-  it('prints each webhook with its signatures checked against the endpoint\'s secret', async () => {
+  it("prints each webhook with its signatures checked against the endpoint's secret", async () => {
     const dataDir = tempDir('receive-');
     const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'receive', '--port', '0']);
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (out += c));
     try {
-      const [, url, ca] = await waitFor('the receiver to listen', () => /endpoint add (https:\/\/127\.0\.0\.1:\d+\/) --ca (\S+)/.exec(out), 15_000);
+      const [, url, ca] = await waitFor(
+        'the receiver to listen',
+        () => /endpoint add (https:\/\/127\.0\.0\.1:\d+\/) --ca (\S+)/.exec(out),
+        15_000,
+      );
       const added = await runCli(['--data-dir', dataDir, '--json', 'endpoint', 'add', url!, '--ca', ca!]);
       expect(added.code).toBe(0);
       const { id } = JSON.parse(added.stdout);
@@ -23,7 +27,18 @@ describe('booth-agent receive', () => {
       expect(out).toContain('X-Signature: valid · webhook-signature: valid · timestamp fresh');
       expect(out).toContain('"share789"');
 
-      const wrong = await runCli(['--data-dir', dataDir, '--json', 'endpoint', 'add', url!, '--ca', ca!, '--secret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']);
+      const wrong = await runCli([
+        '--data-dir',
+        dataDir,
+        '--json',
+        'endpoint',
+        'add',
+        url!,
+        '--ca',
+        ca!,
+        '--secret',
+        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      ]);
       const other = JSON.parse(wrong.stdout).id;
       out = '';
       await runCli(['--data-dir', dataDir, 'endpoint', 'test', other]);

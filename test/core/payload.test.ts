@@ -64,7 +64,9 @@ describe('payload schemas', () => {
     payload.session.type = 'hologram';
     delete payload.prize_win.uuid;
     payload.prize.image_url = 'javascript:alert(1)';
-    payload.data_capture.sections = [{ title: 'x', position: 0, fields: [{ field_id: 'a', field_title: 'b', field_type: 'c', value: 5, required: 'yes' }] }];
+    payload.data_capture.sections = [
+      { title: 'x', position: 0, fields: [{ field_id: 'a', field_title: 'b', field_type: 'c', value: 5, required: 'yes' }] },
+    ];
     payload.timestamp = 'yesterday';
     const result = validatePayload(payload);
     expect(result.ok).toBe(false);
@@ -84,7 +86,10 @@ describe('payload schemas', () => {
   });
 
   it('names the type when it is unknown or missing', () => {
-    expect(validatePayload({ type: 'vote' })).toEqual({ ok: false, issues: [{ path: 'type', message: 'must be one of session, share, survey, competition_win' }] });
+    expect(validatePayload({ type: 'vote' })).toEqual({
+      ok: false,
+      issues: [{ path: 'type', message: 'must be one of session, share, survey, competition_win' }],
+    });
     expect(validatePayload({})).toEqual({ ok: false, issues: [{ path: 'type', message: 'is required' }] });
   });
 

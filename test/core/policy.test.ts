@@ -81,16 +81,25 @@ describe('decide: 429 and 503 with Retry-After', () => {
 
   it('reads an HTTP date', () => {
     const date = new Date(NOW + 120_000).toUTCString();
-    expect(decide(answered(429, { retryAfter: date }), fresh, NOW, URL_, schedule)).toMatchObject({ nextAttemptAt: NOW + 120_000, usesAttempt: false });
+    expect(decide(answered(429, { retryAfter: date }), fresh, NOW, URL_, schedule)).toMatchObject({
+      nextAttemptAt: NOW + 120_000,
+      usesAttempt: false,
+    });
   });
 
   it('treats an unreadable or absent Retry-After as an ordinary failed attempt', () => {
-    expect(decide(answered(429, { retryAfter: 'soon' }), fresh, NOW, URL_, schedule)).toMatchObject({ usesAttempt: true, nextAttemptAt: NOW + 10_000 });
+    expect(decide(answered(429, { retryAfter: 'soon' }), fresh, NOW, URL_, schedule)).toMatchObject({
+      usesAttempt: true,
+      nextAttemptAt: NOW + 10_000,
+    });
     expect(decide(answered(503), fresh, NOW, URL_, schedule)).toMatchObject({ usesAttempt: true });
   });
 
   it('applies Retry-After only to 429 and 503', () => {
-    expect(decide(answered(500, { retryAfter: '30' }), fresh, NOW, URL_, schedule)).toMatchObject({ usesAttempt: true, nextAttemptAt: NOW + 10_000 });
+    expect(decide(answered(500, { retryAfter: '30' }), fresh, NOW, URL_, schedule)).toMatchObject({
+      usesAttempt: true,
+      nextAttemptAt: NOW + 10_000,
+    });
   });
 });
 
@@ -109,7 +118,9 @@ describe('decide: 410 Gone', () => {
 
 describe('decide: unreachable', () => {
   it.each([0, 3, 100])('waits and uses no retry (attempts used: %i)', (attemptsUsed) => {
-    expect(decide({ kind: 'unreachable', error: 'connection refused by 127.0.0.1:9' }, { ...fresh, attemptsUsed }, NOW, URL_, schedule)).toEqual({
+    expect(
+      decide({ kind: 'unreachable', error: 'connection refused by 127.0.0.1:9' }, { ...fresh, attemptsUsed }, NOW, URL_, schedule),
+    ).toEqual({
       status: 'waiting',
       reason: 'could not reach the endpoint (connection refused by 127.0.0.1:9); waiting for it, no retry used',
     });
@@ -128,14 +139,22 @@ describe('decide: unreachable', () => {
   });
 
   it('also ends an endless Retry-After loop at the expiry', () => {
-    expect(decide(answered(429, { retryAfter: '60' }), { attemptsUsed: 0, queuedAt: NOW - 8 * 86_400_000 }, NOW, URL_, schedule).status).toBe('failed');
+    expect(
+      decide(answered(429, { retryAfter: '60' }), { attemptsUsed: 0, queuedAt: NOW - 8 * 86_400_000 }, NOW, URL_, schedule).status,
+    ).toBe('failed');
   });
 });
 
 describe('decide: Google Apps Script', () => {
   const script = 'https://script.google.com/macros/s/AKfy/exec';
   it('counts its 302 to script.googleusercontent.com as delivered', () => {
-    const decision = decide(answered(302, { location: 'https://script.googleusercontent.com/macros/echo?user_content_key=x' }), fresh, NOW, script, schedule);
+    const decision = decide(
+      answered(302, { location: 'https://script.googleusercontent.com/macros/echo?user_content_key=x' }),
+      fresh,
+      NOW,
+      script,
+      schedule,
+    );
     expect(decision.status).toBe('delivered');
   });
   it('does not count a 302 elsewhere, or from another host', () => {

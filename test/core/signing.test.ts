@@ -68,7 +68,10 @@ describe('rotation', () => {
   const rotating = { secret: fresh, previousSecret: old, previousSecretUntil: at + 86_400_000, rotationPending: true };
 
   it('without a rotation, one secret signs everything', () => {
-    expect(signingKeys({ secret: old, previousSecret: null, previousSecretUntil: null, rotationPending: false }, at)).toEqual({ xSignature: old, standard: [old] });
+    expect(signingKeys({ secret: old, previousSecret: null, previousSecretUntil: null, rotationPending: false }, at)).toEqual({
+      xSignature: old,
+      standard: [old],
+    });
   });
 
   it('for 24 hours both secrets sign webhook-signature; X-Signature stays on the old one until confirmed', () => {

@@ -8,7 +8,7 @@ import { openStore } from '../../src/store/store.js';
 import { VERSION } from '../../src/version.js';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
 import { contractExamples } from '../helpers/contract.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait.js';
 
 const running: { stop(): Promise<void> }[] = [];
@@ -27,13 +27,15 @@ async function setup(settings = {}, receiverOptions: Parameters<typeof startRece
 
 /** A session payload with a unique id, as text. */
 const session = (id: string) =>
-  JSON.stringify({ type: 'session', session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'gif' } });
+  JSON.stringify({
+    type: 'session',
+    session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'gif' },
+  });
 
-const statusOf = (t: TestAgent, deliveryId: string) => t.agent.store.views.get(deliveryId)?.status;
 const onlyDelivery = (t: TestAgent) => t.agent.store.views.list({ limit: 1 })[0]!;
 
 describe('every contract example, byte-exact and signed', () => {
-  it.each(PAYLOAD_TYPES)('%s reaches the receiver with the booth\'s bytes, verifiable both ways', async (type) => {
+  it.each(PAYLOAD_TYPES)("%s reaches the receiver with the booth's bytes, verifiable both ways", async (type) => {
     const { receiver, t, endpoint } = await setup();
     // The contract's text as written, with multibyte text and an unknown field added by hand.
     const original = contractExamples[type]!.replace('"event_id": 1,', '"event_id": 1,\n  "note": "Zoë’s café ☕ 写真 🎉",');
@@ -62,7 +64,8 @@ describe('every contract example, byte-exact and signed', () => {
 
   it('appends event_id and timestamp when the booth leaves them out, and changes nothing else', async () => {
     const { receiver, t } = await setup({ event_id: 77 });
-    const original = '{ "type":"share" ,"session":{"id":"s1","direct_url":"https://a.example/1.jpg","site_url":"https://a.example/1","type":"still","big":12345678901234567890,"f":1.50},"share":{"id":"sh1","type":"sms","value":"+33 6 12 34 56 78"},"data_capture":{"sections":[]} }';
+    const original =
+      '{ "type":"share" ,"session":{"id":"s1","direct_url":"https://a.example/1.jpg","site_url":"https://a.example/1","type":"still","big":12345678901234567890,"f":1.50},"share":{"id":"sh1","type":"sms","value":"+33 6 12 34 56 78"},"data_capture":{"sections":[]} }';
     const before = Date.now();
     expect((await t.post(original)).status).toBe(202);
     const [received] = await waitFor('the delivery', () => receiver.requests.length > 0 && receiver.requests);
@@ -123,9 +126,12 @@ describe('retry schedule against a real receiver', () => {
   });
 
   it('429 with Retry-After: waits as told and uses no retry', async () => {
-    const { receiver, t } = await setup({}, {
-      handler: (_r, i) => (i < 2 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }),
-    });
+    const { receiver, t } = await setup(
+      {},
+      {
+        handler: (_r, i) => (i < 2 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }),
+      },
+    );
     await t.post(session('r429'));
     await waitFor('delivered', () => onlyDelivery(t).status === 'delivered', 10_000);
     expect(receiver.requests).toHaveLength(3);
@@ -211,7 +217,9 @@ describe('an unreachable endpoint', () => {
     for (let n = 0; n < 12; n++) await t.post(session(`both${n}`));
     await waitFor('the healthy endpoint to have everything', () => fast.requests.length === 12, 4000);
     expect(Date.now() - started).toBeLessThan(4000);
-    expect(t.agent.store.views.list({ limit: 100 }).filter((d) => d.endpointId === healthy.id && d.status === 'delivered')).toHaveLength(12);
+    expect(t.agent.store.views.list({ limit: 100 }).filter((d) => d.endpointId === healthy.id && d.status === 'delivered')).toHaveLength(
+      12,
+    );
     expect(slow.requests.length).toBeGreaterThan(0);
   });
 });

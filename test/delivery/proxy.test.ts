@@ -44,7 +44,14 @@ describe('HTTPS_PROXY', () => {
     delete process.env.no_proxy;
     const sender = new Sender({ userAgent: 'BoothAgent/test', connectTimeoutMs: 2000, attemptTimeoutMs: 2000, useProxy: true });
     try {
-      const target = { url: receiver.url, secret: generateSecret(), previousSecret: null, previousSecretUntil: null, rotationPending: false, ca: receiver.certificate.cert };
+      const target = {
+        url: receiver.url,
+        secret: generateSecret(),
+        previousSecret: null,
+        previousSecretUntil: null,
+        rotationPending: false,
+        ca: receiver.certificate.cert,
+      };
       const sent = await sender.send(target, 'msg_proxy', Buffer.from('{"type":"session"}'), false);
       expect(sent.outcome).toMatchObject({ kind: 'answered', status: 200 });
       expect(tunnels).toEqual([`127.0.0.1:${receiver.port}`]);

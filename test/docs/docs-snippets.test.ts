@@ -30,9 +30,21 @@ beforeAll(async () => {
   receiver = await startReceiver();
   const sender = new Sender({ userAgent: 'BoothAgent/test', connectTimeoutMs: 2000, attemptTimeoutMs: 2000 });
   const body = Buffer.from('{"type":"share","share":{"value":"Zoë ☕ 写真 🎉"}}', 'utf8');
-  const target: Target = { url: receiver.url, secret, previousSecret: null, previousSecretUntil: null, rotationPending: false, ca: receiver.certificate.cert };
+  const target: Target = {
+    url: receiver.url,
+    secret,
+    previousSecret: null,
+    previousSecretUntil: null,
+    rotationPending: false,
+    ca: receiver.certificate.cert,
+  };
   await sender.send(target, 'msg_docs', body, false);
-  await sender.send({ ...target, secret: newSecret, previousSecret: secret, previousSecretUntil: Date.now() + 86_400_000, rotationPending: true }, 'msg_docs_rotating', body, false);
+  await sender.send(
+    { ...target, secret: newSecret, previousSecret: secret, previousSecretUntil: Date.now() + 86_400_000, rotationPending: true },
+    'msg_docs_rotating',
+    body,
+    false,
+  );
   await sender.close();
   [delivery, rotating] = receiver.requests as [Received, Received];
 });
@@ -54,7 +66,12 @@ function cases(): Case[] {
     { name: 'genuine', body: delivery.body, headers, secret },
     { name: 'body changed', body: Buffer.concat([delivery.body, Buffer.from(' ')]), headers, secret },
     { name: 'another secret', body: delivery.body, headers, secret: generateSecret() },
-    { name: 'replayed an hour later', body: delivery.body, headers: { ...headers, 'webhook-timestamp': String(Number(headers['webhook-timestamp']) - 3600) }, secret },
+    {
+      name: 'replayed an hour later',
+      body: delivery.body,
+      headers: { ...headers, 'webhook-timestamp': String(Number(headers['webhook-timestamp']) - 3600) },
+      secret,
+    },
     { name: 'rotating, old secret', body: rotating.body, headers: headersOf(rotating), secret },
     { name: 'rotating, new secret', body: rotating.body, headers: headersOf(rotating), secret: newSecret },
   ].map((c) => ({ ...c, body: c.body.toString('base64') }));
@@ -121,6 +138,8 @@ describe('docs/webhooks.md', () => {
   });
 
   it.runIf(python)('the Python Standard Webhooks check accepts either secret during a rotation and refuses replays', () => {
-    expect(answers(runPython(snippet('webhooks', 'python verify-standard-webhooks'), 'verify_standard_webhooks'))).toEqual(standardWebhooks);
+    expect(answers(runPython(snippet('webhooks', 'python verify-standard-webhooks'), 'verify_standard_webhooks'))).toEqual(
+      standardWebhooks,
+    );
   });
 });

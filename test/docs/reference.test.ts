@@ -38,7 +38,12 @@ function anchors(text: string): Set<string> {
 }
 
 describe('links between the docs', () => {
-  const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
 
   it.each(files)('every relative link in %s leads to a file and heading that exist', (file) => {
     const prose = read(file).replace(/```[\s\S]*?```/g, '');

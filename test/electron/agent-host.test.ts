@@ -27,19 +27,38 @@ describe('the agent on a parent port', () => {
     configure(dataDir, { ...FAST, max_retries: 0 });
     const port = new FakeParentPort();
     const invalid: unknown[] = [];
-    const { agent, stopped } = await hostAgent({ dataDir, port: 0, stopGraceMs: 500 }, parentPortHost(port, (data) => invalid.push(data)));
+    const { agent, stopped } = await hostAgent(
+      { dataDir, port: 0, stopGraceMs: 500 },
+      parentPortHost(port, (data) => invalid.push(data)),
+    );
     try {
       const ready = port.posted.find((e) => e.type === 'ready');
-      expect(ready).toEqual({ type: 'ready', port: agent.port, panelUrl: `http://127.0.0.1:${agent.port}/#token=${agent.store.settings.token('admin_token')}` });
+      expect(ready).toEqual({
+        type: 'ready',
+        port: agent.port,
+        panelUrl: `http://127.0.0.1:${agent.port}/#token=${agent.store.settings.token('admin_token')}`,
+      });
       const statuses = () => port.posted.filter((e): e is Extract<HostEvent, { type: 'status' }> => e.type === 'status');
       expect(statuses()[0]!.status).toMatchObject({ paused: false, online: true, counts: { queued: 0, failed: 0 } });
 
-      agent.store.endpoints.add({ url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', types: null, strictOrder: false, ca: receiver.certificate.cert }, Date.now());
+      agent.store.endpoints.add(
+        {
+          url: receiver.url,
+          secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+          types: null,
+          strictOrder: false,
+          ca: receiver.certificate.cert,
+        },
+        Date.now(),
+      );
       const token = agent.store.settings.token('ingest_token');
       await fetch(`http://127.0.0.1:${agent.port}/v1/events`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'session', session: { id: 'hosted', direct_url: 'https://a.example/a', site_url: 'https://a.example/b', type: 'still' } }),
+        body: JSON.stringify({
+          type: 'session',
+          session: { id: 'hosted', direct_url: 'https://a.example/a', site_url: 'https://a.example/b', type: 'still' },
+        }),
       });
       await waitFor('a failed status', () => statuses().some((s) => s.status.counts.failed === 1), 5000);
 
@@ -60,7 +79,10 @@ describe('the agent on a parent port', () => {
       port.deliver({ type: 'stop' });
       await stopped;
       expect(port.posted.at(-1)).toEqual({ type: 'stopped' });
-      const healthz = await fetch(`http://127.0.0.1:${agent.port}/healthz`).then(() => 'answered', () => 'closed');
+      const healthz = await fetch(`http://127.0.0.1:${agent.port}/healthz`).then(
+        () => 'answered',
+        () => 'closed',
+      );
       expect(healthz).toBe('closed');
     } finally {
       await agent.stop();

@@ -39,12 +39,32 @@ describe('trayModel', () => {
 
   it('offers the menu of the issue, in order, with the right items enabled', () => {
     const labels = (s: DeliverySummary | null, login = true) =>
-      trayModel(s, login).menu.map((m) => (m.type === 'separator' ? '—' : `${m.label}${'enabled' in m && !m.enabled ? ' (off)' : ''}${'checked' in m ? ` [${m.checked ? 'x' : ' '}]` : ''}`));
+      trayModel(s, login).menu.map((m) =>
+        m.type === 'separator'
+          ? '—'
+          : `${m.label}${'enabled' in m && !m.enabled ? ' (off)' : ''}${'checked' in m ? ` [${m.checked ? 'x' : ' '}]` : ''}`,
+      );
     expect(labels(summary({ failed: 2 }))).toEqual([
-      'Open panel', '—', 'Pause delivery', 'Retry all failed (2)', '—', 'Start at login [x]', 'Open logs folder', '—', 'Quit Booth Agent',
+      'Open panel',
+      '—',
+      'Pause delivery',
+      'Retry all failed (2)',
+      '—',
+      'Start at login [x]',
+      'Open logs folder',
+      '—',
+      'Quit Booth Agent',
     ]);
     expect(labels(summary({}, { paused: true }), false)).toEqual([
-      'Open panel', '—', 'Resume delivery', 'Retry all failed (off)', '—', 'Start at login [ ]', 'Open logs folder', '—', 'Quit Booth Agent',
+      'Open panel',
+      '—',
+      'Resume delivery',
+      'Retry all failed (off)',
+      '—',
+      'Start at login [ ]',
+      'Open logs folder',
+      '—',
+      'Quit Booth Agent',
     ]);
     expect(labels(null)[0]).toBe('Open panel (off)');
   });
@@ -80,9 +100,12 @@ describe('nextRestart', () => {
 
 describe('window rules', () => {
   const origin = panelOrigin(7480);
-  it.each(['http://127.0.0.1:7480/', 'http://127.0.0.1:7480/#token=x', 'http://127.0.0.1:7480/js/app.js'])('the panel may show %s', (url) => {
-    expect(isPanelUrl(url, origin)).toBe(true);
-  });
+  it.each(['http://127.0.0.1:7480/', 'http://127.0.0.1:7480/#token=x', 'http://127.0.0.1:7480/js/app.js'])(
+    'the panel may show %s',
+    (url) => {
+      expect(isPanelUrl(url, origin)).toBe(true);
+    },
+  );
   it.each([
     'http://127.0.0.1:7481/',
     'http://localhost:7480/',
@@ -99,18 +122,28 @@ describe('window rules', () => {
   it.each(['https://docs.example.com/booth', 'https://hooks.zapier.com/'])('opens %s in the browser', (url) => {
     expect(externalUrlAllowed(url)).toBe(true);
   });
-  it.each(['http://example.com', 'file:///C:/Windows/System32/calc.exe', 'smb://server/share', 'javascript:alert(1)', 'ms-settings:', 'https://user:pw@example.com', '', 'mailto:a@b.c'])(
-    'refuses to open %j',
-    (url) => {
-      expect(externalUrlAllowed(url)).toBe(false);
-    },
-  );
+  it.each([
+    'http://example.com',
+    'file:///C:/Windows/System32/calc.exe',
+    'smb://server/share',
+    'javascript:alert(1)',
+    'ms-settings:',
+    'https://user:pw@example.com',
+    '',
+    'mailto:a@b.c',
+  ])('refuses to open %j', (url) => {
+    expect(externalUrlAllowed(url)).toBe(false);
+  });
 });
 
 describe('autostart', () => {
   it('uses login items on Windows and macOS, with the hidden flag', () => {
     for (const platform of ['win32', 'darwin'] as const) {
-      expect(autostartPlan(platform, true, 'C:\\Program Files\\Booth Agent\\Booth Agent.exe', '/unused')).toEqual({ kind: 'login-item', openAtLogin: true, args: ['--hidden'] });
+      expect(autostartPlan(platform, true, 'C:\\Program Files\\Booth Agent\\Booth Agent.exe', '/unused')).toEqual({
+        kind: 'login-item',
+        openAtLogin: true,
+        args: ['--hidden'],
+      });
       expect(autostartPlan(platform, false, 'x', '/unused')).toMatchObject({ openAtLogin: false });
     }
   });
@@ -123,11 +156,19 @@ describe('autostart', () => {
       content: expect.stringContaining('Exec="/opt/Booth Agent/booth-agent" --hidden\n'),
     });
     const effects: string[] = [];
-    const record = { setLoginItem: () => effects.push('login'), writeFile: (f: string) => effects.push(`write ${f}`), removeFile: (f: string) => effects.push(`remove ${f}`) };
+    const record = {
+      setLoginItem: () => effects.push('login'),
+      writeFile: (f: string) => effects.push(`write ${f}`),
+      removeFile: (f: string) => effects.push(`remove ${f}`),
+    };
     applyAutostart(plan, record);
     applyAutostart(autostartPlan('linux', false, '/x', '/home/kiosk/.config'), record);
     applyAutostart(autostartPlan('win32', true, '/x', '/unused'), record);
-    expect(effects).toEqual(['write /home/kiosk/.config/autostart/booth-agent.desktop', 'remove /home/kiosk/.config/autostart/booth-agent.desktop', 'login']);
+    expect(effects).toEqual([
+      'write /home/kiosk/.config/autostart/booth-agent.desktop',
+      'remove /home/kiosk/.config/autostart/booth-agent.desktop',
+      'login',
+    ]);
   });
 
   it('quotes an Exec path with shell-special characters', () => {

@@ -49,7 +49,15 @@ describe('the desktop app under Node', { timeout: 60_000 }, () => {
     expect(state.processes).toHaveLength(1);
     expect(tooltipHead(state)).toBe('Booth Agent: all delivered');
     expect(state.tray!.menu.map((item) => (item.type === 'separator' ? '—' : `${item.label}${item.enabled ? '' : ' (off)'}`))).toEqual([
-      'Open panel', '—', 'Pause delivery', 'Retry all failed (off)', '—', 'Start at login', 'Open logs folder', '—', 'Quit Booth Agent',
+      'Open panel',
+      '—',
+      'Pause delivery',
+      'Retry all failed (off)',
+      '—',
+      'Start at login',
+      'Open logs folder',
+      '—',
+      'Quit Booth Agent',
     ]);
     const window = await desktop.until('the panel window', (s) => s.windows[0]);
     expect(window).toMatchObject({ visible: true, destroyed: false });
@@ -69,7 +77,11 @@ describe('the desktop app under Node', { timeout: 60_000 }, () => {
 
     // The machine woke: the agent is told to check its endpoints now.
     await desktop.send({ type: 'power', event: 'resume' });
-    await waitFor('the agent to log the network change', () => readFileSync(join(dataDir, 'logs', 'agent.log'), 'utf8').includes('network change reported'), 10_000);
+    await waitFor(
+      'the agent to log the network change',
+      () => readFileSync(join(dataDir, 'logs', 'agent.log'), 'utf8').includes('network change reported'),
+      10_000,
+    );
   });
 
   it('restarts a killed agent at once the first time, and after a wait the second time', async () => {
@@ -112,14 +124,26 @@ describe('the desktop app under Node', { timeout: 60_000 }, () => {
     cleanups.push(() => receiver.close());
     const { dataDir, port } = await dataFolder({ max_retries: 0 });
     const store = openStore(join(dataDir, 'outbox.db'));
-    store.endpoints.add({ url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', types: null, strictOrder: false, ca: receiver.certificate.cert }, Date.now());
+    store.endpoints.add(
+      {
+        url: receiver.url,
+        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        types: null,
+        strictOrder: false,
+        ca: receiver.certificate.cert,
+      },
+      Date.now(),
+    );
     const token = store.settings.token('ingest_token');
     store.close();
     const post = async (id: string) => {
       const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'session', session: { id, direct_url: 'https://a.example/a', site_url: 'https://a.example/b', type: 'still' } }),
+        body: JSON.stringify({
+          type: 'session',
+          session: { id, direct_url: 'https://a.example/a', site_url: 'https://a.example/b', type: 'still' },
+        }),
       });
       expect(response.status).toBeLessThan(300);
     };
@@ -141,7 +165,10 @@ describe('the desktop app under Node', { timeout: 60_000 }, () => {
 
     receiver.handle(() => ({ status: 200 }));
     await desktop.send({ type: 'click-menu', label: 'Retry all failed (2)' });
-    const retried = await desktop.until('both delivered', (s) => s.tray?.tooltip.endsWith('\n2 delivered · 0 queued · 0 waiting · 0 failed') && s);
+    const retried = await desktop.until(
+      'both delivered',
+      (s) => s.tray?.tooltip.endsWith('\n2 delivered · 0 queued · 0 waiting · 0 failed') && s,
+    );
     expect(retried.tray!.image).toBe('delivered');
     expect(retried.notifications).toHaveLength(1);
   });

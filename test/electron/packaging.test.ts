@@ -13,7 +13,7 @@ const config = yaml.load(read('electron-builder.yml')) as Record<string, any>;
 const pkg = JSON.parse(read('package.json'));
 
 describe('packaging', () => {
-  it('electron-builder.yml matches electron-builder\'s schema', () => {
+  it("electron-builder.yml matches electron-builder's schema", () => {
     const schema = require('app-builder-lib/scheme.json');
     const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
     expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
@@ -34,7 +34,8 @@ describe('packaging', () => {
       expect(existsSync(new URL(file, root)), file).toBe(true);
     }
     for (const state of ['delivered', 'waiting', 'failed', 'paused']) {
-      for (const file of [`assets/tray/${state}.png`, `assets/tray/${state}@2x.png`]) expect(existsSync(new URL(file, root)), file).toBe(true);
+      for (const file of [`assets/tray/${state}.png`, `assets/tray/${state}@2x.png`])
+        expect(existsSync(new URL(file, root)), file).toBe(true);
     }
     expect(read('build/entitlements.mac.plist')).toContain('com.apple.security.cs.allow-jit');
   });

@@ -30,7 +30,10 @@ async function setup(handler: Handler, settings = {}, port?: number): Promise<{ 
 }
 
 const session = (id: string) =>
-  JSON.stringify({ type: 'session', session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'still' } });
+  JSON.stringify({
+    type: 'session',
+    session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'still' },
+  });
 
 /** Every acknowledged session id reached the receiver, and each with one webhook-id only. */
 function expectAllDelivered(acknowledged: string[], receiver: Receiver): void {
@@ -125,7 +128,11 @@ describe('a long outage', () => {
     store.db.transaction(() => {
       for (let i = 0; i < 10_000; i++) {
         const body = Buffer.from(session(`outage-${i}`));
-        store.queue.capture({ type: 'session', body, dedupeKey: `session:outage-${i}`, occurredAt: '', sessionId: `outage-${i}` }, Date.now(), 1000);
+        store.queue.capture(
+          { type: 'session', body, dedupeKey: `session:outage-${i}`, occurredAt: '', sessionId: `outage-${i}` },
+          Date.now(),
+          1000,
+        );
       }
     })();
     expect(store.views.counts().waiting).toBe(10_001);
@@ -141,7 +148,10 @@ describe('a long outage', () => {
     const order = [...arrival].sort();
     const displacement = Math.max(...arrival.map((id, i) => order.indexOf(id) - i).slice(0, 500));
     expect(displacement).toBeLessThanOrEqual(4);
-    expectAllDelivered(Array.from({ length: 10_000 }, (_, i) => `outage-${i}`), receiver);
+    expectAllDelivered(
+      Array.from({ length: 10_000 }, (_, i) => `outage-${i}`),
+      receiver,
+    );
   }, 300_000);
 });
 
@@ -158,7 +168,10 @@ describe('a full disk', () => {
     }
     expect(refused).toEqual({ status: 503, json: { error: expect.stringContaining('the disk is full: the event was not stored') } });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    const orphans = db.prepare('SELECT COUNT(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq)').pluck().get();
+    const orphans = db
+      .prepare('SELECT COUNT(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq)')
+      .pluck()
+      .get();
     expect(orphans).toBe(0);
     db.pragma('max_page_count = 1073741823');
     expect((await t.post(session('after-full'))).status).toBe(202);
@@ -175,7 +188,11 @@ describe('a damaged database at start', () => {
     const store = openStore(join(dataDir, 'outbox.db'));
     store.db.transaction(() => {
       for (let i = 0; i < 3000; i++) {
-        store.queue.capture({ type: 'session', body: Buffer.from(session(`d-${i}`)), dedupeKey: null, occurredAt: '', sessionId: `d-${i}` }, Date.now(), 1000);
+        store.queue.capture(
+          { type: 'session', body: Buffer.from(session(`d-${i}`)), dedupeKey: null, occurredAt: '', sessionId: `d-${i}` },
+          Date.now(),
+          1000,
+        );
       }
     })();
     store.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -184,7 +201,9 @@ describe('a damaged database at start', () => {
     copyFileSync(file, join(dataDir, 'original.db'));
     damage(file);
     const before = readFileSync(file);
-    await expect(startAgent({ dataDir, port: 0, managedConfig: [] })).rejects.toThrow(/cannot be read .*left as it is for recovery; see "Recovering a damaged database"/);
+    await expect(startAgent({ dataDir, port: 0, managedConfig: [] })).rejects.toThrow(
+      /cannot be read .*left as it is for recovery; see "Recovering a damaged database"/,
+    );
     expect(readFileSync(file).equals(before)).toBe(true);
   });
 });
@@ -193,9 +212,19 @@ describe('fuzzed ingest', () => {
   it('random and mutated payloads are accepted and delivered byte-exact, or refused with 4xx; nothing invalid is stored', async () => {
     const { t, receiver } = await setup(() => ({ status: 200 }));
     const examples = Object.values(contractExamples).map((text) => JSON.parse(text));
-    const mutated = fc.tuple(fc.constantFrom(...examples), fc.array(fc.tuple(fc.constantFrom('type', 'event_id', 'session', 'extra', 'timestamp', 'share', 'survey'), fc.jsonValue()), { maxLength: 3 }))
+    const mutated = fc
+      .tuple(
+        fc.constantFrom(...examples),
+        fc.array(fc.tuple(fc.constantFrom('type', 'event_id', 'session', 'extra', 'timestamp', 'share', 'survey'), fc.jsonValue()), {
+          maxLength: 3,
+        }),
+      )
       .map(([base, changes]) => JSON.stringify({ ...base, ...Object.fromEntries(changes) }));
-    const noise = fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v)), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')));
+    const noise = fc.oneof(
+      fc.string(),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+    );
     const accepted = new Map<string, string>();
     await fc.assert(
       fc.asyncProperty(fc.oneof(mutated, noise), async (body) => {

@@ -51,7 +51,10 @@ describe('SIGKILL mid-burst', () => {
       const burst = Array.from({ length: CLIENTS }, async () => {
         while (alive) {
           const id = `crash-${sequence++}`;
-          const body = JSON.stringify({ type: 'session', session: { id, direct_url: 'https://a.example/p.jpg', site_url: 'https://a.example/p', type: 'still' } });
+          const body = JSON.stringify({
+            type: 'session',
+            session: { id, direct_url: 'https://a.example/p.jpg', site_url: 'https://a.example/p', type: 'still' },
+          });
           try {
             const response = await fetch(`http://127.0.0.1:${agent.port}/v1/events`, {
               method: 'POST',

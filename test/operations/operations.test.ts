@@ -61,13 +61,26 @@ describe('endpoint operations', () => {
   it('add, edit, disable, enable, rotate, confirm and remove: each logged once, each waking the loop', () => {
     const { ctx, lines, wakes } = context();
     const added = addEndpoint(ctx, { url: 'https://hooks.example.com/a', types: ['share', 'share'] });
-    expect(added).toMatchObject({ url: 'https://hooks.example.com/a', types: ['share'], strictOrder: false, hasCa: false, secret: expect.stringMatching(/^whsec_/) });
-    expect(editEndpoint(ctx, added.id, { url: 'https://hooks.example.com/b', strictOrder: true })).toMatchObject({ url: 'https://hooks.example.com/b', strictOrder: true });
+    expect(added).toMatchObject({
+      url: 'https://hooks.example.com/a',
+      types: ['share'],
+      strictOrder: false,
+      hasCa: false,
+      secret: expect.stringMatching(/^whsec_/),
+    });
+    expect(editEndpoint(ctx, added.id, { url: 'https://hooks.example.com/b', strictOrder: true })).toMatchObject({
+      url: 'https://hooks.example.com/b',
+      strictOrder: true,
+    });
     expect(editEndpoint(ctx, added.id, { enabled: false })).toMatchObject({ enabled: false, disabledReason: 'disabled by the operator' });
     expect(setEndpointEnabled(ctx, added.id, true)).toMatchObject({ enabled: true, disabledReason: null });
     const rotated = rotateSecret(ctx, added.id);
     expect(rotated.secret).not.toBe(added.secret);
-    expect(ctx.store.endpoints.get(added.id)).toMatchObject({ secret: rotated.secret, previousSecret: added.secret, previousSecretUntil: NOW + 24 * 3_600_000 });
+    expect(ctx.store.endpoints.get(added.id)).toMatchObject({
+      secret: rotated.secret,
+      previousSecret: added.secret,
+      previousSecretUntil: NOW + 24 * 3_600_000,
+    });
     expect(confirmRotation(ctx, added.id)).toMatchObject({ rotationPending: false });
     expect(removeEndpoint(ctx, added.id)).toEqual({ removed: added.id, undeliveredDropped: 0 });
 
@@ -119,7 +132,11 @@ describe('endpoint operations', () => {
 
   it('refuses what names no endpoint, and a confirmation with no rotation', () => {
     const { ctx } = context();
-    for (const work of [() => editEndpoint(ctx, 'ep_nope', { strictOrder: true }), () => removeEndpoint(ctx, 'ep_nope'), () => rotateSecret(ctx, 'ep_nope')]) {
+    for (const work of [
+      () => editEndpoint(ctx, 'ep_nope', { strictOrder: true }),
+      () => removeEndpoint(ctx, 'ep_nope'),
+      () => rotateSecret(ctx, 'ep_nope'),
+    ]) {
       expect(refusal(work)).toMatchObject({ kind: 'not-found', message: 'there is no endpoint ep_nope' });
     }
     const added = addEndpoint(ctx, { url: 'https://hooks.example.com/a' });
@@ -132,15 +149,27 @@ describe('delivery operations', () => {
     const { ctx, lines, wakes } = context();
     const endpoint = addEndpoint(ctx, { url: 'https://hooks.example.com/a' });
     const body = Buffer.from('{"type":"session"}');
-    const ids = [1, 2, 3].map((n) => ctx.store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `s${n}` }, NOW, 1000).deliveryIds[0]!);
+    const ids = [1, 2, 3].map(
+      (n) =>
+        ctx.store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `s${n}` }, NOW, 1000).deliveryIds[0]!,
+    );
     for (const claim of ctx.store.queue.claim(endpoint.id, 'run:x', NOW, 60_000, 2, false)) {
-      ctx.store.queue.settle(claim, 'run:x', { startedAt: NOW, durationMs: 1, outcome: 'answered', statusCode: 500, error: null, responseHead: null }, { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true }, NOW);
+      ctx.store.queue.settle(
+        claim,
+        'run:x',
+        { startedAt: NOW, durationMs: 1, outcome: 'answered', statusCode: 500, error: null, responseHead: null },
+        { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true },
+        NOW,
+      );
     }
     lines.length = 0;
     const before = wakes();
 
     expect(retryDelivery(ctx, ids[0]!)).toEqual({ retried: 1, id: ids[0] });
-    expect(refusal(() => retryDelivery(ctx, ids[0]!))).toMatchObject({ kind: 'conflict', message: `delivery ${ids[0]} is queued; only failed deliveries can be retried` });
+    expect(refusal(() => retryDelivery(ctx, ids[0]!))).toMatchObject({
+      kind: 'conflict',
+      message: `delivery ${ids[0]} is queued; only failed deliveries can be retried`,
+    });
     expect(refusal(() => retryDelivery(ctx, 'msg_nope'))).toMatchObject({ kind: 'not-found', message: 'there is no delivery msg_nope' });
     expect(retryAllFailed(ctx)).toEqual({ retried: 1 });
     expect(ctx.store.views.counts()).toMatchObject({ queued: 3, failed: 0 });

@@ -65,7 +65,7 @@ describe('DrainTracker', () => {
     expect(drain.update(counts(5, 0, 1050), 11_000)).toBeNull();
   });
 
-  it('counts an outage\'s backlog from when it built up, and shows it once it is being sent', () => {
+  it("counts an outage's backlog from when it built up, and shows it once it is being sent", () => {
     const drain = new DrainTracker();
     expect(drain.update(counts(0, 30, 5), 0)).toBeNull();
     expect(drain.update(counts(29, 0, 6), 1000)).toMatchObject({ sent: 1, total: 30 });

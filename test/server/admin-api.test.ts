@@ -54,7 +54,9 @@ describe('the admin API guard', () => {
     ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }, 403],
     ['Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }, 403],
   ])('refuses %s on every route', async (what, headers, status) => {
-    const h: Record<string, string> = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.replace('PORT', String(t.agent.port))]));
+    const h: Record<string, string> = Object.fromEntries(
+      Object.entries(headers).map(([k, v]) => [k, v.replace('PORT', String(t.agent.port))]),
+    );
     if (what === 'the ingest token') h.authorization = `Bearer ${t.token}`;
     for (const [method, path] of [
       ['GET', '/api/state'],
@@ -146,18 +148,28 @@ describe('validation, with errors the panel can put next to a field', () => {
   });
 
   it('adds, edits, rotates and removes an endpoint; the secret is only in the reveal route', async () => {
-    const added = JSON.parse((await call('/api/endpoints', { method: 'POST', body: { url: 'https://hooks.example.com/a', types: ['share'] } })).text);
+    const added = JSON.parse(
+      (await call('/api/endpoints', { method: 'POST', body: { url: 'https://hooks.example.com/a', types: ['share'] } })).text,
+    );
     expect(added).toMatchObject({ url: 'https://hooks.example.com/a', types: ['share'], secret: expect.stringMatching(/^whsec_/) });
     const state = (await call('/api/state')).text;
     expect(state).not.toContain(added.secret);
-    const edited = JSON.parse((await call(`/api/endpoints/${added.id}`, { method: 'PATCH', body: { types: null, strictOrder: true, enabled: false } })).text);
+    const edited = JSON.parse(
+      (await call(`/api/endpoints/${added.id}`, { method: 'PATCH', body: { types: null, strictOrder: true, enabled: false } })).text,
+    );
     expect(edited).toMatchObject({ types: null, strictOrder: true, enabled: false });
     const rotated = JSON.parse((await call(`/api/endpoints/${added.id}/rotate-secret`, { method: 'POST' })).text);
     expect(rotated.secret).not.toBe(added.secret);
-    expect(JSON.parse((await call(`/api/endpoints/${added.id}/secret`)).text)).toEqual({ secret: rotated.secret, previousSecret: added.secret });
+    expect(JSON.parse((await call(`/api/endpoints/${added.id}/secret`)).text)).toEqual({
+      secret: rotated.secret,
+      previousSecret: added.secret,
+    });
     expect((await call(`/api/endpoints/${added.id}/confirm-rotation`, { method: 'POST' })).status).toBe(200);
     expect((await call(`/api/endpoints/${added.id}/confirm-rotation`, { method: 'POST' })).status).toBe(409);
-    expect(JSON.parse((await call(`/api/endpoints/${added.id}`, { method: 'DELETE' })).text)).toEqual({ removed: added.id, undeliveredDropped: 0 });
+    expect(JSON.parse((await call(`/api/endpoints/${added.id}`, { method: 'DELETE' })).text)).toEqual({
+      removed: added.id,
+      undeliveredDropped: 0,
+    });
     expect((await call(`/api/endpoints/${added.id}/secret`)).status).toBe(404);
   });
 });

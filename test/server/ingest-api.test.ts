@@ -17,14 +17,17 @@ const eventCount = () => t.agent.store.db.prepare('SELECT COUNT(*) FROM events')
 /** A raw request, so that Host and Content-Type can be anything a hostile client sends. */
 function raw(options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }) {
   return new Promise<{ status: number; headers: Record<string, unknown>; json: any }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: t.agent.port, method: options.method ?? 'POST', path: options.path, headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? JSON.parse(text) : null });
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port: t.agent.port, method: options.method ?? 'POST', path: options.path, headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? JSON.parse(text) : null });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -46,7 +49,11 @@ describe('refusals', () => {
   ])('403 for %s, even on /healthz and with a valid token', async (_what, headers) => {
     const before = eventCount();
     for (const path of ['/healthz', '/v1/events']) {
-      const answer = await raw({ path, headers: { ...headers, authorization: `Bearer ${t.token}`, 'content-type': 'application/json' }, body: example('session') });
+      const answer = await raw({
+        path,
+        headers: { ...headers, authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+        body: example('session'),
+      });
       expect(answer.status).toBe(403);
       expect(answer.json.error).toContain('Host header');
     }
@@ -99,7 +106,11 @@ describe('refusals', () => {
   });
 
   it('415 for no Content-Type at all', async () => {
-    const answer = await raw({ path: '/v1/events', headers: { host: `127.0.0.1:${t.agent.port}`, authorization: `Bearer ${t.token}` }, body: example('session') });
+    const answer = await raw({
+      path: '/v1/events',
+      headers: { host: `127.0.0.1:${t.agent.port}`, authorization: `Bearer ${t.token}` },
+      body: example('session'),
+    });
     expect(answer.status).toBe(415);
   });
 
@@ -149,7 +160,9 @@ describe('refusals', () => {
   });
 
   it('400 for a malformed Idempotency-Key', async () => {
-    const answer = await t.post(example('session', { session: { ...JSON.parse(example('session')).session, id: 'idem-bad' } }), { 'idempotency-key': 'has spaces in it' });
+    const answer = await t.post(example('session', { session: { ...JSON.parse(example('session')).session, id: 'idem-bad' } }), {
+      'idempotency-key': 'has spaces in it',
+    });
     expect(answer.status).toBe(400);
     expect(answer.json.issues[0].path).toBe('Idempotency-Key');
   });
@@ -190,8 +203,12 @@ describe('acceptance and idempotency', () => {
   });
 
   it('the same Idempotency-Key returns the first event even for a different body', async () => {
-    const a = await t.post(example('session', { event_id: 1, session: { ...JSON.parse(example('session')).session, id: 'k1' } }), { 'idempotency-key': 'booth-42-seq-7' });
-    const b = await t.post(example('session', { event_id: 1, session: { ...JSON.parse(example('session')).session, id: 'k2' } }), { 'idempotency-key': 'booth-42-seq-7' });
+    const a = await t.post(example('session', { event_id: 1, session: { ...JSON.parse(example('session')).session, id: 'k1' } }), {
+      'idempotency-key': 'booth-42-seq-7',
+    });
+    const b = await t.post(example('session', { event_id: 1, session: { ...JSON.parse(example('session')).session, id: 'k2' } }), {
+      'idempotency-key': 'booth-42-seq-7',
+    });
     expect(a.status).toBe(202);
     expect(b).toMatchObject({ status: 200, json: { id: a.json.id } });
   });

@@ -31,7 +31,11 @@ describe('GroupCommit', () => {
     const d = db();
     const group = new GroupCommit(d);
     const insert = d.transaction((x: Buffer | null) => d.prepare('INSERT INTO t VALUES (?)').run(x));
-    const outcomes = await Promise.allSettled([group.run(() => insert(Buffer.from('a'))), group.run(() => insert(null)), group.run(() => insert(Buffer.from('c')))]);
+    const outcomes = await Promise.allSettled([
+      group.run(() => insert(Buffer.from('a'))),
+      group.run(() => insert(null)),
+      group.run(() => insert(Buffer.from('c'))),
+    ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(d.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(2);
   });

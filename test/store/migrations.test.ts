@@ -55,7 +55,10 @@ describe('migrations', () => {
       { id: 'evt_2', session_id: 's-2' },
     ]);
     expect(db.prepare('SELECT waited FROM deliveries ORDER BY seq').pluck().all()).toEqual([0, 1]);
-    const counts = () => Object.fromEntries((db.prepare('SELECT status, n FROM delivery_counts').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    const counts = () =>
+      Object.fromEntries(
+        (db.prepare('SELECT status, n FROM delivery_counts').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]),
+      );
     expect(counts()).toEqual({ queued: 0, waiting: 0, delivered: 1, failed: 1 });
     db.exec(`UPDATE deliveries SET status = 'queued' WHERE id = 'msg_2'`);
     expect(counts()).toEqual({ queued: 1, waiting: 0, delivered: 1, failed: 0 });
@@ -82,16 +85,22 @@ describe('migrations', () => {
     expect(db.prepare('SELECT sent FROM hot_folder_files ORDER BY hash').pluck().all()).toEqual([1, 0, 0, 0]);
     expect(db.prepare('SELECT * FROM hot_folders').all()).toEqual([{ folder: '/f', first_watched_at: 1 }]);
 
-    expect(() => db.prepare(`INSERT INTO hot_folder_files (hash, path, taken_at, outcome) VALUES ('h1', '/f/copy.jpg', 5, 'x')`).run()).toThrow(
-      /UNIQUE constraint failed/,
-    );
+    expect(() =>
+      db.prepare(`INSERT INTO hot_folder_files (hash, path, taken_at, outcome) VALUES ('h1', '/f/copy.jpg', 5, 'x')`).run(),
+    ).toThrow(/UNIQUE constraint failed/);
     const skip = db.prepare('INSERT INTO hot_folder_skipped (path, hash, seen_at, outcome) VALUES (?, ?, ?, ?)');
     skip.run('/f/copy.jpg', 'h1', 5, 'same content as /f/a.jpg, already sent as evt_1: not sent again');
     expect(() => skip.run('/f/copy.jpg', 'h1', 6, 'again')).toThrow(/UNIQUE constraint failed/);
     expect(() => skip.run('/f/other.jpg', 'never-taken', 6, 'x')).toThrow(/FOREIGN KEY constraint failed/);
 
     expect(hotFolderFiles(db, { limit: 3 })).toEqual([
-      { path: '/f/copy.jpg', seenAt: 5, outcome: 'same content as /f/a.jpg, already sent as evt_1: not sent again', eventId: 'evt_1', sent: false },
+      {
+        path: '/f/copy.jpg',
+        seenAt: 5,
+        outcome: 'same content as /f/a.jpg, already sent as evt_1: not sent again',
+        eventId: 'evt_1',
+        sent: false,
+      },
       { path: '/f/d.jpg', seenAt: 4, outcome: 'not sent: no URL for d.jpg', eventId: null, sent: false },
       { path: '/f/c.jpg', seenAt: 3, outcome: 'already in the folder when it was first watched: not sent', eventId: null, sent: false },
     ]);
@@ -116,7 +125,9 @@ describe('migrations', () => {
     for (const row of db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'table'`).all() as { sql: string }[]) {
       expect(row.sql).toMatch(/\) STRICT$/);
     }
-    expect(() => db.prepare(`INSERT INTO endpoints (id, url, secret, created_at) VALUES ('e', 'u', 's', 'yesterday')`).run()).toThrow(/cannot store TEXT value in INTEGER column/);
+    expect(() => db.prepare(`INSERT INTO endpoints (id, url, secret, created_at) VALUES ('e', 'u', 's', 'yesterday')`).run()).toThrow(
+      /cannot store TEXT value in INTEGER column/,
+    );
     db.close();
   });
 

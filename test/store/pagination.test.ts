@@ -11,15 +11,24 @@ function plan(store: ReturnType<typeof openStore>, filter: Record<string, unknow
   const statements = (store.views as unknown as { pages: Map<string, { source: string }> }).pages;
   store.views.list({ limit: 1, ...filter });
   const source = [...statements.values()].at(-1)!.source;
-  const rows = store.db.prepare(`EXPLAIN QUERY PLAN ${source}`).all({ status: 'failed', type: 'share', sessionId: 'x', before: 1e9, limit: 50 }) as { detail: string }[];
+  const rows = store.db
+    .prepare(`EXPLAIN QUERY PLAN ${source}`)
+    .all({ status: 'failed', type: 'share', sessionId: 'x', before: 1e9, limit: 50 }) as { detail: string }[];
   return rows.map((r) => r.detail).join('\n');
 }
 
 describe('deliveries pages', () => {
   const store = openStore(join(tempDir(), 'outbox.db'));
-  const endpoint = store.endpoints.add({ url: 'https://a.example/h', secret: generateSecret(), types: null, strictOrder: false, ca: null }, 0);
+  const endpoint = store.endpoints.add(
+    { url: 'https://a.example/h', secret: generateSecret(), types: null, strictOrder: false, ca: null },
+    0,
+  );
   for (let n = 0; n < 120; n++) {
-    store.queue.capture({ type: n % 2 ? 'share' : 'session', body: Buffer.from('{}'), dedupeKey: null, occurredAt: '', sessionId: `s${n % 40}` }, n, 1);
+    store.queue.capture(
+      { type: n % 2 ? 'share' : 'session', body: Buffer.from('{}'), dedupeKey: null, occurredAt: '', sessionId: `s${n % 40}` },
+      n,
+      1,
+    );
   }
 
   it.each([

@@ -19,7 +19,11 @@ function addEndpoint(s: Store, types: ('session' | 'share')[] | null = null, url
 }
 
 function capture(s: Store, n: number, key: string | null = null, type: 'session' | 'share' = 'session') {
-  return s.queue.capture({ type, body: Buffer.from(`{"n":${n}}`), dedupeKey: key, occurredAt: new Date(NOW).toISOString(), sessionId: `s${n}` }, NOW + n, WEEK);
+  return s.queue.capture(
+    { type, body: Buffer.from(`{"n":${n}}`), dedupeKey: key, occurredAt: new Date(NOW).toISOString(), sessionId: `s${n}` },
+    NOW + n,
+    WEEK,
+  );
 }
 
 const attempt = (outcome: AttemptRecord['outcome'] = 'answered', statusCode: number | null = 200): AttemptRecord => ({
@@ -43,7 +47,12 @@ describe('capture', () => {
     expect(captured).toMatchObject({ id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: 2, duplicate: false });
     expect(captured.deliveryIds.every((id) => /^msg_[0-9A-Z]{26}$/.test(id))).toBe(true);
     expect(s.views.eventOf(captured.deliveryIds[0]!)?.body).toEqual(Buffer.from('{"n":1}'));
-    expect(s.views.list({ limit: 10 }).map((d) => d.endpointId).sort()).toEqual([all.id, sessionsOnly.id].sort());
+    expect(
+      s.views
+        .list({ limit: 10 })
+        .map((d) => d.endpointId)
+        .sort(),
+    ).toEqual([all.id, sessionsOnly.id].sort());
     expect(s.views.counts()).toEqual({ queued: 2, waiting: 0, delivered: 0, failed: 0 });
   });
 
@@ -60,7 +69,11 @@ describe('capture', () => {
     const again = capture(s, 2, 'session:abc');
     expect(again).toEqual({ id: first.id, deliveries: 1, duplicate: true, deliveryIds: [] });
     expect(s.db.prepare('SELECT COUNT(*) FROM events').pluck().get()).toBe(1);
-    const later = s.queue.capture({ type: 'session', body: Buffer.from('{}'), dedupeKey: 'session:abc', occurredAt: '', sessionId: 'abc' }, NOW + WEEK + 10, WEEK);
+    const later = s.queue.capture(
+      { type: 'session', body: Buffer.from('{}'), dedupeKey: 'session:abc', occurredAt: '', sessionId: 'abc' },
+      NOW + WEEK + 10,
+      WEEK,
+    );
     expect(later.duplicate).toBe(false);
   });
 
@@ -147,7 +160,13 @@ describe('claims and leases', () => {
     capture(s, 2);
     const [head] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, true);
     expect(head?.body.toString()).toBe('{"n":1}');
-    s.queue.settle(head!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    s.queue.settle(
+      head!,
+      'run:a',
+      attempt('answered', 500),
+      { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' },
+      NOW + 20,
+    );
     expect(s.queue.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 1, true)).toEqual([]);
     expect(s.queue.claim(endpoint.id, 'run:a', NOW + 10_000, LEASE, 1, true)[0]?.body.toString()).toBe('{"n":1}');
   });
@@ -164,7 +183,12 @@ describe('settle', () => {
   it('records the attempt and the decision together', () => {
     const s = store();
     const { claim } = claimed(s);
-    const decision: Decision = { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500 from the endpoint; retry 1 of 3 in 10 s' };
+    const decision: Decision = {
+      status: 'queued',
+      nextAttemptAt: NOW + 10_000,
+      usesAttempt: true,
+      reason: 'HTTP 500 from the endpoint; retry 1 of 3 in 10 s',
+    };
     s.queue.settle(claim, 'run:a', attempt('answered', 500), decision, NOW + 20);
     const view = s.views.get(claim.id)!;
     expect(view).toMatchObject({ status: 'queued', attemptsUsed: 1, nextAttemptAt: NOW + 10_000, lastError: decision.reason });
@@ -187,7 +211,13 @@ describe('settle', () => {
   it('disables the endpoint on 410', () => {
     const s = store();
     const { endpoint, claim } = claimed(s);
-    s.queue.settle(claim, 'run:a', attempt('answered', 410), { status: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: true, usesAttempt: true }, NOW + 20);
+    s.queue.settle(
+      claim,
+      'run:a',
+      attempt('answered', 410),
+      { status: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: true, usesAttempt: true },
+      NOW + 20,
+    );
     expect(s.endpoints.get(endpoint.id)).toMatchObject({ enabled: false, disabledReason: 'HTTP 410 Gone' });
     expect(capture(s, 2).deliveries).toBe(0);
   });
@@ -208,7 +238,13 @@ describe('operator actions and expiry', () => {
     const endpoint = addEndpoint(s);
     capture(s, 1);
     const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false);
-    s.queue.settle(claim!, 'run:a', attempt('answered', 500), { status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true }, NOW + 20);
+    s.queue.settle(
+      claim!,
+      'run:a',
+      attempt('answered', 500),
+      { status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true },
+      NOW + 20,
+    );
     expect(s.queue.retry(claim!.id, NOW + 100)).toEqual({ ok: true });
     expect(s.views.get(claim!.id)).toMatchObject({ status: 'queued', attemptsUsed: 0 });
     expect(s.views.attempts(claim!.id)).toHaveLength(1);
@@ -221,7 +257,13 @@ describe('operator actions and expiry', () => {
     const endpoint = addEndpoint(s);
     for (let n = 1; n <= 3; n++) capture(s, n);
     for (const claim of s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 3, false)) {
-      s.queue.settle(claim, 'run:a', attempt('answered', 500), { status: 'failed', reason: 'x', disableEndpoint: false, usesAttempt: true }, NOW + 20);
+      s.queue.settle(
+        claim,
+        'run:a',
+        attempt('answered', 500),
+        { status: 'failed', reason: 'x', disableEndpoint: false, usesAttempt: true },
+        NOW + 20,
+      );
     }
     expect(s.queue.retryAllFailed(NOW + 30)).toBe(3);
     expect(s.views.counts()).toMatchObject({ queued: 3, failed: 0 });
@@ -237,13 +279,16 @@ describe('operator actions and expiry', () => {
     expect(s.queue.expireOverdue(NOW + WEEK, WEEK, 'expired')).toEqual([]);
     const expired = s.queue.expireOverdue(NOW + WEEK + 2, WEEK, 'expired: the endpoint could not be reached for 7 days');
     expect(expired).toHaveLength(1);
-    expect(s.views.get(expired[0]!)).toMatchObject({ status: 'failed', lastError: 'expired: the endpoint could not be reached for 7 days' });
+    expect(s.views.get(expired[0]!)).toMatchObject({
+      status: 'failed',
+      lastError: 'expired: the endpoint could not be reached for 7 days',
+    });
     expect(s.views.counts()).toMatchObject({ delivered: 1, failed: 1 });
   });
 });
 
 describe('dayStats', () => {
-  it('sorts the deliveries of each hour\'s events by how they went', () => {
+  it("sorts the deliveries of each hour's events by how they went", () => {
     const s = store();
     const endpoint = addEndpoint(s);
     const at = (hoursAgo: number) => NOW - hoursAgo * 3_600_000;
@@ -283,7 +328,13 @@ describe('the clock jumping', () => {
     capture(s, 1);
     capture(s, 2);
     const [first] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
-    s.queue.settle(first!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    s.queue.settle(
+      first!,
+      'run:a',
+      attempt('answered', 500),
+      { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' },
+      NOW + 20,
+    );
     const [second] = s.queue.claim(endpoint.id, 'run:dead', NOW + 30, LEASE, 1, false, 3_600_000);
     expect(second).toBeDefined();
     const jumpedBack = NOW - 3 * 3_600_000;
@@ -296,7 +347,13 @@ describe('the clock jumping', () => {
     const endpoint = addEndpoint(s);
     capture(s, 1);
     const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
-    s.queue.settle(claim!, 'run:a', attempt('answered', 500), { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' }, NOW + 20);
+    s.queue.settle(
+      claim!,
+      'run:a',
+      attempt('answered', 500),
+      { status: 'queued', nextAttemptAt: NOW + 10_000, usesAttempt: true, reason: 'HTTP 500' },
+      NOW + 20,
+    );
     expect(s.queue.claim(endpoint.id, 'run:a', NOW + 5 * 3_600_000, LEASE, 1, false, 3_600_000)).toHaveLength(1);
   });
 
@@ -305,7 +362,13 @@ describe('the clock jumping', () => {
     const endpoint = addEndpoint(s);
     capture(s, 1);
     const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 1, false, 3_600_000);
-    s.queue.settle(claim!, 'run:a', attempt('answered', 429), { status: 'queued', nextAttemptAt: NOW + 1_800_000, usesAttempt: false, reason: 'Retry-After' }, NOW + 20);
+    s.queue.settle(
+      claim!,
+      'run:a',
+      attempt('answered', 429),
+      { status: 'queued', nextAttemptAt: NOW + 1_800_000, usesAttempt: false, reason: 'Retry-After' },
+      NOW + 20,
+    );
     expect(s.queue.claim(endpoint.id, 'run:a', NOW + 60_000, LEASE, 1, false, 3_600_000)).toHaveLength(0);
   });
 });

@@ -17,7 +17,10 @@ describe('outbox maintenance', () => {
     const file = join(tempDir(), 'outbox.db');
     const store = openStore(file);
     store.settings.write('retention_days', 1);
-    const endpoint = store.endpoints.add({ url: 'https://a.example/h', secret: generateSecret(), types: null, strictOrder: false, ca: null }, START);
+    const endpoint = store.endpoints.add(
+      { url: 'https://a.example/h', secret: generateSecret(), types: null, strictOrder: false, ca: null },
+      START,
+    );
     const body = Buffer.from(JSON.stringify({ type: 'session', padding: 'x'.repeat(600) }));
     const pages: number[] = [];
     let failedKept = 0;
@@ -31,7 +34,20 @@ describe('outbox maintenance', () => {
           ? { status: 'failed', reason: 'HTTP 500; no retries left', disableEndpoint: false, usesAttempt: true }
           : { status: 'delivered', reason: 'delivered: HTTP 200' };
         if (failed) failedKept += 1;
-        store.queue.settle(claim!, 'run:sim', { startedAt: at, durationMs: 20, outcome: 'answered', statusCode: failed ? 500 : 200, error: null, responseHead: Buffer.from('ok') }, decision, at + 2);
+        store.queue.settle(
+          claim!,
+          'run:sim',
+          {
+            startedAt: at,
+            durationMs: 20,
+            outcome: 'answered',
+            statusCode: failed ? 500 : 200,
+            error: null,
+            responseHead: Buffer.from('ok'),
+          },
+          decision,
+          at + 2,
+        );
       }
       const done = maintain(store, START + (day + 1) * DAY);
       expect(done.walCheckpointed).toBe(true);
@@ -43,7 +59,10 @@ describe('outbox maintenance', () => {
     expect(counts.delivered).toBeLessThanOrEqual(400);
     const events = store.db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number;
     expect(events).toBe(counts.delivered + counts.failed);
-    const orphans = store.db.prepare('SELECT COUNT(*) FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = a.delivery_seq)').pluck().get();
+    const orphans = store.db
+      .prepare('SELECT COUNT(*) FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = a.delivery_seq)')
+      .pluck()
+      .get();
     expect(orphans).toBe(0);
     // Freed pages are reused: after the first days the file stops growing.
     expect(pages[6]!).toBeLessThanOrEqual(Math.ceil(pages[2]! * 1.15));

@@ -44,7 +44,8 @@ describe('a store with a key', () => {
     const endpoint = store.endpoints.add({ url: 'https://a.example/h', secret, types: null, strictOrder: false, ca: null }, 1);
     const token = store.settings.token('ingest_token');
     store.endpoints.rotateSecret(endpoint.id, generateSecret(), 2);
-    const raw = JSON.stringify(store.db.prepare('SELECT * FROM endpoints').all()) + JSON.stringify(store.db.prepare('SELECT * FROM settings').all());
+    const raw =
+      JSON.stringify(store.db.prepare('SELECT * FROM endpoints').all()) + JSON.stringify(store.db.prepare('SELECT * FROM settings').all());
     expect(raw).not.toContain(secret.slice(6));
     expect(raw).not.toContain(token);
     expect(store.endpoints.get(endpoint.id)).toMatchObject({ previousSecret: secret, secretsLocked: false });
@@ -81,7 +82,10 @@ describe('a store with a key', () => {
   it('headless commands say plainly what they cannot do without the key', async () => {
     const dataDir = tempDir();
     const store = openStore(join(dataDir, 'outbox.db'), { secretBox: box });
-    const endpoint = store.endpoints.add({ url: 'https://a.example/h', secret: generateSecret(), types: null, strictOrder: false, ca: null }, 1);
+    const endpoint = store.endpoints.add(
+      { url: 'https://a.example/h', secret: generateSecret(), types: null, strictOrder: false, ca: null },
+      1,
+    );
     store.settings.token('ingest_token');
     store.close();
     const env = { BOOTH_AGENT_SECRET_KEY: '' };

@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { constants, homedir, tmpdir } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename, extname } from 'node:path';
 
 /** @typedef {import('electron').App} App */
 /** @typedef {import('electron').MenuItemConstructorOptions} MenuItemConstructorOptions */
@@ -88,7 +88,11 @@ class MenuItem {
   click() {
     if (this.type === 'checkbox') this.checked = !this.checked;
     // main.ts's handlers read none of their arguments; Electron would pass its own MenuItem.
-    this.options.click?.(/** @type {import('electron').MenuItem} */ (/** @type {unknown} */ (this)), undefined, /** @type {import('electron').KeyboardEvent} */ ({}));
+    this.options.click?.(
+      /** @type {import('electron').MenuItem} */ (/** @type {unknown} */ (this)),
+      undefined,
+      /** @type {import('electron').KeyboardEvent} */ ({}),
+    );
   }
   /** @returns {MenuItemState} */
   state() {
@@ -243,15 +247,16 @@ export class Notification extends EventEmitter {
 }
 
 /** Linux without a keyring, as on a headless machine: Electron falls back to plain text. */
-export const safeStorage = /** @satisfies {Pick<import('electron').SafeStorage, 'isEncryptionAvailable' | 'getSelectedStorageBackend' | 'encryptString' | 'decryptString'>} */ ({
-  isEncryptionAvailable: () => true,
-  /** @returns {ReturnType<import('electron').SafeStorage['getSelectedStorageBackend']>} */
-  getSelectedStorageBackend: () => 'basic_text',
-  /** @param {string} plainText */
-  encryptString: (plainText) => Buffer.from(plainText, 'utf8'),
-  /** @param {Buffer} encrypted */
-  decryptString: (encrypted) => encrypted.toString('utf8'),
-});
+export const safeStorage =
+  /** @satisfies {Pick<import('electron').SafeStorage, 'isEncryptionAvailable' | 'getSelectedStorageBackend' | 'encryptString' | 'decryptString'>} */ ({
+    isEncryptionAvailable: () => true,
+    /** @returns {ReturnType<import('electron').SafeStorage['getSelectedStorageBackend']>} */
+    getSelectedStorageBackend: () => 'basic_text',
+    /** @param {string} plainText */
+    encryptString: (plainText) => Buffer.from(plainText, 'utf8'),
+    /** @param {Buffer} encrypted */
+    decryptString: (encrypted) => encrypted.toString('utf8'),
+  });
 
 /** The power events main.ts listens to are emitted by the control's 'power'. */
 export const powerMonitor = new EventEmitter();
@@ -478,7 +483,13 @@ function control(request) {
     case 'window-open': {
       // What the page's window.open() or a target=_blank link asks of the window open handler.
       const handler = windowById(request.windowId).webContents.windowOpenHandler;
-      const details = { url: request.url, frameName: '', features: '', disposition: /** @type {const} */ ('new-window'), referrer: { url: '', policy: /** @type {const} */ ('default') } };
+      const details = {
+        url: request.url,
+        frameName: '',
+        features: '',
+        disposition: /** @type {const} */ ('new-window'),
+        referrer: { url: '', policy: /** @type {const} */ ('default') },
+      };
       if (handler?.(details).action !== 'deny') throw new Error('the stand-in opens no child windows: the handler must deny');
       return;
     }
