@@ -10,6 +10,7 @@ import { hostAgent, type HostPort } from './agent-host.js';
 import { hotFolderFiles } from './capture/hot-folder.js';
 import { ingest } from './capture/ingest.js';
 import { PAYLOAD_TYPES, type PayloadType } from './core/payload.js';
+import type { EndpointView } from './core/read-model.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './core/policy.js';
 import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/settings.js';
 import { proxyConfigured, Sender } from './delivery/sender.js';
@@ -26,7 +27,6 @@ import {
   setEndpointEnabled,
   verifyEndpoint,
   type EndpointChangesInput,
-  type PublicEndpoint,
 } from './operations/endpoints.js';
 import { changeSettings, rotateIngestToken } from './operations/settings.js';
 import { agentUrls, type AgentUrls } from './operations/urls.js';
@@ -139,7 +139,7 @@ function cliSender(settings: Settings): Sender {
   });
 }
 
-function describeEndpoint(endpoint: PublicEndpoint): string {
+function describeEndpoint(endpoint: EndpointView): string {
   const state = !endpoint.enabled
     ? `disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`
     : endpoint.unreachableSince !== null

@@ -1,19 +1,22 @@
 // The operator's panel. Everything it shows comes from the admin API; the header and the
 // lists follow /api/stream, so they change by themselves within a moment of a change.
 import { adminToken, api, ApiError, follow, type Issue } from './api.js';
-import { drawChart, type Hour } from './chart.js';
+import { drawChart } from './chart.js';
 import { byId, h } from './dom.js';
 import { clock, duration, headline, localTime, relative } from './format.js';
 import { DrainTracker } from './progress.js';
-import {
-  PAYLOAD_TYPES,
-  type DeliveryDetail,
-  type DeliveryRow,
-  type EndpointView,
-  type PayloadType,
-  type State,
-  type TestResult,
-  type VerifyReport,
+import type {
+  AddedEndpoint,
+  DayStats,
+  DeliveryDetail,
+  DeliveryPage,
+  EndpointView,
+  PanelState,
+  PayloadType,
+  RevealedSecret,
+  RotatedSecret,
+  TestResult,
+  VerifyReport,
 } from './types.js';
 
 const CLOCK_SKEW_LIMIT_MS = 5 * 60 * 1000;
@@ -23,13 +26,15 @@ const TYPE_WORDS: Record<PayloadType, string> = {
   survey: 'Surveys',
   competition_win: 'Prize wins',
 };
+/** Every payload type, in the order the page offers them (TYPE_WORDS names each one). */
+const PAYLOAD_TYPES = Object.keys(TYPE_WORDS) as PayloadType[];
 
-let current: State | null = null;
+let current: PanelState | null = null;
 const drain = new DrainTracker();
 
 // ---- header -------------------------------------------------------------------------
 
-function renderHeader(state: State): void {
+function renderHeader(state: PanelState): void {
   const line = headline(state);
   const title = byId('headline');
   title.textContent = line.text;
@@ -273,19 +278,19 @@ async function remove(endpoint: EndpointView): Promise<void> {
 async function toggleSecret(endpoint: EndpointView): Promise<void> {
   const state = ui(endpoint.id);
   if (state.secret) delete state.secret;
-  else state.secret = (await api<{ secret: string }>('GET', `/api/endpoints/${endpoint.id}/secret`)).secret;
+  else state.secret = (await api<RevealedSecret>('GET', `/api/endpoints/${endpoint.id}/secret`)).secret;
   renderEndpoints();
 }
 
 async function copySecret(endpoint: EndpointView): Promise<void> {
-  const { secret } = await api<{ secret: string }>('GET', `/api/endpoints/${endpoint.id}/secret`);
+  const { secret } = await api<RevealedSecret>('GET', `/api/endpoints/${endpoint.id}/secret`);
   await copy(secret);
   ui(endpoint.id).result = { ok: true, text: 'Secret copied.' };
   renderEndpoints();
 }
 
 async function rotate(endpoint: EndpointView): Promise<void> {
-  const { secret } = await api<{ secret: string }>('POST', `/api/endpoints/${endpoint.id}/rotate-secret`);
+  const { secret } = await api<RotatedSecret>('POST', `/api/endpoints/${endpoint.id}/rotate-secret`);
   const state = ui(endpoint.id);
   state.secret = secret;
   state.result = {
@@ -329,7 +334,7 @@ function setupForms(): void {
     const strictOrder = addForm.querySelector<HTMLInputElement>('input[name="strictOrder"]')!.checked;
     const fields = { url: [url, byId('new-url-error')], types: [null, byId('new-types-error')] } as const;
     clearIssues(fields);
-    api<EndpointView & { secret: string }>('POST', '/api/endpoints', {
+    api<AddedEndpoint>('POST', '/api/endpoints', {
       url: url.value.trim(),
       types: chosen.length === PAYLOAD_TYPES.length ? null : chosen,
       strictOrder,
@@ -347,21 +352,21 @@ function setupForms(): void {
     event.preventDefault();
     const input = (id: string) => byId<HTMLInputElement>(id);
     const fields = {
-      event_id: [input('event-id'), byId('event-id-error')],
-      media_url_template: [input('media-url-template'), byId('media-url-template-error')],
-      hot_folder: [input('hot-folder'), byId('hot-folder-error')],
-      device_name: [input('device-name'), byId('device-name-error')],
+      eventId: [input('event-id'), byId('event-id-error')],
+      mediaUrlTemplate: [input('media-url-template'), byId('media-url-template-error')],
+      hotFolder: [input('hot-folder'), byId('hot-folder-error')],
+      deviceName: [input('device-name'), byId('device-name-error')],
     } as const;
     clearIssues(fields);
     byId('booth-saved').textContent = '';
     const text = (id: string) => input(id).value.trim() || null;
     const eventId = text('event-id');
     api('PUT', '/api/settings', {
-      event_id: eventId === null ? null : /^\d+$/.test(eventId) ? Number(eventId) : eventId,
-      media_url_template: text('media-url-template'),
-      hot_folder: text('hot-folder'),
-      hot_folder_polling: input('hot-folder-polling').checked,
-      device_name: text('device-name'),
+      eventId: eventId === null ? null : /^\d+$/.test(eventId) ? Number(eventId) : eventId,
+      mediaUrlTemplate: text('media-url-template'),
+      hotFolder: text('hot-folder'),
+      hotFolderPolling: input('hot-folder-polling').checked,
+      deviceName: text('device-name'),
     })
       .then(() => {
         byId('booth-saved').textContent = 'Saved.';
@@ -435,7 +440,7 @@ let listRequest = 0;
 async function loadDeliveries(): Promise<void> {
   // Live updates can overlap: only the answer to the latest request may be shown.
   const request = ++listRequest;
-  const { items, next } = await api<{ items: DeliveryRow[]; next: number | null }>('GET', `/api/deliveries?${filterQuery()}`);
+  const { items, next } = await api<DeliveryPage>('GET', `/api/deliveries?${filterQuery()}`);
   if (request !== listRequest) return;
   nextCursor = next;
   const now = Date.now();
@@ -576,21 +581,21 @@ let lastChart = 0;
 
 async function loadChart(): Promise<void> {
   lastChart = Date.now();
-  const { hours } = await api<{ hours: Hour[] }>('GET', '/api/stats/day');
+  const { hours } = await api<DayStats>('GET', '/api/stats/day');
   drawChart(byId('chart'), hours);
 }
 
-function applyState(state: State): void {
+function applyState(state: PanelState): void {
   current = state;
   renderHeader(state);
   renderEndpoints();
   // The booth form shows the saved settings, except while the operator is editing it.
   if (!byId('booth-form').contains(document.activeElement)) {
-    byId<HTMLInputElement>('event-id').value = state.eventId === null ? '' : String(state.eventId);
-    byId<HTMLInputElement>('media-url-template').value = state.booth.mediaUrlTemplate ?? '';
-    byId<HTMLInputElement>('hot-folder').value = state.booth.hotFolder ?? '';
-    byId<HTMLInputElement>('hot-folder-polling').checked = state.booth.hotFolderPolling;
-    byId<HTMLInputElement>('device-name').value = state.booth.deviceName ?? '';
+    byId<HTMLInputElement>('event-id').value = state.settings.eventId === null ? '' : String(state.settings.eventId);
+    byId<HTMLInputElement>('media-url-template').value = state.settings.mediaUrlTemplate ?? '';
+    byId<HTMLInputElement>('hot-folder').value = state.settings.hotFolder ?? '';
+    byId<HTMLInputElement>('hot-folder-polling').checked = state.settings.hotFolderPolling;
+    byId<HTMLInputElement>('device-name').value = state.settings.deviceName ?? '';
   }
   byId('dslrbooth-url').textContent = state.ingest.dslrBoothUrl;
   byId('ingest-url').textContent = state.ingest.url;
@@ -602,7 +607,7 @@ function applyState(state: State): void {
 }
 
 async function refreshState(): Promise<void> {
-  applyState(await api<State>('GET', '/api/state'));
+  applyState(await api<PanelState>('GET', '/api/state'));
 }
 
 function start(): void {
@@ -612,7 +617,7 @@ function start(): void {
   }
   setupForms();
   setupDeliveries();
-  follow<State>(applyState, (connected) => {
+  follow<PanelState>(applyState, (connected) => {
     if (!connected) {
       const title = byId('headline');
       title.textContent = 'The agent is not answering: is it running?';

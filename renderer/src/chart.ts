@@ -1,14 +1,7 @@
 // The picture of the day: attempts per hour for 24 hours, stacked by what they led to,
 // drawn as inline SVG by the page itself.
 import { clock } from './format.js';
-
-export interface Hour {
-  from: number;
-  delivered: number;
-  retried: number;
-  failed: number;
-  waiting: number;
-}
+import type { HourStats } from './types.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const KINDS = ['delivered', 'retried', 'failed', 'waiting'] as const;
@@ -22,7 +15,7 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<st
   return element;
 }
 
-export function drawChart(container: HTMLElement, hours: Hour[]): void {
+export function drawChart(container: HTMLElement, hours: HourStats[]): void {
   const most = Math.max(1, ...hours.map((h) => h.delivered + h.retried + h.failed + h.waiting));
   const slot = WIDTH / hours.length;
   const root = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, preserveAspectRatio: 'none' });

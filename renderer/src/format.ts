@@ -1,17 +1,8 @@
 // Words and times for the panel: pure functions, unit-tested in Node (test/renderer/).
 
-export interface Counts {
-  queued: number;
-  waiting: number;
-  delivered: number;
-  failed: number;
-}
+import type { PanelState, StatusCounts } from './types.js';
 
-export interface HeadlineInput {
-  counts: Counts;
-  heldSince: number | null;
-  paused: boolean;
-}
+export type HeadlineInput = Pick<PanelState, 'counts' | 'heldSince' | 'paused'>;
 
 export type Tone = 'good' | 'busy' | 'warn' | 'bad';
 
@@ -28,7 +19,7 @@ export function headline(state: HeadlineInput): { tone: Tone; text: string } {
   return { tone: 'good', text: 'All delivered' };
 }
 
-function pending(counts: Counts): number {
+function pending(counts: StatusCounts): number {
   return counts.queued + counts.waiting;
 }
 

@@ -1,6 +1,6 @@
 // The backlog drain after an outage: "N of M sent, R per second, about T left", from the
 // successive counts the panel receives. Pure, so it is tested in Node.
-import type { Counts } from './format.js';
+import type { StatusCounts } from './types.js';
 
 /** A backlog smaller than this drains too fast to need a progress bar. */
 export const BACKLOG_THRESHOLD = 10;
@@ -29,7 +29,7 @@ export class DrainTracker {
    * A backlog is counted from when it builds up (waiting during the outage, or queued),
    * and shown while it is being sent.
    */
-  update(counts: Counts, now: number): Drain | null {
+  update(counts: StatusCounts, now: number): Drain | null {
     const { queued } = counts;
     const pending = queued + counts.waiting;
     if (this.start === null) {

@@ -14,6 +14,7 @@ import type { Database } from 'better-sqlite3';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { sessionTypeOfFile } from '../core/media.js';
+import type { HotFolderFile } from '../core/read-model.js';
 import type { Settings } from '../core/settings.js';
 import type { IngestResult } from './ingest.js';
 import { boothSessionId, sessionPayload } from './session-payload.js';
@@ -23,19 +24,6 @@ export interface HotFolderOptions {
   settleMs: number;
   polling: boolean;
   importExisting: boolean;
-}
-
-/** One file the hot folder has seen, as `hotFolderFiles` lists it. */
-export interface HotFolderFile {
-  path: string;
-  /** When it was taken, or skipped as a repeat (ms since the epoch). */
-  seenAt: number;
-  /** What became of it, in words. */
-  outcome: string;
-  /** The event its content was captured as (for a repeat, the earlier file's), if any. */
-  eventId: string | null;
-  /** Whether this very file became a new event. */
-  sent: boolean;
 }
 
 /** The files the hot folder has seen, newest first: those taken and the repeats not sent. */

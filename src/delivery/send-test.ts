@@ -4,15 +4,10 @@
 // delivery follows the ordinary rules from there (retries, waiting), visible in the list.
 import { EXAMPLE_PAYLOADS } from '../core/examples.js';
 import type { PayloadType } from '../core/payload.js';
+import type { TestResult } from '../core/read-model.js';
 import type { Settings } from '../core/settings.js';
 import type { Endpoint } from '../store/endpoints.js';
 import { attemptDelivery, type AttemptDeps } from './attempt.js';
-
-export interface TestResult {
-  deliveryId: string;
-  status: 'queued' | 'waiting' | 'delivered' | 'failed';
-  reason: string;
-}
 
 export async function sendTest(deps: AttemptDeps, endpoint: Endpoint, type: PayloadType, settings: Settings): Promise<TestResult> {
   const now = (deps.now ?? Date.now)();

@@ -4,19 +4,9 @@ import { ulidFactory } from '../core/ids.js';
 import { CLOCK_SKEW_LIMIT_MS, clockSkew } from '../core/clock.js';
 import { isAppsScriptAccepted } from '../core/endpoint-url.js';
 import { formatDuration } from '../core/policy.js';
+import type { VerifyReport } from '../core/read-model.js';
 import { checkReachable } from './reachability.js';
 import type { Sender, Target } from './sender.js';
-
-export interface VerifyReport {
-  ok: boolean;
-  reached: boolean;
-  status: number | null;
-  durationMs: number;
-  redirect: string | null;
-  clockSkewMs: number | null;
-  /** What happened, one finding a line, for the operator. */
-  findings: string[];
-}
 
 const newUlid = ulidFactory();
 

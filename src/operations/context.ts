@@ -41,12 +41,16 @@ export class Refusal extends Error {
     super(message);
     this.name = 'Refusal';
   }
+
+  /** Refuses input, naming every problem and the path of its field. */
+  static invalid(issues: readonly Issue[]): Refusal {
+    return new Refusal('invalid', issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), issues);
+  }
 }
 
 /** Validates an action's input, or refuses it naming every problem and its field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issues: Issue[] = result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
-  throw new Refusal('invalid', issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), issues);
+  throw Refusal.invalid(result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
 }

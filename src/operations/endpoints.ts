@@ -5,15 +5,14 @@ import { z } from 'zod';
 import { endpointUrlProblem } from '../core/endpoint-url.js';
 import { PAYLOAD_TYPES, payloadTypeSchema, type PayloadType } from '../core/payload.js';
 import { generateSecret, secretProblem } from '../core/signing.js';
-import { sendTest, type TestResult } from '../delivery/send-test.js';
-import { verifyEndpoint as verify, type VerifyReport } from '../delivery/verify.js';
+import type { EndpointView, TestResult, VerifyReport } from '../core/read-model.js';
+import { sendTest } from '../delivery/send-test.js';
+import { verifyEndpoint as verify } from '../delivery/verify.js';
 import { publicEndpoint, type Endpoint } from '../store/endpoints.js';
 import { parseInput, Refusal, type OperationContext } from './context.js';
 
 /** The previous secret keeps signing beside a rotated one this long (docs/webhooks.md, "Secret rotation"). */
 export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
-
-export type PublicEndpoint = ReturnType<typeof publicEndpoint>;
 
 const url = z
   .string({ error: 'is required' })
@@ -85,7 +84,7 @@ function signing(ctx: OperationContext, id: string): Endpoint {
 }
 
 /** Adds an endpoint (HTTPS only); the answer carries its secret, to hand to the receiver. */
-export function addEndpoint(ctx: OperationContext, input: unknown): PublicEndpoint & { secret: string } {
+export function addEndpoint(ctx: OperationContext, input: unknown): EndpointView & { secret: string } {
   const { secret: given, ...rest } = parseInput(newEndpointSchema, input);
   const added = ctx.store.endpoints.add({ ...rest, secret: given ?? generateSecret() }, ctx.now());
   ctx.log.info({ endpoint: added.id, url: added.url, by: 'operator' }, 'endpoint added');
@@ -94,7 +93,7 @@ export function addEndpoint(ctx: OperationContext, input: unknown): PublicEndpoi
 }
 
 /** Changes an endpoint's URL, types, order, CA or whether it is enabled. */
-export function editEndpoint(ctx: OperationContext, id: string, input: unknown): PublicEndpoint {
+export function editEndpoint(ctx: OperationContext, id: string, input: unknown): EndpointView {
   existing(ctx, id);
   const { enabled, ...changes } = parseInput(endpointChangesSchema, input);
   ctx.store.endpoints.update(id, changes);
@@ -106,7 +105,7 @@ export function editEndpoint(ctx: OperationContext, id: string, input: unknown):
 }
 
 /** Enables (brings back one a 410 disabled, sending what waited) or disables an endpoint. */
-export function setEndpointEnabled(ctx: OperationContext, id: string, enabled: boolean): PublicEndpoint {
+export function setEndpointEnabled(ctx: OperationContext, id: string, enabled: boolean): EndpointView {
   existing(ctx, id);
   ctx.store.endpoints.setEnabled(id, enabled, 'disabled by the operator');
   ctx.log.info({ endpoint: id, by: 'operator' }, enabled ? 'endpoint enabled' : 'endpoint disabled');
@@ -128,7 +127,7 @@ export function removeEndpoint(ctx: OperationContext, id: string): { removed: st
  * Gives the endpoint a new secret. For ROTATION_OVERLAP_MS the previous one keeps signing
  * webhook-signature beside it; X-Signature stays on the previous one until confirmed.
  */
-export function rotateSecret(ctx: OperationContext, id: string): { secret: string; endpoint: PublicEndpoint } {
+export function rotateSecret(ctx: OperationContext, id: string): { secret: string; endpoint: EndpointView } {
   existing(ctx, id);
   const secret = generateSecret();
   ctx.store.endpoints.rotateSecret(id, secret, ctx.now() + ROTATION_OVERLAP_MS);
@@ -138,7 +137,7 @@ export function rotateSecret(ctx: OperationContext, id: string): { secret: strin
 }
 
 /** The receivers have the new secret: X-Signature switches to it. */
-export function confirmRotation(ctx: OperationContext, id: string): PublicEndpoint {
+export function confirmRotation(ctx: OperationContext, id: string): EndpointView {
   existing(ctx, id);
   if (!ctx.store.endpoints.confirmRotation(id)) throw new Refusal('conflict', `endpoint ${id} has no rotation to confirm`);
   ctx.log.info({ endpoint: id, by: 'operator' }, 'secret rotation confirmed');

@@ -23,8 +23,24 @@ import {
 } from '../operations/endpoints.js';
 import { changeSettings } from '../operations/settings.js';
 import { agentUrls } from '../operations/urls.js';
+import type { Settings } from '../core/settings.js';
 import { publicEndpoint } from '../store/endpoints.js';
 import { summarize } from '../store/store.js';
+import type {
+  AddedEndpoint,
+  DayStats,
+  DeliveryDetail,
+  DeliveryPage,
+  EndpointView,
+  HotFolderListing,
+  PanelState,
+  RemovedEndpoint,
+  RevealedSecret,
+  RotatedSecret,
+  TestResult,
+  VerifyReport,
+  WireSettings,
+} from './admin-types.js';
 import type { ChangeFeed } from './change-feed.js';
 
 export interface AdminDeps {
@@ -119,7 +135,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   });
 
   app.get('/api/deliveries', (request, reply) =>
-    answer(reply, () => {
+    answer<DeliveryPage>(reply, () => {
       const { status, type, session, before, limit } = parseInput(deliveriesQuery, request.query);
       const items = store.views.list({
         status: status as (typeof DELIVERY_STATUSES)[number] | undefined,
@@ -133,7 +149,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   );
 
   app.get('/api/deliveries/:id', (request: IdRequest, reply) =>
-    answer(reply, () => {
+    answer<DeliveryDetail>(reply, () => {
       const delivery = store.views.get(request.params.id);
       const event = store.views.eventOf(request.params.id);
       if (!delivery || !event) throw new Refusal('not-found', `there is no delivery ${request.params.id}`);
@@ -157,55 +173,80 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   app.post('/api/pause', (_request, reply) => answer(reply, () => setPaused(operations, true)));
   app.post('/api/resume', (_request, reply) => answer(reply, () => setPaused(operations, false)));
 
-  app.get('/api/stats/day', async () => ({ hours: store.views.dayStats(Date.now()) }));
-  app.get('/api/hot-folder', async () => ({ files: hotFolderFiles(store.db, { limit: 50 }) }));
+  app.get('/api/stats/day', async (): Promise<DayStats> => ({ hours: store.views.dayStats(Date.now()) }));
+  app.get('/api/hot-folder', async (): Promise<HotFolderListing> => ({ files: hotFolderFiles(store.db, { limit: 50 }) }));
 
-  app.put('/api/settings', (request, reply) => answer(reply, () => changeSettings(operations, jsonBody(request))));
+  app.put('/api/settings', (request, reply) => answer<WireSettings>(reply, () => changeWireSettings(operations, jsonBody(request))));
 
-  app.post('/api/endpoints', (request, reply) => answer(reply, () => reply.code(201).send(addEndpoint(operations, jsonBody(request)))));
-  app.patch('/api/endpoints/:id', (request: IdRequest, reply) =>
-    answer(reply, () => editEndpoint(operations, request.params.id, jsonBody(request))),
+  app.post('/api/endpoints', (request, reply) =>
+    answer(reply, () => reply.code(201).send(addEndpoint(operations, jsonBody(request)) satisfies AddedEndpoint)),
   );
-  app.delete('/api/endpoints/:id', (request: IdRequest, reply) => answer(reply, () => removeEndpoint(operations, request.params.id)));
+  app.patch('/api/endpoints/:id', (request: IdRequest, reply) =>
+    answer<EndpointView>(reply, () => editEndpoint(operations, request.params.id, jsonBody(request))),
+  );
+  app.delete('/api/endpoints/:id', (request: IdRequest, reply) =>
+    answer<RemovedEndpoint>(reply, () => removeEndpoint(operations, request.params.id)),
+  );
 
   app.get('/api/endpoints/:id/secret', (request: IdRequest, reply) =>
-    answer(reply, () => {
+    answer<RevealedSecret>(reply, () => {
       const endpoint = existing(request.params.id);
       return { secret: endpoint.secret, previousSecret: endpoint.rotationPending ? endpoint.previousSecret : null };
     }),
   );
   app.post('/api/endpoints/:id/rotate-secret', (request: IdRequest, reply) =>
-    answer(reply, () => rotateSecret(operations, request.params.id)),
+    answer<RotatedSecret>(reply, () => rotateSecret(operations, request.params.id)),
   );
   app.post('/api/endpoints/:id/confirm-rotation', (request: IdRequest, reply) =>
-    answer(reply, () => confirmRotation(operations, request.params.id)),
+    answer<EndpointView>(reply, () => confirmRotation(operations, request.params.id)),
   );
-  app.post('/api/endpoints/:id/verify', (request: IdRequest, reply) => answer(reply, () => verifyEndpoint(operations, request.params.id)));
+  app.post('/api/endpoints/:id/verify', (request: IdRequest, reply) =>
+    answer<VerifyReport>(reply, () => verifyEndpoint(operations, request.params.id)),
+  );
   app.post('/api/endpoints/:id/test', (request: IdRequest, reply) =>
-    answer(reply, () => sendTestEvent(operations, request.params.id, (jsonBody(request) as { type?: unknown } | undefined)?.type)),
+    answer<TestResult>(reply, () =>
+      sendTestEvent(operations, request.params.id, (jsonBody(request) as { type?: unknown } | undefined)?.type),
+    ),
   );
 }
 
 /** Everything the panel's header and endpoint list show, in one snapshot. */
-export function state(deps: Pick<AdminDeps, 'operations' | 'version' | 'managedConfig'>) {
+export function state(deps: Pick<AdminDeps, 'operations' | 'version' | 'managedConfig'>): PanelState {
   const { store } = deps.operations;
   const urls = agentUrls(deps.operations);
-  const settings = store.settings.read();
   return {
     version: deps.version,
     now: Date.now(),
     ...summarize(store),
-    eventId: settings.event_id,
-    booth: {
-      mediaUrlTemplate: settings.media_url_template,
-      hotFolder: settings.hot_folder,
-      hotFolderPolling: settings.hot_folder_polling,
-      deviceName: settings.device_name,
-    },
+    settings: toWire(store.settings.read()),
     endpoints: store.endpoints.list().map(publicEndpoint),
     managedConfigProblem: deps.managedConfig.status === 'invalid' ? `${deps.managedConfig.file}: ${deps.managedConfig.problem}` : null,
     ingest: { token: urls.ingestToken, ...urls.capture },
   };
+}
+
+const camelKey = (key: string) => key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+const snakeKey = (key: string) => key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+/** The settings in the wire's casing. */
+function toWire(settings: Readonly<Settings>): WireSettings {
+  return Object.fromEntries(Object.entries(settings).map(([key, value]) => [camelKey(key), value])) as WireSettings;
+}
+
+/** A settings change from the wire, in the settings' own names (anything but an object is left for the operation to refuse). */
+function fromWire(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  return Object.fromEntries(Object.entries(body).map(([key, value]) => [snakeKey(key), value]));
+}
+
+/** PUT /api/settings: the change, answered in the wire's casing; a refusal names the wire's field. */
+function changeWireSettings(operations: OperationContext, body: unknown): WireSettings {
+  try {
+    return toWire(changeSettings(operations, fromWire(body)));
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    throw Refusal.invalid(error.issues.map((issue) => ({ ...issue, path: camelKey(issue.path) })));
+  }
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

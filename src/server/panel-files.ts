@@ -28,13 +28,13 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /**
- * renderer/ (the page, styles) and dist/renderer/ (the compiled scripts), by URL path.
+ * renderer/ (the page, styles) and dist/panel/renderer/src/ (the compiled scripts), by URL path.
  * Both are found from the package root, two folders up from this module whether it runs
  * from src/ (tests) or dist/ (the command, the packaged app).
  */
 export function loadPanelFiles(
   pageDir = new URL('../../renderer/', import.meta.url),
-  scriptDir = new URL('../../dist/renderer/', import.meta.url),
+  scriptDir = new URL('../../dist/panel/renderer/src/', import.meta.url),
 ): Map<string, PanelFile> {
   const files = new Map<string, PanelFile>();
   const add = (dir: URL, prefix: string) => {

@@ -2,25 +2,13 @@
 import type { Database } from 'better-sqlite3';
 import { ulidFactory } from '../core/ids.js';
 import type { PayloadType } from '../core/payload.js';
+import type { EndpointView } from '../core/read-model.js';
 import type { EndpointSecrets } from '../core/signing.js';
 import { isSealed, SecretsLockedError, type SecretBox } from './secret-box.js';
 
-export interface Endpoint extends EndpointSecrets {
-  id: string;
-  url: string;
-  /** Subscribed payload types; null means all of them. */
-  types: PayloadType[] | null;
-  enabled: boolean;
-  disabledReason: string | null;
-  strictOrder: boolean;
+export interface Endpoint extends Omit<EndpointView, 'hasCa'>, EndpointSecrets {
   /** An extra CA (PEM) this endpoint's certificate may chain to, beside the system's. */
   ca: string | null;
-  unreachableSince: number | null;
-  /** The endpoint's clock minus the booth's, from the Date header of its last answer. */
-  clockSkewMs: number | null;
-  /** The secrets are sealed and this process has no key to open them (see secret-box.ts). */
-  secretsLocked: boolean;
-  createdAt: number;
 }
 
 export interface NewEndpoint {
@@ -49,7 +37,7 @@ interface EndpointRow {
 }
 
 /** An endpoint as listings show it: everything but its secrets and CA. */
-export function publicEndpoint(endpoint: Endpoint) {
+export function publicEndpoint(endpoint: Endpoint): EndpointView {
   const { secret: _secret, previousSecret: _previous, ca, ...rest } = endpoint;
   return { ...rest, hasCa: ca !== null };
 }

@@ -11,6 +11,7 @@ import type { Database } from 'better-sqlite3';
 import { ulidFactory } from '../core/ids.js';
 import type { Decision, DeliveryStatus } from '../core/policy.js';
 import type { PayloadType } from '../core/payload.js';
+import type { AttemptSummary } from '../core/read-model.js';
 
 export interface NewEvent {
   type: PayloadType;
@@ -44,12 +45,8 @@ export interface Claim {
   body: Buffer;
 }
 
-export interface AttemptRecord {
-  startedAt: number;
-  durationMs: number;
-  outcome: 'answered' | 'no-response' | 'unreachable';
-  statusCode: number | null;
-  error: string | null;
+/** An attempt as recorded; its reason comes from the policy's decision. */
+export interface AttemptRecord extends Omit<AttemptSummary, 'reason'> {
   responseHead: Buffer | null;
 }
 

@@ -6,7 +6,8 @@ import { Endpoints } from './endpoints.js';
 import { DeliveryQueue } from './queue.js';
 import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
 import { SettingsStore } from './settings-store.js';
-import { DeliveryViews, type StatusCounts } from './views.js';
+import type { StatusCounts } from '../core/read-model.js';
+import { DeliveryViews } from './views.js';
 
 export interface Store {
   db: Database;

@@ -4,28 +4,11 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryStatus } from '../core/policy.js';
 import type { PayloadType } from '../core/payload.js';
-import type { AttemptRecord } from './queue.js';
+import type { AttemptSummary, DeliveryView, HourStats, StatusCounts } from '../core/read-model.js';
 
-export interface AttemptView extends AttemptRecord {
-  reason: string;
-}
-
-export interface DeliveryView {
-  /** Pass as `before` to get the page after this row. */
-  cursor: number;
-  id: string;
-  status: DeliveryStatus;
-  eventId: string;
-  type: string;
-  test: boolean;
-  endpointId: string;
-  endpointUrl: string;
-  attemptsUsed: number;
-  nextAttemptAt: number | null;
-  lastError: string | null;
-  capturedAt: number;
-  deliveredAt: number | null;
-  sessionId: string | null;
+/** An attempt in its delivery's history, with the first bytes of the answer. */
+export interface AttemptView extends AttemptSummary {
+  responseHead: Buffer | null;
 }
 
 export interface DeliveryFilter {
@@ -36,28 +19,12 @@ export interface DeliveryFilter {
   limit: number;
 }
 
-/** How the deliveries of one hour's events went, for the day chart. */
-export interface HourStats {
-  from: number;
-  delivered: number;
-  retried: number;
-  failed: number;
-  waiting: number;
-}
-
-export interface StatusCounts {
-  queued: number;
-  waiting: number;
-  delivered: number;
-  failed: number;
-}
-
 interface DeliveryRow {
   seq: number;
   id: string;
   status: DeliveryStatus;
   event_id: string;
-  type: string;
+  type: PayloadType;
   test: number;
   endpoint_id: string;
   endpoint_url: string;

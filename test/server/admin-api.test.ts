@@ -134,11 +134,21 @@ describe('validation, with errors the panel can put next to a field', () => {
     expect(t.agent.store.endpoints.list()).toHaveLength(0);
   });
 
-  it('PUT /api/settings refuses a bad event id and keeps the old one', async () => {
-    const answer = await call('/api/settings', { method: 'PUT', body: { event_id: 'seven' } });
+  it('PUT /api/settings refuses a bad event id and keeps the old one, naming the field as the wire does', async () => {
+    const answer = await call('/api/settings', { method: 'PUT', body: { eventId: 'seven' } });
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.text).issues[0].path).toBe('event_id');
+    expect(JSON.parse(answer.text).issues[0].path).toBe('eventId');
     expect(t.agent.store.settings.read().event_id).toBe(1);
+  });
+
+  it('PUT /api/settings changes what it names, in camelCase both ways, and nothing else', async () => {
+    expect((await call('/api/settings', { method: 'PUT', body: { maxRetries: 5 } })).status).toBe(200);
+    const answer = await call('/api/settings', { method: 'PUT', body: { eventId: 3, mediaUrlTemplate: 'https://cdn.example.com/{file}' } });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toMatchObject({ eventId: 3, maxRetries: 5, mediaUrlTemplate: 'https://cdn.example.com/{file}' });
+    expect(t.agent.store.settings.read()).toMatchObject({ event_id: 3, max_retries: 5 });
+    expect(JSON.parse((await call('/api/state')).text).settings).toMatchObject({ eventId: 3, maxRetries: 5 });
+    await call('/api/settings', { method: 'PUT', body: { eventId: 1, maxRetries: 3, mediaUrlTemplate: null } });
   });
 
   it('GET /api/deliveries refuses an unknown status', async () => {

@@ -1,0 +1,102 @@
+// What the operator reads: the shapes the read views, the operations and the admin API
+// answer with, and the panel shows. Types only, free of Node and of the database, so the
+// panel (renderer/) can share them through src/server/admin-types.ts.
+import type { PayloadType } from './payload.js';
+import type { DeliveryStatus } from './policy.js';
+
+export type StatusCounts = Record<DeliveryStatus, number>;
+
+/** One delivery in a listing. */
+export interface DeliveryView {
+  /** Pass as `before` to get the page after this row. */
+  cursor: number;
+  /** The delivery's id, which is also its `webhook-id`. */
+  id: string;
+  status: DeliveryStatus;
+  eventId: string;
+  type: PayloadType;
+  /** A Send Test delivery. */
+  test: boolean;
+  endpointId: string;
+  endpointUrl: string;
+  attemptsUsed: number;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  capturedAt: number;
+  deliveredAt: number | null;
+  sessionId: string | null;
+}
+
+/** One attempt, as its delivery's history shows it (the response's first bytes apart). */
+export interface AttemptSummary {
+  startedAt: number;
+  durationMs: number;
+  outcome: 'answered' | 'no-response' | 'unreachable';
+  statusCode: number | null;
+  error: string | null;
+  /** What the policy made of it, in words. */
+  reason: string;
+}
+
+/** How the deliveries of one hour's events went, for the day chart. */
+export interface HourStats {
+  from: number;
+  delivered: number;
+  retried: number;
+  failed: number;
+  waiting: number;
+}
+
+/** An endpoint as listings show it: everything but its secrets and CA. */
+export interface EndpointView {
+  id: string;
+  url: string;
+  /** Subscribed payload types; null means all of them. */
+  types: PayloadType[] | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  strictOrder: boolean;
+  /** An extra CA is trusted for this endpoint. */
+  hasCa: boolean;
+  unreachableSince: number | null;
+  /** The endpoint's clock minus the booth's, from the Date header of its last answer. */
+  clockSkewMs: number | null;
+  /** A rotation the operator has not confirmed yet: X-Signature stays on the previous secret. */
+  rotationPending: boolean;
+  previousSecretUntil: number | null;
+  /** The secrets are sealed and this process has no key to open them. */
+  secretsLocked: boolean;
+  createdAt: number;
+}
+
+/** What Verify found, in figures and in words. */
+export interface VerifyReport {
+  ok: boolean;
+  reached: boolean;
+  status: number | null;
+  durationMs: number;
+  redirect: string | null;
+  clockSkewMs: number | null;
+  /** What happened, one finding a line, for the operator. */
+  findings: string[];
+}
+
+/** What became of a Send Test delivery's first attempt. */
+export interface TestResult {
+  deliveryId: string;
+  status: DeliveryStatus;
+  reason: string;
+}
+
+/** A file the hot folder has seen. */
+export interface HotFolderFile {
+  path: string;
+  /** When it was taken, or skipped as a repeat (ms since the epoch). */
+  seenAt: number;
+  /** What became of it, in words. */
+  outcome: string;
+  /** The event its content was captured as (for a repeat, the earlier file's), if any. */
+  eventId: string | null;
+  /** Whether this very file became a new event. */
+  sent: boolean;
+}

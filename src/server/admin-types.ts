@@ -1,0 +1,106 @@
+// The admin API's answers and requests as they travel: the one description of its wire,
+// which the routes in admin-api.ts are checked against and the panel (renderer/) imports
+// as types. Everything on this wire is camelCase, the settings included: the panel sends
+// and receives `eventId` for the setting the command line calls `event_id`.
+import type { Issue, PayloadType } from '../core/payload.js';
+import type { DeliveryStatus } from '../core/policy.js';
+import type {
+  AttemptSummary,
+  DeliveryView,
+  EndpointView,
+  HotFolderFile,
+  HourStats,
+  StatusCounts,
+  TestResult,
+  VerifyReport,
+} from '../core/read-model.js';
+import type { Settings } from '../core/settings.js';
+
+export type {
+  DeliveryStatus,
+  DeliveryView,
+  EndpointView,
+  HotFolderFile,
+  HourStats,
+  Issue,
+  PayloadType,
+  StatusCounts,
+  TestResult,
+  VerifyReport,
+};
+
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+
+/** The settings as the admin API sends them; PUT /api/settings takes any part of them. */
+export type WireSettings = { [K in keyof Settings as CamelCase<K>]: Settings[K] };
+
+/** GET /api/state, and each message of /api/stream: what the header and the lists show. */
+export interface PanelState {
+  version: string;
+  now: number;
+  paused: boolean;
+  /** No enabled endpoint is held as unreachable. */
+  online: boolean;
+  heldSince: number | null;
+  counts: StatusCounts;
+  lastDeliveredAt: number | null;
+  settings: WireSettings;
+  endpoints: EndpointView[];
+  /** A managed configuration file that could not be applied, and why. */
+  managedConfigProblem: string | null;
+  ingest: { token: string; url: string; pathUrl: string; dslrBoothUrl: string };
+}
+
+/** GET /api/deliveries: one page, and the cursor of the next. */
+export interface DeliveryPage {
+  items: DeliveryView[];
+  next: number | null;
+}
+
+export interface WireAttempt extends AttemptSummary {
+  /** The first 4 KiB of the answer, as text. */
+  responseHead: string | null;
+}
+
+/** GET /api/deliveries/:id: the delivery with its payload as sent and every attempt. */
+export interface DeliveryDetail extends DeliveryView {
+  payload: string;
+  occurredAt: string;
+  /** The request headers of the last attempt (signatures are made afresh for each). */
+  requestHeaders: Record<string, string> | null;
+  attempts: WireAttempt[];
+}
+
+export interface AddedEndpoint extends EndpointView {
+  secret: string;
+}
+
+export interface RotatedSecret {
+  secret: string;
+  endpoint: EndpointView;
+}
+
+export interface RevealedSecret {
+  secret: string;
+  /** While a rotation is pending: the secret receivers may still check. */
+  previousSecret: string | null;
+}
+
+export interface RemovedEndpoint {
+  removed: string;
+  undeliveredDropped: number;
+}
+
+/** Every refusal: 400 (with each issue and its path), 401, 403, 404, 409. */
+export interface Refused {
+  error: string;
+  issues?: Issue[];
+}
+
+export interface DayStats {
+  hours: HourStats[];
+}
+
+export interface HotFolderListing {
+  files: HotFolderFile[];
+}
