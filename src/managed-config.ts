@@ -6,27 +6,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { endpointUrlProblem } from './core/endpoint-url.js';
-import { payloadTypeSchema } from './core/payload.js';
 import { settingsSchema } from './core/settings.js';
-import { generateSecret, secretProblem } from './core/signing.js';
+import { generateSecret } from './core/signing.js';
+import { endpointFields } from './operations/endpoints.js';
 import type { Store } from './store/store.js';
 
 export const MANAGED_CONFIG_FILE = 'managed-config.json';
 
 const managedEndpoint = z.strictObject({
-  url: z.string().superRefine((url, ctx) => {
-    const problem = endpointUrlProblem(url);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  secret: z
-    .string()
-    .superRefine((secret, ctx) => {
-      const problem = secretProblem(secret);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-  types: z.array(payloadTypeSchema).min(1).nullable().default(null),
+  url: endpointFields.url,
+  secret: endpointFields.secret.optional(),
+  types: endpointFields.types.default(null),
   strict_order: z.boolean().default(false),
 });
 
@@ -82,7 +72,7 @@ export function applyManagedConfig(store: Store, locations: string[], now: numbe
     if (config.event_id !== undefined) store.settings.write('event_id', config.event_id);
     if (config.port !== undefined) store.settings.write('port', config.port);
     for (const endpoint of config.endpoints) {
-      const url = new URL(endpoint.url).href;
+      const { url } = endpoint;
       if (known.has(url)) continue;
       known.add(url);
       store.endpoints.add(

@@ -51,6 +51,9 @@ const ca = z
   })
   .nullable();
 
+/** An endpoint's fields, checked as every way of adding one checks them (the managed configuration too). */
+export const endpointFields = { url, types, secret, ca };
+
 const newEndpointSchema = z.strictObject({
   url,
   types: types.default(null),
