@@ -62,6 +62,8 @@ async function main(): Promise<void> {
   let lastNotifiedAt: number | null = null;
   /** Why the agent could not start, shown until it is ready again (restarts keep trying). */
   let startError: string | null = null;
+  /** The operator asked for the panel (a second launch, the tray) before the agent was ready. */
+  let panelWanted = false;
 
   const tray = new Tray(trayImage('waiting'));
   const renderTray = () => {
@@ -104,7 +106,10 @@ async function main(): Promise<void> {
   }
 
   function showPanel(): void {
-    if (!panelUrl || agentPort === null) return;
+    if (!panelUrl || agentPort === null) {
+      panelWanted = true;
+      return;
+    }
     if (!window || window.isDestroyed()) window = createWindow(panelUrl, agentPort);
     window.show();
     window.focus();
@@ -196,7 +201,8 @@ async function main(): Promise<void> {
         panelUrl = event.panelUrl;
         agentPort = event.port;
         log.info({ port: event.port }, 'agent ready');
-        if (!startedHidden() && !window) showPanel();
+        if ((panelWanted || !startedHidden()) && !window) showPanel();
+        panelWanted = false;
         return;
       case 'status': {
         const failedBefore = summary?.counts.failed ?? 0;

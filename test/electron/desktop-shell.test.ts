@@ -202,6 +202,16 @@ describe('the desktop app under Node', { timeout: 60_000 }, () => {
     expect(popup!.windows).toHaveLength(1);
   });
 
+  it('opens the panel once the agent is ready when a second launch comes before it is', async () => {
+    const { dataDir } = await dataFolder();
+    const desktop = launchDesktop(dataDir, { args: HIDDEN });
+    await desktop.until('the tray, before the agent is ready', (state) => state.tray !== null && !running(state));
+    const early = await desktop.send({ type: 'second-instance' });
+    expect(early!.windows).toEqual([]);
+    const shown = await desktop.until('the panel, once the agent is ready', (state) => state.windows.find((w) => w.visible));
+    expect(shown.url).toContain('#token=');
+  });
+
   it('quits from the tray menu: the agent stops within the grace period and the data folder is free', async () => {
     const { dataDir } = await dataFolder();
     const desktop = launchDesktop(dataDir);
