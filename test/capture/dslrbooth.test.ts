@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent.js';
 import { configure, FAST, startTestAgent, type TestAgent } from '../helpers/agent.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -167,16 +167,7 @@ describe('dslrBooth triggers', () => {
     const dataDir = tempDir('dslr-restart-');
     configure(dataDir, { ...FAST, ...SETTINGS });
     const first = await startAgent({ dataDir, port: 0, managedConfig: [] });
-    first.store.endpoints.add(
-      {
-        url: receiver.url,
-        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-        types: null,
-        strictOrder: false,
-        ca: receiver.certificate.cert,
-      },
-      Date.now(),
-    );
+    first.store.endpoints.add(endpointTo(receiver), Date.now());
     const token = first.store.settings.token('ingest_token');
     await trigger(`http://127.0.0.1:${first.port}`, token, 'session_start', 'GIF');
     await trigger(`http://127.0.0.1:${first.port}`, token, 'processing_start', 'C:\\out\\restart.gif');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { hostAgent, type HostEvent } from '../../src/agent-host.js';
 import { parentPortHost } from '../../src/electron/parent-port.js';
 import { configure, FAST } from '../helpers/agent.js';
-import { startReceiver } from '../helpers/receiver.js';
+import { endpointTo, startReceiver } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -41,16 +41,7 @@ describe('the agent on a parent port', () => {
       const statuses = () => port.posted.filter((e): e is Extract<HostEvent, { type: 'status' }> => e.type === 'status');
       expect(statuses()[0]!.status).toMatchObject({ paused: false, online: true, counts: { queued: 0, failed: 0 } });
 
-      agent.store.endpoints.add(
-        {
-          url: receiver.url,
-          secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-          types: null,
-          strictOrder: false,
-          ca: receiver.certificate.cert,
-        },
-        Date.now(),
-      );
+      agent.store.endpoints.add(endpointTo(receiver), Date.now());
       const token = agent.store.settings.token('ingest_token');
       await fetch(`http://127.0.0.1:${agent.port}/v1/events`, {
         method: 'POST',

@@ -10,7 +10,7 @@ import { openStore } from '../../src/store/store.js';
 import { configure, FAST } from '../helpers/agent.js';
 import { runCli } from '../helpers/cli.js';
 import { freePort, killDesktops, launchDesktop, type Desktop } from '../helpers/desktop.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 import type { ShellState } from './stand-in/electron.mjs';
@@ -124,16 +124,7 @@ describe('the desktop app under Node', { timeout: 60_000 }, () => {
     cleanups.push(() => receiver.close());
     const { dataDir, port } = await dataFolder({ max_retries: 0 });
     const store = openStore(join(dataDir, 'outbox.db'));
-    store.endpoints.add(
-      {
-        url: receiver.url,
-        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-        types: null,
-        strictOrder: false,
-        ca: receiver.certificate.cert,
-      },
-      Date.now(),
-    );
+    store.endpoints.add(endpointTo(receiver), Date.now());
     const token = store.settings.token('ingest_token');
     store.close();
     const post = async (id: string) => {

@@ -3,6 +3,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { generateSecret } from '../../src/core/signing.js';
+import type { NewEndpoint } from '../../src/store/endpoints.js';
 import { testCertificate, type TestCertificate } from './tls.js';
 
 export interface Received {
@@ -82,4 +84,9 @@ export async function startReceiver(options: { port?: number; handler?: Handler 
         server.close(() => resolve());
       }),
   };
+}
+
+/** An endpoint that delivers to `receiver`, for every type, trusting its certificate. */
+export function endpointTo(receiver: Receiver): NewEndpoint {
+  return { url: receiver.url, secret: generateSecret(), types: null, strictOrder: false, ca: receiver.certificate.cert };
 }
