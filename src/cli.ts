@@ -22,6 +22,7 @@ import {
   confirmRotation,
   editEndpoint,
   removeEndpoint,
+  revealSecret,
   rotateSecret,
   sendTestEvent,
   setEndpointEnabled,
@@ -285,6 +286,20 @@ endpoint
         rotated,
         `secret  ${rotated.secret}\nThe previous secret keeps signing webhook-signature for 24 hours, and X-Signature until ` +
           `"booth-agent endpoint confirm-rotation ${id}": run that once every receiver has the new secret.`,
+      );
+    });
+  });
+
+endpoint
+  .command('secret <id>')
+  .description("print the endpoint's secret, to give to the receiver (and the previous one while a rotation is pending)")
+  .action(async (id: string, _options, command: Command) => {
+    await withOperations(command, (ctx) => {
+      const revealed = revealSecret(ctx, id);
+      print(
+        command,
+        revealed,
+        revealed.previousSecret === null ? revealed.secret : `${revealed.secret}\nprevious ${revealed.previousSecret}`,
       );
     });
   });

@@ -139,6 +139,13 @@ export function rotateSecret(ctx: OperationContext, id: string): { secret: strin
   return { secret, endpoint: publicEndpoint(existing(ctx, id)) };
 }
 
+/** Shows the endpoint's secret (and, while a rotation is pending, the one receivers may still check). */
+export function revealSecret(ctx: OperationContext, id: string): { secret: string; previousSecret: string | null } {
+  const endpoint = signing(ctx, id);
+  ctx.log.info({ endpoint: id, by: 'operator' }, 'secret revealed');
+  return { secret: endpoint.secret, previousSecret: endpoint.rotationPending ? endpoint.previousSecret : null };
+}
+
 /** The receivers have the new secret: X-Signature switches to it. */
 export function confirmRotation(ctx: OperationContext, id: string): EndpointView {
   existing(ctx, id);

@@ -17,6 +17,7 @@ import {
   confirmRotation,
   editEndpoint,
   removeEndpoint,
+  revealSecret,
   rotateSecret,
   sendTestEvent,
   verifyEndpoint,
@@ -108,12 +109,6 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     for (const end of streams) end();
   });
 
-  const existing = (id: string) => {
-    const endpoint = store.endpoints.get(id);
-    if (!endpoint) throw new Refusal('not-found', `there is no endpoint ${id}`);
-    return endpoint;
-  };
-
   app.get('/api/state', async () => state(deps));
 
   app.get('/api/stream', (request, reply) => {
@@ -153,7 +148,8 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       const delivery = store.views.get(request.params.id);
       const event = store.views.eventOf(request.params.id);
       if (!delivery || !event) throw new Refusal('not-found', `there is no delivery ${request.params.id}`);
-      const endpoint = existing(delivery.endpointId);
+      // Its endpoint exists: removing an endpoint removes its deliveries.
+      const endpoint = store.endpoints.get(delivery.endpointId)!;
       const lastAttempt = delivery.attempts[delivery.attempts.length - 1];
       return {
         ...delivery,
@@ -189,10 +185,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   );
 
   app.get('/api/endpoints/:id/secret', (request: IdRequest, reply) =>
-    answer<RevealedSecret>(reply, () => {
-      const endpoint = existing(request.params.id);
-      return { secret: endpoint.secret, previousSecret: endpoint.rotationPending ? endpoint.previousSecret : null };
-    }),
+    answer<RevealedSecret>(reply, () => revealSecret(operations, request.params.id)),
   );
   app.post('/api/endpoints/:id/rotate-secret', (request: IdRequest, reply) =>
     answer<RotatedSecret>(reply, () => rotateSecret(operations, request.params.id)),

@@ -158,6 +158,7 @@ describe('endpoints, settings, capture and deliveries', () => {
     const rotated = JSON.parse((await cli(['--json', 'endpoint', 'rotate-secret', endpoint.id])).stdout);
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(rotated.secret).not.toBe(endpoint.secret);
+    expect((await cli(['endpoint', 'secret', endpoint.id])).stdout).toBe(`${rotated.secret}\nprevious ${endpoint.secret}\n`);
     expect(rotated.endpoint).toMatchObject({ id: endpoint.id, rotationPending: true });
     expect((await cli(['endpoint', 'confirm-rotation', endpoint.id])).code).toBe(0);
     const twice = await cli(['endpoint', 'confirm-rotation', endpoint.id]);

@@ -12,6 +12,7 @@ import {
   confirmRotation,
   editEndpoint,
   removeEndpoint,
+  revealSecret,
   rotateSecret,
   setEndpointEnabled,
 } from '../../src/operations/endpoints.js';
@@ -81,7 +82,9 @@ describe('endpoint operations', () => {
       previousSecret: added.secret,
       previousSecretUntil: NOW + 24 * 3_600_000,
     });
+    expect(revealSecret(ctx, added.id)).toEqual({ secret: rotated.secret, previousSecret: added.secret });
     expect(confirmRotation(ctx, added.id)).toMatchObject({ rotationPending: false });
+    expect(revealSecret(ctx, added.id)).toEqual({ secret: rotated.secret, previousSecret: null });
     expect(removeEndpoint(ctx, added.id)).toEqual({ removed: added.id, undeliveredDropped: 0 });
 
     expect(lines.map((l) => l.msg)).toEqual([
@@ -90,7 +93,9 @@ describe('endpoint operations', () => {
       'endpoint disabled',
       'endpoint enabled',
       'secret rotated',
+      'secret revealed',
       'secret rotation confirmed',
+      'secret revealed',
       'endpoint removed',
     ]);
     expect(lines.every((l) => l.by === 'operator')).toBe(true);
