@@ -4,13 +4,15 @@
 // running agent share the outbox, and the agent notices the CLI's changes within a second.
 // Operator actions are the operations of src/operations/; a command parses its arguments,
 // calls one, and prints what it answered.
-import { readFileSync } from 'node:fs';
+import { createWriteStream, openSync, readFileSync, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { hostAgent, type HostPort } from './agent-host.js';
 import { hotFolderFiles } from './capture/hot-folder.js';
 import { ingest } from './capture/ingest.js';
+import { EXPORT_FORMATS, type ExportFormat } from './core/export-format.js';
 import { PAYLOAD_TYPES, type PayloadType } from './core/payload.js';
-import type { EndpointView } from './core/read-model.js';
+import type { EndpointView, ReplayResult } from './core/read-model.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './core/policy.js';
 import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/settings.js';
 import { proxyConfigured, Sender } from './delivery/sender.js';
@@ -29,6 +31,8 @@ import {
   verifyEndpoint,
   type EndpointChangesInput,
 } from './operations/endpoints.js';
+import { exportEvents } from './operations/export.js';
+import { replayToEndpoint } from './operations/replay.js';
 import { changeSettings, rotateIngestToken } from './operations/settings.js';
 import { agentUrls, type AgentUrls } from './operations/urls.js';
 import { prepareDataDir, resolveDataDir, type DataDir } from './store/data-dir.js';
@@ -465,6 +469,96 @@ program
     });
   });
 
+interface SelectionOptions {
+  event?: string;
+  since?: string;
+  until?: string;
+  type?: PayloadType[];
+}
+
+/** The options that choose captured events, the same for export and replay. */
+function selectionOptions(command: Command): Command {
+  return command
+    .option('--event <id>', "only the organiser's event with this id (the payload's event_id)")
+    .option('--since <iso>', 'only events captured at or after this ISO 8601 date or date-time')
+    .option('--until <iso>', 'only events captured before this ISO 8601 date or date-time')
+    .addOption(new Option('--type <type...>', 'only events of this type (repeat for more)').choices(PAYLOAD_TYPES));
+}
+
+function selection(options: SelectionOptions) {
+  return {
+    ...(options.event !== undefined ? { event: options.event } : {}),
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    ...(options.until !== undefined ? { until: options.until } : {}),
+    ...(options.type !== undefined ? { types: options.type } : {}),
+  };
+}
+
+selectionOptions(
+  program
+    .command('export')
+    .description("the captured events for the organiser, as CSV (a row per event) or JSON lines, with each endpoint's delivery"),
+)
+  .addOption(new Option('--format <format>', 'csv or jsonl').choices(EXPORT_FORMATS).default('csv'))
+  .option('--output <file>', 'write to this file (default: standard output)')
+  .action(async (options: SelectionOptions & { format: ExportFormat; output?: string }, command: Command) => {
+    await withOperations(command, async (ctx) => {
+      const download = exportEvents(ctx, { format: options.format, ...selection(options) });
+      if (options.output === undefined) {
+        await pipeline(download.stream, process.stdout);
+        return;
+      }
+      const file = options.output;
+      let fd: number;
+      try {
+        fd = openSync(file, 'w');
+      } catch (error) {
+        download.stream.destroy();
+        throw new UsageError(`cannot write ${file}: ${(error as Error).message}`);
+      }
+      try {
+        await pipeline(download.stream, createWriteStream(file, { fd }));
+      } catch (error) {
+        // Half a file would pass for the whole export.
+        rmSync(file, { force: true });
+        throw error;
+      }
+      const rows = download.rows();
+      print(command, { output: file, format: options.format, rows }, `exported ${rows} event${rows === 1 ? '' : 's'} to ${file}`);
+    });
+  });
+
+selectionOptions(
+  program
+    .command('replay')
+    .description('send captured events to an endpoint that does not have them yet (an endpoint added mid-event, say)')
+    .requiredOption('--endpoint <id>', 'the endpoint to send them to'),
+)
+  .option('--again', 'also send again the events it already received, under the same webhook-ids')
+  .action(async (options: SelectionOptions & { endpoint: string; again?: boolean }, command: Command) => {
+    await withOperations(command, (ctx) => {
+      const result = replayToEndpoint(ctx, options.endpoint, { ...selection(options), again: options.again ?? false });
+      const endpoint = ctx.store.endpoints.get(options.endpoint)!;
+      print(command, result, describeReplay(result, endpoint.url, endpoint.types));
+    });
+  });
+
+function describeReplay(result: ReplayResult, url: string, types: PayloadType[] | null): string {
+  const events = (n: number) => `${n} event${n === 1 ? '' : 's'}`;
+  const { delivered, onItsWay, failed, notSubscribed } = result.skipped;
+  const skipped = [
+    ...(delivered ? [`${delivered} already delivered (--again sends them again)`] : []),
+    ...(onItsWay ? [`${onItsWay} already on their way`] : []),
+    ...(failed ? [`${failed} failed (booth-agent retry --failed sends them again)`] : []),
+  ];
+  return [
+    `queued ${events(result.queued)} to ${result.endpointId} (${url})${result.waiting ? ', waiting: it cannot be reached right now' : ''}`,
+    ...(result.resent ? [`sent ${events(result.resent)} again, with the same webhook-ids`] : []),
+    ...(skipped.length ? [`skipped ${skipped.join(', ')}`] : []),
+    ...(notSubscribed ? [`left out ${events(notSubscribed)} of types it does not subscribe to (it takes ${types?.join(', ')})`] : []),
+  ].join('\n');
+}
+
 program
   .command('hot-folder')
   .description('the files the hot folder has seen, newest first, and what became of each')
@@ -580,6 +674,9 @@ const FLAG_OF_FIELD: Record<string, string> = {
   ca: '--ca',
   strictOrder: '--strict-order',
   type: '--type',
+  event: '--event',
+  since: '--since',
+  until: '--until',
 };
 
 function refusalMessage(refusal: Refusal): string {

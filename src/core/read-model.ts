@@ -88,6 +88,27 @@ export interface TestResult {
   reason: string;
 }
 
+/** What a replay to an endpoint did with each captured event it matched. */
+export interface ReplayResult {
+  endpointId: string;
+  /** New deliveries, for the events the endpoint never had. */
+  queued: number;
+  /** Deliveries it had already received, put back in the queue (`again`), with their webhook-ids. */
+  resent: number;
+  /** The endpoint cannot be reached right now: what was queued waits for it. */
+  waiting: boolean;
+  skipped: {
+    /** Already delivered to it (`again` sends them again). */
+    delivered: number;
+    /** Already on their way: a delivery to it is queued or waiting. */
+    onItsWay: number;
+    /** A delivery to it failed: the operator's retry sends it again. */
+    failed: number;
+    /** Of a type the endpoint does not subscribe to. */
+    notSubscribed: number;
+  };
+}
+
 /** A file the hot folder has seen. */
 export interface HotFolderFile {
   path: string;

@@ -22,6 +22,8 @@ import {
   sendTestEvent,
   verifyEndpoint,
 } from '../operations/endpoints.js';
+import { exportEvents } from '../operations/export.js';
+import { replayToEndpoint } from '../operations/replay.js';
 import { changeSettings } from '../operations/settings.js';
 import { agentUrls } from '../operations/urls.js';
 import type { Settings } from '../core/settings.js';
@@ -33,9 +35,11 @@ import type {
   DeliveryDetail,
   DeliveryPage,
   EndpointView,
+  ExportQuery,
   HotFolderListing,
   PanelState,
   RemovedEndpoint,
+  ReplayResult,
   RevealedSecret,
   RotatedSecret,
   TestResult,
@@ -172,6 +176,18 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   app.get('/api/stats/day', async (): Promise<DayStats> => ({ hours: store.views.dayStats(Date.now()) }));
   app.get('/api/hot-folder', async (): Promise<HotFolderListing> => ({ files: hotFolderFiles(store.db, { limit: 50 }) }));
 
+  app.get('/api/export', (request: FastifyRequest<{ Querystring: ExportQuery }>, reply) =>
+    answer(reply, () => {
+      const { type, ...query } = request.query;
+      const download = exportEvents(operations, { ...query, ...(type !== undefined ? { types: [type].flat() } : {}) });
+      return reply
+        .type(download.contentType)
+        .header('content-disposition', `attachment; filename="${download.filename}"`)
+        .header('cache-control', 'no-store')
+        .send(download.stream);
+    }),
+  );
+
   app.put('/api/settings', (request, reply) => answer<WireSettings>(reply, () => changeWireSettings(operations, jsonBody(request))));
 
   app.post('/api/endpoints', (request, reply) =>
@@ -195,6 +211,9 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   );
   app.post('/api/endpoints/:id/verify', (request: IdRequest, reply) =>
     answer<VerifyReport>(reply, () => verifyEndpoint(operations, request.params.id)),
+  );
+  app.post('/api/endpoints/:id/replay', (request: IdRequest, reply) =>
+    answer<ReplayResult>(reply, () => replayToEndpoint(operations, request.params.id, jsonBody(request))),
   );
   app.post('/api/endpoints/:id/test', (request: IdRequest, reply) =>
     answer<TestResult>(reply, () =>

@@ -2,6 +2,7 @@
 // which the routes in admin-api.ts are checked against and the panel (renderer/) imports
 // as types. Everything on this wire is camelCase, the settings included: the panel sends
 // and receives `eventId` for the setting the command line calls `event_id`.
+import type { ExportFormat } from '../core/export-format.js';
 import type { Issue, PayloadType } from '../core/payload.js';
 import type { DeliveryStatus } from '../core/policy.js';
 import type {
@@ -10,6 +11,7 @@ import type {
   EndpointView,
   HotFolderFile,
   HourStats,
+  ReplayResult,
   StatusCounts,
   TestResult,
   VerifyReport,
@@ -22,8 +24,10 @@ export type {
   EndpointView,
   HotFolderFile,
   HourStats,
+  ExportFormat,
   Issue,
   PayloadType,
+  ReplayResult,
   StatusCounts,
   TestResult,
   VerifyReport,
@@ -103,4 +107,27 @@ export interface DayStats {
 
 export interface HotFolderListing {
   files: HotFolderFile[];
+}
+
+/**
+ * GET /api/export: the query string of a download (`type` may be repeated). Since and
+ * until are ISO 8601 dates or date-times on the capture time; `event` is the organiser's
+ * event id. The answer is the file, with `content-disposition: attachment`.
+ */
+export interface ExportQuery {
+  format?: ExportFormat;
+  event?: string;
+  since?: string;
+  until?: string;
+  type?: PayloadType | PayloadType[];
+}
+
+/** POST /api/endpoints/:id/replay: which captured events to send the endpoint (none given: all). */
+export interface ReplayRequest {
+  event?: number;
+  since?: string;
+  until?: string;
+  types?: PayloadType[];
+  /** Also send again those it already received, under the same webhook-ids. */
+  again?: boolean;
 }

@@ -57,6 +57,17 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
   return db;
 }
 
+/**
+ * A read-only connection of its own to an outbox another connection has opened (and
+ * migrated), for a long read that must not hold that connection: WAL lets it read one
+ * snapshot while the other goes on writing.
+ */
+export function openReadOnly(file: string, nativeBinding?: string): Database {
+  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true, ...(nativeBinding ? { nativeBinding } : {}) });
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
 /** The outbox holds secrets and guests' personal data: readable by this user only. */
 function restrictToOwner(file: string): void {
   if (process.platform === 'win32') return;

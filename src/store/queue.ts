@@ -11,7 +11,8 @@ import type { Database } from 'better-sqlite3';
 import { ulidFactory } from '../core/ids.js';
 import type { Decision, DeliveryStatus } from '../core/policy.js';
 import type { PayloadType } from '../core/payload.js';
-import type { AttemptSummary } from '../core/read-model.js';
+import type { AttemptSummary, ReplayResult } from '../core/read-model.js';
+import { selectionSql, type EventSelection } from './event-selection.js';
 
 export interface NewEvent {
   type: PayloadType;
@@ -391,6 +392,71 @@ export class DeliveryQueue {
 
   retryAllFailed(now: number): number {
     return this.s.retryAll.run({ now }).changes;
+  }
+
+  /**
+   * The operator's replay, in one transaction: every selected event of a type the endpoint
+   * subscribes to that it never had gets a new delivery (a new webhook-id), in capture
+   * order; with `again`, those already delivered to it go back in the queue with a fresh
+   * set of attempts and their own webhook-ids, so the receiver can drop what it has seen.
+   * Deliveries queued, waiting or failed are left as they are, and every event is counted.
+   */
+  replay(
+    endpointId: string,
+    selection: EventSelection,
+    subscribed: readonly PayloadType[] | null,
+    again: boolean,
+    now: number,
+  ): Omit<ReplayResult, 'endpointId'> {
+    return this.atomically(() => {
+      const endpoint = this.s.oneEndpoint.get(endpointId) as { unreachable_since: number | null };
+      const status = endpoint.unreachable_since === null ? 'queued' : 'waiting';
+      const result = {
+        queued: 0,
+        resent: 0,
+        waiting: status === 'waiting',
+        skipped: { delivered: 0, onItsWay: 0, failed: 0, notSubscribed: 0 },
+      };
+      const sql = selectionSql(this.db, selection);
+      if (!sql) return result;
+      const params = { ...sql.params, endpointId, subscribed: subscribed === null ? null : JSON.stringify(subscribed), status, now };
+      const takes = '(@subscribed IS NULL OR e.type IN (SELECT value FROM json_each(@subscribed)))';
+      const tally = this.db
+        .prepare(
+          `SELECT CASE WHEN ${takes} THEN COALESCE(d.status, 'none') ELSE 'not-subscribed' END AS kind, COUNT(*) AS n
+           FROM events e LEFT JOIN deliveries d ON d.event_seq = e.seq AND d.endpoint_id = @endpointId
+           WHERE ${sql.where} GROUP BY kind`,
+        )
+        .all(params) as { kind: DeliveryStatus | 'none' | 'not-subscribed'; n: number }[];
+      for (const { kind, n } of tally) {
+        if (kind === 'not-subscribed') result.skipped.notSubscribed = n;
+        else if (kind === 'delivered') result.skipped.delivered = n;
+        else if (kind === 'failed') result.skipped.failed = n;
+        else if (kind !== 'none') result.skipped.onItsWay += n;
+      }
+      const missing = this.db
+        .prepare(
+          `SELECT e.seq FROM events e WHERE ${sql.where} AND ${takes}
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.endpoint_id = @endpointId)
+           ORDER BY e.seq`,
+        )
+        .pluck()
+        .all(params) as number[];
+      for (const eventSeq of missing) this.s.insertDelivery.run({ id: `msg_${newUlid(now)}`, eventSeq, endpointId, status, now });
+      result.queued = missing.length;
+      if (again) {
+        result.resent = this.db
+          .prepare(
+            `UPDATE deliveries SET status = @status, attempts_used = 0, queued_at = @now, next_attempt_at = @now,
+               delivered_at = NULL, last_error = NULL, updated_at = @now
+             WHERE endpoint_id = @endpointId AND status = 'delivered'
+               AND event_seq IN (SELECT e.seq FROM events e WHERE ${sql.where} AND ${takes})`,
+          )
+          .run(params).changes;
+        result.skipped.delivered -= result.resent;
+      }
+      return result;
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 // The outbox database, opened once, with what each caller needs of it: the delivery queue
 // (capture and the sender), the read views (panel and CLI), endpoints and settings.
 import type { Database } from 'better-sqlite3';
-import { openDatabase } from './database.js';
+import { openDatabase, openReadOnly } from './database.js';
 import { Endpoints } from './endpoints.js';
 import { DeliveryQueue } from './queue.js';
 import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
@@ -15,6 +15,8 @@ export interface Store {
   views: DeliveryViews;
   endpoints: Endpoints;
   settings: SettingsStore;
+  /** A read-only connection of its own, for a long read (an export); the caller closes it. */
+  openReader(): Database;
   close(): void;
 }
 
@@ -33,6 +35,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     views: new DeliveryViews(db),
     endpoints: new Endpoints(db, box),
     settings: new SettingsStore(db, box),
+    openReader: () => openReadOnly(file, options.nativeBinding),
     close: () => db.close(),
   };
 }

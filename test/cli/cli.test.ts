@@ -52,6 +52,14 @@ describe('bad input: exit 2 and a message that says what is wrong', () => {
     [['retry', 'msg_nope'], 'there is no delivery msg_nope'],
     [['run', '--port', '70000'], '--port must be 0 to 65535'],
     [['emit', '/nonexistent.json'], 'cannot read /nonexistent.json'],
+    [['export', '--since', 'yesterday'], '--since: must be an ISO 8601 date or date-time'],
+    [['export', '--until', '2026-06-01', '--since', '2026-06-02'], '--until: must be later than since'],
+    [['export', '--event', 'one'], "--event: must be the organiser's event id"],
+    [['export', '--type', 'share', '--type', 'selfie'], "argument 'selfie' is invalid"],
+    [['export', '--format', 'xlsx'], "argument 'xlsx' is invalid"],
+    [['export', '--output', '/nonexistent/x.csv'], 'cannot write /nonexistent/x.csv'],
+    [['replay'], "required option '--endpoint <id>' not specified"],
+    [['replay', '--endpoint', 'ep_nope'], 'there is no endpoint ep_nope'],
     [['frobnicate'], "unknown command 'frobnicate'"],
   ])('%j', async (args, message) => {
     const result = await cli(args);
@@ -168,6 +176,55 @@ describe('endpoints, settings, capture and deliveries', () => {
     expect((await cli(['pause'])).stdout.trim()).toBe('delivery paused');
     expect((await cli(['config', 'get', 'paused'])).stdout.trim()).toBe('true');
     expect(JSON.parse((await cli(['--json', 'resume'])).stdout)).toEqual({ paused: false });
+  });
+
+  it('exports to a file and to standard output, and replays to an endpoint added later', async () => {
+    const { dir, cli } = folder();
+    const first = JSON.parse((await cli(['--json', 'endpoint', 'add', receiver.url])).stdout);
+    const share = JSON.parse(contractExamples.share!);
+    share.data_capture.sections[0].fields[0].value = '=HYPERLINK("http://evil","x")';
+    expect((await cli(['emit', '-'], JSON.stringify(share))).code).toBe(0);
+    expect((await cli(['emit', '-'], contractExamples.session!)).code).toBe(0);
+
+    const file = join(dir, 'leads.csv');
+    const written = await cli(['export', '--output', file]);
+    expect(written.code).toBe(0);
+    expect(written.stdout.trim()).toBe(`exported 2 events to ${file}`);
+    const csv = readFileSync(file, 'utf8');
+    expect(csv.startsWith('\uFEFFcaptured_at,type,event_id,')).toBe(true);
+    expect(csv).toContain(`share,1,abc123xyz,still,`);
+    expect(csv).toContain(`"'=HYPERLINK(""http://evil"",""x"")"`);
+    expect(csv).toContain(`${receiver.url} status`);
+    const stdout = await cli(['export']);
+    expect(stdout.stdout).toBe(csv);
+    expect(JSON.parse((await cli(['--json', 'export', '--type', 'session', '--output', file])).stdout)).toEqual({
+      output: file,
+      format: 'csv',
+      rows: 1,
+    });
+    const jsonl = (await cli(['export', '--format', 'jsonl', '--type', 'share'])).stdout.trim().split('\n');
+    expect(jsonl).toHaveLength(1);
+    expect(JSON.parse(jsonl[0]!)).toMatchObject({
+      payload: { type: 'share', share: { id: 'share789' } },
+      deliveries: [{ endpointId: first.id }],
+    });
+
+    const later = JSON.parse((await cli(['--json', 'endpoint', 'add', 'https://hooks.example.com/later', '--types', 'session'])).stdout);
+    const replayed = await cli(['replay', '--endpoint', later.id]);
+    expect(replayed.code).toBe(0);
+    expect(replayed.stdout).toBe(
+      `queued 1 event to ${later.id} (https://hooks.example.com/later)\n` +
+        'left out 1 event of types it does not subscribe to (it takes session)\n',
+    );
+    expect(JSON.parse((await cli(['--json', 'replay', '--endpoint', later.id, '--again'])).stdout)).toMatchObject({
+      queued: 0,
+      resent: 0,
+      skipped: { onItsWay: 1, notSubscribed: 1 },
+    });
+    expect((await cli(['endpoint', 'disable', later.id])).code).toBe(0);
+    const disabled = await cli(['replay', '--endpoint', later.id]);
+    expect(disabled.code).toBe(2);
+    expect(disabled.stderr).toContain(`endpoint ${later.id} is disabled (disabled by the operator); enable it before sending it events`);
   });
 
   it('verify and test reach a real HTTPS endpoint and say what happened', async () => {

@@ -16,6 +16,7 @@ import {
   rotateSecret,
   setEndpointEnabled,
 } from '../../src/operations/endpoints.js';
+import { replayToEndpoint } from '../../src/operations/replay.js';
 import { changeSettings, rotateIngestToken } from '../../src/operations/settings.js';
 import { agentUrls } from '../../src/operations/urls.js';
 import { openStore } from '../../src/store/store.js';
@@ -191,6 +192,37 @@ describe('delivery operations', () => {
     expect(ctx.store.settings.read().paused).toBe(true);
     expect(setPaused(ctx, false)).toEqual({ paused: false });
     expect(lines.map((l) => l.msg)).toEqual(['delivery paused', 'delivery resumed']);
+  });
+});
+
+describe('replay', () => {
+  it('queues what the endpoint lacks as waiting while it cannot be reached; logged once, waking the loop', () => {
+    const { ctx, lines, wakes } = context();
+    const body = Buffer.from('{"type":"session","event_id":5}');
+    for (const n of [1, 2, 3]) {
+      ctx.store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `s${n}` }, NOW - n * 60_000, 1000);
+    }
+    const endpoint = addEndpoint(ctx, { url: 'https://hooks.example.com/a' });
+    ctx.store.db.prepare('UPDATE endpoints SET unreachable_since = ? WHERE id = ?').run(NOW, endpoint.id);
+    lines.length = 0;
+    const before = wakes();
+
+    expect(replayToEndpoint(ctx, endpoint.id, { event: 5, since: new Date(NOW - 150_000).toISOString() })).toEqual({
+      endpointId: endpoint.id,
+      queued: 2,
+      resent: 0,
+      waiting: true,
+      skipped: { delivered: 0, onItsWay: 0, failed: 0, notSubscribed: 0 },
+    });
+    expect(ctx.store.views.counts()).toMatchObject({ waiting: 2, queued: 0 });
+    expect(replayToEndpoint(ctx, endpoint.id, { event: 6 })).toMatchObject({ queued: 0, skipped: { onItsWay: 0 } });
+    expect(lines.map((l) => [l.msg, l.by, l.queued])).toEqual([
+      ['events replayed', 'operator', 2],
+      ['events replayed', 'operator', 0],
+    ]);
+    expect(wakes() - before).toBe(2);
+    const refused = refusal(() => replayToEndpoint(ctx, endpoint.id, { until: 'tomorrow', again: 'yes' }));
+    expect(refused.issues.map((i) => i.path)).toEqual(['until', 'again']);
   });
 });
 
