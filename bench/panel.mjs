@@ -99,8 +99,10 @@ try {
 } catch {
   doc = '# Benchmarks\n\n';
 }
-// A hand-kept history of the figures (before and after each fix) follows the panel's part.
-const history = doc.includes('<!-- history -->') ? doc.slice(doc.indexOf('<!-- history -->')) : '';
+// The export's part (bench/export.mjs) and a hand-kept history of the figures (before and
+// after each fix) follow the panel's part.
+const rest = ['<!-- export -->', '<!-- history -->'].find((marker) => doc.includes(marker));
+const history = rest ? doc.slice(doc.indexOf(rest)) : '';
 if (doc.includes('<!-- panel -->')) doc = doc.slice(0, doc.indexOf('<!-- panel -->'));
 writeFileSync(
   'BENCHMARKS.md',
