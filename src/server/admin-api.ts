@@ -22,6 +22,8 @@ import {
   sendTestEvent,
   verifyEndpoint,
 } from '../operations/endpoints.js';
+import { closeout } from '../operations/closeout.js';
+import { eraseGuest } from '../operations/erase.js';
 import { changeSettings } from '../operations/settings.js';
 import { agentUrls } from '../operations/urls.js';
 import type { Settings } from '../core/settings.js';
@@ -29,10 +31,12 @@ import { publicEndpoint } from '../store/endpoints.js';
 import { summarize } from '../store/store.js';
 import type {
   AddedEndpoint,
+  CloseoutReport,
   DayStats,
   DeliveryDetail,
   DeliveryPage,
   EndpointView,
+  EraseResult,
   HotFolderListing,
   PanelState,
   RemovedEndpoint,
@@ -171,6 +175,9 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   app.get('/api/stats/day', async (): Promise<DayStats> => ({ hours: store.views.dayStats(Date.now()) }));
   app.get('/api/hot-folder', async (): Promise<HotFolderListing> => ({ files: hotFolderFiles(store.db, { limit: 50 }) }));
+
+  app.get('/api/closeout', (request, reply) => answer<CloseoutReport>(reply, () => closeout(operations, request.query)));
+  app.post('/api/erase', (request, reply) => answer<EraseResult>(reply, () => eraseGuest(operations, jsonBody(request))));
 
   app.put('/api/settings', (request, reply) => answer<WireSettings>(reply, () => changeWireSettings(operations, jsonBody(request))));
 
