@@ -6,17 +6,20 @@
 // calls one, and prints what it answered.
 import { createWriteStream, openSync, readFileSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { hostAgent, type HostPort } from './agent-host.js';
 import { hotFolderFiles } from './capture/hot-folder.js';
 import { ingest } from './capture/ingest.js';
+import { parseDuration } from './core/closeout.js';
 import { EXPORT_FORMATS, type ExportFormat } from './core/export-format.js';
 import { PAYLOAD_TYPES, type PayloadType } from './core/payload.js';
-import type { EndpointView, ReplayResult } from './core/read-model.js';
+import type { CloseoutReport, EndpointView, EraseResult, ReplayResult } from './core/read-model.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './core/policy.js';
 import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/settings.js';
 import { proxyConfigured, Sender } from './delivery/sender.js';
 import { createLogger } from './log.js';
+import { closeout } from './operations/closeout.js';
 import { Refusal, type OperationContext } from './operations/context.js';
 import { retryAllFailed, retryDelivery, setPaused } from './operations/deliveries.js';
 import {
@@ -31,6 +34,7 @@ import {
   verifyEndpoint,
   type EndpointChangesInput,
 } from './operations/endpoints.js';
+import { eraseGuest, type EraseInput } from './operations/erase.js';
 import { exportEvents } from './operations/export.js';
 import { replayToEndpoint } from './operations/replay.js';
 import { changeSettings, rotateIngestToken } from './operations/settings.js';
@@ -575,6 +579,112 @@ program
     });
   });
 
+program
+  .command('erase')
+  .description("erase a guest's personal data at the organiser's request: by email address, phone number or session id")
+  .option('--email <address>', "the guest's email address (any case)")
+  .option('--phone <number>', "the guest's phone number (compared by its digits)")
+  .option('--session <id>', 'a session id: every event of that session')
+  .option('--dry-run', 'count and list what would be erased, changing nothing')
+  .action(async (options: { email?: string; phone?: string; session?: string; dryRun?: boolean }, command: Command) => {
+    const { email, phone, session } = options;
+    const input: EraseInput = {
+      ...(email !== undefined ? { email } : {}),
+      ...(phone !== undefined ? { phone } : {}),
+      ...(session !== undefined ? { session } : {}),
+      dryRun: options.dryRun ?? false,
+    };
+    if ([email, phone, session].filter((given) => given !== undefined).length !== 1) {
+      throw new UsageError('give exactly one of --email, --phone or --session');
+    }
+    await withOperations(command, (ctx) => {
+      const result = eraseGuest(ctx, input);
+      print(command, result, describeErasure(result));
+    });
+  });
+
+function describeErasure(result: EraseResult): string {
+  const { counts } = result;
+  const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+  const types = Object.entries(counts.events)
+    .filter(([, count]) => count > 0)
+    .map(([type, count]) => `${count} ${type}`);
+  return [
+    result.dryRun ? 'dry run: nothing was changed; an erase would take' : 'erased',
+    `  events       ${types.length === 0 ? 'none named this guest' : `${types.join(', ')} (their personal data)`}`,
+    `  undelivered  ${n(counts.undeliveredDropped, 'delivery', 'deliveries')} not made yet, dropped: never sent`,
+    `  answers      ${n(counts.responseSnippets, "receiver's answer", "receivers' answers")} stored with the attempts`,
+    `  hot folder   ${n(counts.hotFolderRecords, 'record', 'records')}`,
+    `  dslrBooth    ${n(counts.dslrSessions, 'session record', 'session records')}`,
+    ...(result.events.length > 0
+      ? [
+          'events:',
+          ...result.events.map(
+            (e) =>
+              `  ${e.eventId}  ${e.type}  captured ${localTime(e.capturedAt)}  ${e.delivered} delivered, ${e.undelivered} not delivered`,
+          ),
+        ]
+      : []),
+    ...(result.alreadySent.length > 0
+      ? [
+          'already sent, which an erase cannot take back: ask these receivers to delete it',
+          ...result.alreadySent.map(
+            (e) =>
+              `  ${e.url}  ${e.delivered} delivered${e.attempted > 0 ? `, ${e.attempted} sent but not delivered (they may have kept it)` : ''}`,
+          ),
+        ]
+      : []),
+    result.auditId === null
+      ? `identifier hash ${result.identifierHash}`
+      : `audit entry ${result.auditId}, identifier hash ${result.identifierHash}`,
+  ].join('\n');
+}
+
+/** How often `closeout --wait` looks at the outbox again. */
+const CLOSEOUT_POLL_MS = 1000;
+
+program
+  .command('closeout')
+  .description(
+    'safe to pack up? the deliveries of each endpoint, what is still on this booth, and what to do; exit 0 only when all are delivered',
+  )
+  .option('--event <id>', "only this organiser's event (a payload's event_id)")
+  .option('--wait <duration>', 'wait up to this long (30s, 5m, 1h) for every delivery to finish')
+  .action(async (options: { event?: string; wait?: string }, command: Command) => {
+    const waitMs = options.wait === undefined ? 0 : parseDuration(options.wait);
+    if (waitMs === null) throw new UsageError(`--wait must be a duration such as 30s, 5m or 1h (at most 24h), not "${options.wait}"`);
+    const input = options.event === undefined ? {} : { event: options.event };
+    await withOperations(command, async (ctx) => {
+      let report = closeout(ctx, input);
+      const deadline = Date.now() + waitMs;
+      if (!report.safe && waitMs > 0 && !globals(command).json) {
+        process.stderr.write(
+          ctx.livePort() === null
+            ? `no agent is running on this data folder, so nothing is sent while this waits (booth-agent run)\n`
+            : `waiting up to ${options.wait} for the deliveries to finish…\n`,
+        );
+      }
+      while (!report.safe && Date.now() < deadline) {
+        await sleep(Math.min(CLOSEOUT_POLL_MS, deadline - Date.now()));
+        report = closeout(ctx, input);
+      }
+      print(command, report, describeCloseout(report));
+      if (!report.safe) process.exitCode = 1;
+    });
+  });
+
+function describeCloseout(report: CloseoutReport): string {
+  return [
+    report.verdict,
+    ...report.endpoints.map((e) => {
+      const state = !e.enabled ? '  disabled' : e.unreachableSince !== null ? `  unreachable since ${localTime(e.unreachableSince)}` : '';
+      return `  ${e.url}  ${e.delivered} delivered · ${e.queued} queued · ${e.waiting} waiting · ${e.failed} failed${state}`;
+    }),
+    ...(report.unsent > 0 ? [`  no endpoint  ${report.unsent} event${report.unsent === 1 ? '' : 's'} captured with none to send to`] : []),
+    ...(report.advice.length > 0 ? ['what to do:', ...report.advice.map((line) => `  - ${line}`)] : []),
+  ].join('\n');
+}
+
 for (const [name, paused] of [
   ['pause', true],
   ['resume', false],
@@ -674,6 +784,9 @@ const FLAG_OF_FIELD: Record<string, string> = {
   ca: '--ca',
   strictOrder: '--strict-order',
   type: '--type',
+  email: '--email',
+  phone: '--phone',
+  session: '--session',
   event: '--event',
   since: '--since',
   until: '--until',

@@ -25,6 +25,35 @@ interface OpenSession {
   started_at: number;
 }
 
+/**
+ * Erases dslrBooth's records of a guest's sessions: those of the sessions given, or whose
+ * files, upload URL or outcome name the guest. Returns how many (with `dryRun`, changing nothing).
+ */
+export function eraseDslrSessions(
+  db: Database,
+  guest: { sessionIds: ReadonlySet<string>; mentions: (text: string) => boolean },
+  dryRun: boolean,
+): number {
+  const rows = (
+    db.prepare(`SELECT seq, session_id, final_file, upload_url, outcome FROM dslr_sessions`).all() as {
+      seq: number;
+      session_id: string;
+      final_file: string | null;
+      upload_url: string | null;
+      outcome: string | null;
+    }[]
+  ).filter(
+    (r) =>
+      guest.sessionIds.has(r.session_id) ||
+      [r.session_id, r.final_file, r.upload_url, r.outcome].some((text) => text !== null && guest.mentions(text)),
+  );
+  if (!dryRun) {
+    const remove = db.prepare(`DELETE FROM dslr_sessions WHERE seq = ?`);
+    for (const r of rows) remove.run(r.seq);
+  }
+  return rows.length;
+}
+
 const PROGRESS_ONLY = new Set(['countdown_start', 'countdown', 'capture_start', 'sharing_screen', 'file_download']);
 const newUlid = ulidFactory();
 

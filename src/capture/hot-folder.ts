@@ -40,6 +40,50 @@ export function hotFolderFiles(db: Database, options: { limit: number }): HotFol
   return rows.map((r) => ({ path: r.path, seenAt: r.seen_at, outcome: r.outcome, eventId: r.event_id, sent: r.sent === 1 }));
 }
 
+/** What names a guest, for the erase: the events erased, and any text that names them. */
+export interface GuestRecords {
+  eventIds: ReadonlySet<string>;
+  mentions: (text: string) => boolean;
+}
+
+/**
+ * Erases what the hot folder's records say of a guest: the files that became their events,
+ * or whose path or outcome names them. A file's content hash stays (its path and outcome
+ * go), so the file is never taken again; the list of repeats drops them. Returns how many
+ * records named the guest (with `dryRun`, changing nothing).
+ */
+export function eraseHotFolderRecords(db: Database, guest: GuestRecords, dryRun: boolean): number {
+  const files = (db.prepare(`SELECT hash, path, event_id, outcome FROM hot_folder_files`).all() as HotFolderRow[]).filter(
+    (f) => (f.event_id !== null && guest.eventIds.has(f.event_id)) || guest.mentions(f.path) || guest.mentions(f.outcome),
+  );
+  const hashes = new Set(files.map((f) => f.hash));
+  const skipped = (db.prepare(`SELECT hash, path, outcome FROM hot_folder_skipped`).all() as Omit<HotFolderRow, 'event_id'>[]).filter(
+    (s) => hashes.has(s.hash) || guest.mentions(s.path) || guest.mentions(s.outcome),
+  );
+  if (!dryRun) {
+    const scrub = db.prepare(`UPDATE hot_folder_files SET path = '(erased)', outcome = 'erased at the guest''s request' WHERE hash = ?`);
+    const forget = db.prepare(`DELETE FROM hot_folder_skipped WHERE hash = ? AND path = ?`);
+    for (const f of files) scrub.run(f.hash);
+    for (const s of skipped) forget.run(s.hash, s.path);
+  }
+  return files.length + skipped.length;
+}
+
+interface HotFolderRow {
+  hash: string;
+  path: string;
+  event_id: string | null;
+  outcome: string;
+}
+
+/**
+ * A JSON parser's complaint without the text it quotes (V8 quotes the text around the
+ * error, which in a sidecar can be a guest's address).
+ */
+function jsonProblem(error: unknown): string {
+  return (error as Error).message.replace(/,\s*(\.\.\.)?".*$/s, '');
+}
+
 const OTHER_TYPES = new Set(['share', 'survey', 'competition_win']);
 
 /** chokidar's polling interval, and how long after 'ready' the folder is looked at again. */
@@ -224,7 +268,7 @@ export class HotFolder {
           return { ok: false, reason: `${sidecarFile} is not a JSON object` };
         sidecar = parsed as Record<string, unknown>;
       } catch (error) {
-        return { ok: false, reason: `${sidecarFile} is not valid JSON: ${(error as Error).message}` };
+        return { ok: false, reason: `${sidecarFile} is not valid JSON: ${jsonProblem(error)}` };
       }
     }
     const sidecarSession = (sidecar.session ?? {}) as Record<string, unknown>;

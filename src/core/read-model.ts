@@ -121,3 +121,82 @@ export interface HotFolderFile {
   /** Whether this very file became a new event. */
   sent: boolean;
 }
+
+/** The guests' deliveries by status (Send Test deliveries left out), and the events sent nowhere. */
+export interface CloseoutFigures {
+  counts: StatusCounts;
+  /** Events captured with no endpoint to send them to (none subscribed, or theirs was removed). */
+  unsent: number;
+}
+
+/** One endpoint's deliveries, and why those not delivered are not. */
+export interface EndpointCloseout extends StatusCounts {
+  endpointId: string;
+  url: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  unreachableSince: number | null;
+}
+
+export interface CloseoutReport {
+  /** The organiser's event the report is about; null: every event on this booth. */
+  eventId: number | null;
+  endpoints: EndpointCloseout[];
+  totals: StatusCounts;
+  unsent: number;
+  paused: boolean;
+  /** Every delivery delivered, and no event left with nowhere to go. */
+  safe: boolean;
+  /** One line: "safe to pack up: all N delivered", or what is still on the disk. */
+  verdict: string;
+  /** What to do about what is still on the disk, one step a line (none when safe). */
+  advice: string[];
+}
+
+/** An event an erase matched: what it was, not what it said. */
+export interface ErasedEvent {
+  eventId: string;
+  type: PayloadType;
+  capturedAt: number;
+  /** Its deliveries that were delivered (they stay, as the record of what went where). */
+  delivered: number;
+  /** Its deliveries not delivered yet: dropped by the erase, never to be sent. */
+  undelivered: number;
+}
+
+/** What an erase took away (or, with dryRun, would take away). */
+export interface EraseCounts {
+  /** Events whose payload lost its personal data, by type. */
+  events: Record<PayloadType, number>;
+  /** Deliveries not made yet, dropped: their payload is never sent. */
+  undeliveredDropped: number;
+  /** Attempts whose stored first bytes of the receiver's answer were cleared. */
+  responseSnippets: number;
+  /** The hot folder's records of files that named the guest. */
+  hotFolderRecords: number;
+  /** dslrBooth's records of the guest's session. */
+  dslrSessions: number;
+}
+
+/** An endpoint that already received the guest's data, which an erase cannot take back. */
+export interface AlreadySent {
+  endpointId: string;
+  url: string;
+  /** Deliveries delivered to it. */
+  delivered: number;
+  /** Deliveries not delivered but sent at least once (the receiver may have kept them), or in flight now. */
+  attempted: number;
+}
+
+export interface EraseResult {
+  dryRun: boolean;
+  kind: 'email' | 'phone' | 'session';
+  /** The salted hash of the identifier, as the audit keeps it. */
+  identifierHash: string;
+  counts: EraseCounts;
+  events: ErasedEvent[];
+  /** Where the guest's data already went: ask those receivers to delete it. */
+  alreadySent: AlreadySent[];
+  /** The audit entry's id (null for a dry run). */
+  auditId: number | null;
+}

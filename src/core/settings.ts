@@ -63,6 +63,12 @@ export const settingsSchema = z.object({
   expire_after_ms: ms.default(7 * DAY_MS),
   /** Delivered events (with their deliveries and attempts) are kept this many days; failed ones until the operator acts. */
   retention_days: count.min(1, 'must be at least 1').max(3650).default(30),
+  /**
+   * Delivered events lose their personal data (share, survey and prize-winner values,
+   * media URLs) this many days after capture; their type, session id and delivery records
+   * stay. null: kept until the retention prunes them.
+   */
+  erase_personal_after_days: count.min(1, 'must be at least 1').max(3650).nullable().default(null),
   /** Duplicate captures (same Idempotency-Key or natural key) are recognised this long. */
   idempotency_window_ms: ms.default(7 * DAY_MS),
   connect_timeout_ms: ms.min(1).default(10_000),

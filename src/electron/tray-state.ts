@@ -1,5 +1,7 @@
-// What the tray shows for a delivery summary: the icon, the tooltip and the menu, as plain
-// data. main.ts turns it into Electron's Tray and Menu; everything here is tested in Node.
+// What the tray shows for a delivery summary: the icon, the tooltip (with the verdict of
+// `booth-agent closeout`: safe to pack up or not) and the menu, as plain data. main.ts
+// turns it into Electron's Tray and Menu; everything here is tested in Node.
+import { closeoutVerdict } from '../core/closeout.js';
 import type { DeliverySummary } from '../store/store.js';
 
 export type TrayIcon = 'delivered' | 'waiting' | 'failed' | 'paused';
@@ -66,7 +68,8 @@ function tooltip(summary: DeliverySummary | null): string {
           : queued > 0
             ? `sending ${queued}`
             : 'all delivered';
-  return `Booth Agent: ${head}\n${delivered} delivered · ${queued} queued · ${waiting} waiting · ${failed} failed`;
+  const { verdict } = closeoutVerdict(summary.closeout);
+  return `Booth Agent: ${head}\n${verdict.charAt(0).toUpperCase()}${verdict.slice(1)}\n${delivered} delivered · ${queued} queued · ${waiting} waiting · ${failed} failed`;
 }
 
 /**

@@ -24,6 +24,8 @@ import {
 } from '../operations/endpoints.js';
 import { exportEvents } from '../operations/export.js';
 import { replayToEndpoint } from '../operations/replay.js';
+import { closeout } from '../operations/closeout.js';
+import { eraseGuest } from '../operations/erase.js';
 import { changeSettings } from '../operations/settings.js';
 import { agentUrls } from '../operations/urls.js';
 import type { Settings } from '../core/settings.js';
@@ -31,11 +33,13 @@ import { publicEndpoint } from '../store/endpoints.js';
 import { summarize } from '../store/store.js';
 import type {
   AddedEndpoint,
+  CloseoutReport,
   DayStats,
   DeliveryDetail,
   DeliveryPage,
   EndpointView,
   ExportQuery,
+  EraseResult,
   HotFolderListing,
   PanelState,
   RemovedEndpoint,
@@ -187,6 +191,8 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         .send(download.stream);
     }),
   );
+  app.get('/api/closeout', (request, reply) => answer<CloseoutReport>(reply, () => closeout(operations, request.query)));
+  app.post('/api/erase', (request, reply) => answer<EraseResult>(reply, () => eraseGuest(operations, jsonBody(request))));
 
   app.put('/api/settings', (request, reply) => answer<WireSettings>(reply, () => changeWireSettings(operations, jsonBody(request))));
 

@@ -6,8 +6,15 @@ import type { ExportFormat } from '../core/export-format.js';
 import type { Issue, PayloadType } from '../core/payload.js';
 import type { DeliveryStatus } from '../core/policy.js';
 import type {
+  AlreadySent,
   AttemptSummary,
+  CloseoutFigures,
+  CloseoutReport,
   DeliveryView,
+  EndpointCloseout,
+  EraseCounts,
+  ErasedEvent,
+  EraseResult,
   EndpointView,
   HotFolderFile,
   HourStats,
@@ -19,9 +26,16 @@ import type {
 import type { Settings } from '../core/settings.js';
 
 export type {
+  AlreadySent,
+  CloseoutFigures,
+  CloseoutReport,
   DeliveryStatus,
   DeliveryView,
+  EndpointCloseout,
   EndpointView,
+  EraseCounts,
+  ErasedEvent,
+  EraseResult,
   HotFolderFile,
   HourStats,
   ExportFormat,
@@ -48,6 +62,8 @@ export interface PanelState {
   heldSince: number | null;
   counts: StatusCounts;
   lastDeliveredAt: number | null;
+  /** The figures of the closeout verdict (core/closeout.ts closeoutVerdict): guests' deliveries by status, events sent nowhere. */
+  closeout: CloseoutFigures;
   settings: WireSettings;
   endpoints: EndpointView[];
   /** A managed configuration file that could not be applied, and why. */
@@ -130,4 +146,15 @@ export interface ReplayRequest {
   types?: PayloadType[];
   /** Also send again those it already received, under the same webhook-ids. */
   again?: boolean;
+}
+
+/**
+ * POST /api/erase: exactly one of `email`, `phone` or `session`; `dryRun` counts and lists
+ * without changing anything. Answered with an EraseResult, or 400 naming the field.
+ */
+export interface EraseRequest {
+  email?: string;
+  phone?: string;
+  session?: string;
+  dryRun?: boolean;
 }

@@ -1,6 +1,7 @@
 // Opening the outbox database. The pragmas are the durability promise of the contract:
 // WAL so readers (the CLI, the panel) never block the sender, and synchronous=FULL so a
-// capture acknowledged to the booth is on the disk even if the power goes the next moment.
+// capture acknowledged to the booth is on the disk even if the power goes the next moment;
+// secure_delete so guests' data that is removed does not stay in the file.
 import { chmodSync, existsSync } from 'node:fs';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { migrate, NewerDatabaseError, SCHEMA_VERSION } from './migrations.js';
@@ -45,6 +46,9 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // What is deleted or overwritten (an erased guest's address, a pruned event) is zeroed on
+  // the disk rather than left in free pages for anyone who reads the file.
+  db.pragma('secure_delete = ON');
   restrictToOwner(file);
   if (options.migrate !== false) {
     try {

@@ -197,6 +197,52 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The organiser's data (docs/capture-api.md, "Erasing a guest", "Safe to pack up"):
+    // - `stripped_at`: when an event's payload lost its personal data (an erase, or the
+    //   retention by kind); the partial index finds the events still to strip in one step.
+    // - `erasures`: the audit of each erase, with no personal data: a salted hash of the
+    //   identifier and what went.
+    // - `unsent_events`: the guests' events with no delivery at all (no endpoint took their
+    //   type, or theirs was removed), kept by triggers so that the verdict the tray shows
+    //   never scans the outbox; and an index of Send Test events, which the verdict leaves out.
+    version: 60,
+    up(db) {
+      db.exec(`
+        ALTER TABLE events ADD COLUMN stripped_at INTEGER;
+        CREATE INDEX events_unstripped ON events (captured_at) WHERE stripped_at IS NULL;
+        CREATE INDEX events_test ON events (seq) WHERE test = 1;
+
+        CREATE TABLE erasures (
+          id               INTEGER PRIMARY KEY,
+          at               INTEGER NOT NULL,
+          kind             TEXT NOT NULL CHECK (kind IN ('email', 'phone', 'session')),
+          identifier_hash  TEXT NOT NULL,                 -- HMAC-SHA256 of the identifier, keyed with the folder's salt
+          counts           TEXT NOT NULL                  -- JSON: what went
+        ) STRICT;
+
+        CREATE TABLE unsent_events (
+          event_seq INTEGER PRIMARY KEY REFERENCES events (seq) ON DELETE CASCADE
+        ) STRICT;
+        INSERT INTO unsent_events (event_seq)
+          SELECT seq FROM events e WHERE e.test = 0 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq);
+        CREATE TRIGGER unsent_on_capture AFTER INSERT ON events WHEN NEW.test = 0 BEGIN
+          INSERT INTO unsent_events (event_seq) VALUES (NEW.seq);
+        END;
+        CREATE TRIGGER unsent_on_delivery AFTER INSERT ON deliveries BEGIN
+          DELETE FROM unsent_events WHERE event_seq = NEW.event_seq;
+        END;
+        CREATE TRIGGER unsent_on_last_delivery_dropped AFTER DELETE ON deliveries BEGIN
+          INSERT OR IGNORE INTO unsent_events (event_seq)
+            SELECT seq FROM events WHERE seq = OLD.event_seq AND test = 0 AND stripped_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_seq = OLD.event_seq);
+        END;
+        CREATE TRIGGER unsent_on_strip AFTER UPDATE OF stripped_at ON events WHEN NEW.stripped_at IS NOT NULL BEGIN
+          DELETE FROM unsent_events WHERE event_seq = NEW.seq;
+        END;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

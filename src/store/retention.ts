@@ -1,10 +1,13 @@
-// Keeps the outbox bounded on a booth that runs for months: delivered events older than the
+// Keeps the outbox bounded on a booth that runs for months: delivered events lose their
+// personal data after `erase_personal_after_days` (when set), delivered events older than the
 // retention are pruned (failed ones stay until the operator acts), what the integrations
 // keep of their own is pruned with them, and the WAL file is checkpointed back to empty,
 // so the disk holds what is useful and no more. Runs a minute after start (off the start-up
 // path: a large checkpoint can take a while) and then hourly.
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { containsEmail } from '../core/personal-data.js';
+import { EVENT_COLUMNS, stripEvents, type EventRow } from './erasure.js';
 import type { Store } from './store.js';
 
 const EVERY_MS = 60 * 60 * 1000;
@@ -35,21 +38,51 @@ export function pruneDelivered(db: Database, cutoff: number, batch = PRUNE_BATCH
   }
 }
 
-export function maintain(store: Store, now: number, pruners: readonly Pruner[] = []): { pruned: number; walCheckpointed: boolean } {
-  const cutoff = now - store.settings.read().retention_days * DAY_MS;
+/**
+ * Strips the personal data (core/personal-data.ts) of events captured before `cutoff` whose
+ * every delivery was delivered, with the code of the erase; their type, session id and
+ * delivery records stay. Events with a delivery still to make, or none at all, keep
+ * everything: they still need someone. In small transactions, like the pruning.
+ */
+export function stripDelivered(db: Database, cutoff: number, now: number, batch = PRUNE_BATCH): number {
+  const due = db.prepare(`
+    SELECT ${EVENT_COLUMNS} FROM events e INDEXED BY events_unstripped
+    WHERE e.stripped_at IS NULL AND e.captured_at < @cutoff
+      AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq)
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status <> 'delivered')
+    LIMIT @batch`);
+  const stripBatch = db.transaction((rows: EventRow[]) => stripEvents(db, rows, { keepSessionId: true, drop: containsEmail }, now));
+  let stripped = 0;
+  for (;;) {
+    const rows = due.all({ cutoff, batch }) as EventRow[];
+    stripBatch.immediate(rows);
+    stripped += rows.length;
+    if (rows.length < batch) return stripped;
+  }
+}
+
+export function maintain(
+  store: Store,
+  now: number,
+  pruners: readonly Pruner[] = [],
+): { pruned: number; stripped: number; walCheckpointed: boolean } {
+  const settings = store.settings.read();
+  const stripped =
+    settings.erase_personal_after_days === null ? 0 : stripDelivered(store.db, now - settings.erase_personal_after_days * DAY_MS, now);
+  const cutoff = now - settings.retention_days * DAY_MS;
   const pruned = pruneDelivered(store.db, cutoff);
   for (const prune of pruners) prune(cutoff);
   // TRUNCATE resets the WAL file to zero bytes when no reader holds an older snapshot;
   // when one does (a CLI command mid-read), the next round does it.
   const [result] = store.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-  return { pruned, walCheckpointed: result?.busy === 0 };
+  return { pruned, stripped, walCheckpointed: result?.busy === 0 };
 }
 
 export function startMaintenance(store: Store, log: Logger, pruners: readonly Pruner[] = [], now: () => number = Date.now): () => void {
   const run = () => {
     try {
       const done = maintain(store, now(), pruners);
-      if (done.pruned > 0) log.info(done, 'outbox maintenance');
+      if (done.pruned > 0 || done.stripped > 0) log.info(done, 'outbox maintenance');
     } catch (error) {
       log.error({ err: error }, 'outbox maintenance failed; it is tried again in an hour');
     }

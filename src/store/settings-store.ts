@@ -7,6 +7,8 @@ import { isSealed, SecretsLockedError, type SecretBox } from './secret-box.js';
 /** Secrets the agent generates for itself; never listed by `config get`. */
 export type TokenName = 'ingest_token' | 'admin_token';
 
+const ERASE_SALT = 'erase_salt';
+
 /** A change made by another process (the CLI's `config set`, `token --rotate`) is seen within this. */
 const RECHECK_MS = 50;
 
@@ -98,6 +100,16 @@ export class SettingsStore {
     if (token === null) throw new SecretsLockedError();
     this.cache.tokens.set(name, token);
     return token;
+  }
+
+  /**
+   * The salt of the erase audit's hashes, random per data folder and made at the first
+   * erase. Not sealed: an erase must work from the command line on the desktop app's folder,
+   * and the hashes only need to differ from one folder to the next.
+   */
+  eraseSalt(): string {
+    this.s.insertIfAbsent.run(ERASE_SALT, JSON.stringify(randomBytes(32).toString('base64url')));
+    return JSON.parse((this.s.get.get(ERASE_SALT) as { value: string }).value) as string;
   }
 
   rotateToken(name: TokenName): string {

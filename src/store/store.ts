@@ -6,7 +6,7 @@ import { Endpoints } from './endpoints.js';
 import { DeliveryQueue } from './queue.js';
 import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
 import { SettingsStore } from './settings-store.js';
-import type { StatusCounts } from '../core/read-model.js';
+import type { CloseoutFigures, StatusCounts } from '../core/read-model.js';
 import { DeliveryViews } from './views.js';
 
 export interface Store {
@@ -48,6 +48,8 @@ export interface DeliverySummary {
   heldSince: number | null;
   counts: StatusCounts;
   lastDeliveredAt: number | null;
+  /** What "safe to pack up?" is decided on (core/closeout.ts): the guests' deliveries, and events sent nowhere. */
+  closeout: CloseoutFigures;
 }
 
 export function summarize(store: Store): DeliverySummary {
@@ -58,5 +60,6 @@ export function summarize(store: Store): DeliverySummary {
     heldSince: held.length === 0 ? null : Math.min(...held.map((e) => e.unreachableSince!)),
     counts: store.views.counts(),
     lastDeliveredAt: store.views.lastDeliveredAt(),
+    closeout: store.views.closeoutFigures(),
   };
 }

@@ -4,7 +4,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryStatus } from '../core/policy.js';
 import type { PayloadType } from '../core/payload.js';
-import type { AttemptSummary, DeliveryView, HourStats, StatusCounts } from '../core/read-model.js';
+import type { AttemptSummary, CloseoutFigures, DeliveryView, HourStats, StatusCounts } from '../core/read-model.js';
 
 /** An attempt in its delivery's history, with the first bytes of the answer. */
 export interface AttemptView extends AttemptSummary {
@@ -17,6 +17,12 @@ export interface DeliveryFilter {
   sessionId?: string | undefined;
   before?: number | undefined;
   limit: number;
+}
+
+interface CountRow {
+  endpointId: string;
+  status: DeliveryStatus;
+  n: number;
 }
 
 interface DeliveryRow {
@@ -78,6 +84,20 @@ function prepareStatements(db: Database) {
       FROM events e JOIN deliveries d ON d.event_seq = e.seq
       WHERE e.captured_at >= @since AND e.captured_at < @until AND (d.status <> 'queued' OR d.attempts_used > 0 OR d.waited = 1)
       GROUP BY hour, outcome`),
+    byEndpoint: prepare(`SELECT endpoint_id AS endpointId, status, COUNT(*) AS n FROM deliveries GROUP BY endpoint_id, status`),
+    testsByEndpoint: prepare(`
+      SELECT d.endpoint_id AS endpointId, d.status, COUNT(*) AS n
+      FROM events e INDEXED BY events_test JOIN deliveries d ON d.event_seq = e.seq WHERE e.test = 1
+      GROUP BY d.endpoint_id, d.status`),
+    eventByEndpoint: prepare(`
+      SELECT d.endpoint_id AS endpointId, d.status, COUNT(*) AS n
+      FROM events e JOIN deliveries d ON d.event_seq = e.seq
+      WHERE e.test = 0 AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?
+      GROUP BY d.endpoint_id, d.status`),
+    unsent: prepare(`SELECT COUNT(*) FROM unsent_events`).pluck(),
+    eventUnsent: prepare(`
+      SELECT COUNT(*) FROM unsent_events u JOIN events e ON e.seq = u.event_seq
+      WHERE json_extract(CAST(e.body AS TEXT), '$.event_id') = ?`).pluck(),
     eventOf: prepare(`
       SELECT e.body, e.session_id AS sessionId, e.occurred_at AS occurredAt FROM deliveries d
       JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`),
@@ -154,6 +174,41 @@ export class DeliveryViews {
     const counts: StatusCounts = { queued: 0, waiting: 0, delivered: 0, failed: 0 };
     for (const row of this.s.counts.all() as { status: DeliveryStatus; n: number }[]) counts[row.status] = row.n;
     return counts;
+  }
+
+  /**
+   * The guests' deliveries of each endpoint by status (Send Test deliveries left out), of
+   * one organiser's event or of all. Every delivery is counted from the index of deliveries
+   * by endpoint; only a report on one event reads the payloads.
+   */
+  closeoutByEndpoint(eventId: number | null): Map<string, StatusCounts> {
+    const byEndpoint = new Map<string, StatusCounts>();
+    const add = (rows: CountRow[], sign: 1 | -1) => {
+      for (const row of rows) {
+        const counts = byEndpoint.get(row.endpointId) ?? { queued: 0, waiting: 0, delivered: 0, failed: 0 };
+        counts[row.status] += sign * row.n;
+        byEndpoint.set(row.endpointId, counts);
+      }
+    };
+    if (eventId !== null) {
+      add(this.s.eventByEndpoint.all(eventId) as CountRow[], 1);
+    } else {
+      add(this.s.byEndpoint.all() as CountRow[], 1);
+      add(this.s.testsByEndpoint.all() as CountRow[], -1);
+    }
+    return byEndpoint;
+  }
+
+  /** Guests' events with no delivery at all, of one organiser's event or of all. */
+  unsentCount(eventId: number | null): number {
+    return (eventId === null ? this.s.unsent.get() : this.s.eventUnsent.get(eventId)) as number;
+  }
+
+  /** What the verdict needs, from the kept counts: cheap enough for every change the tray hears of. */
+  closeoutFigures(): CloseoutFigures {
+    const counts = this.counts();
+    for (const row of this.s.testsByEndpoint.all() as CountRow[]) counts[row.status] -= row.n;
+    return { counts, unsent: this.unsentCount(null) };
   }
 
   undeliveredCount(endpointId: string): number {

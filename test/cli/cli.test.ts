@@ -61,6 +61,13 @@ describe('bad input: exit 2 and a message that says what is wrong', () => {
     [['replay'], "required option '--endpoint <id>' not specified"],
     [['replay', '--endpoint', 'ep_nope'], 'there is no endpoint ep_nope'],
     [['frobnicate'], "unknown command 'frobnicate'"],
+    [['erase'], 'give exactly one of --email, --phone or --session'],
+    [['erase', '--email', 'a@example.com', '--session', 's1'], 'give exactly one of --email, --phone or --session'],
+    [['erase', '--email', 'jane'], '--email: is not an email address'],
+    [['erase', '--phone', '12'], '--phone: is not a phone number'],
+    [['closeout', '--wait', 'soon'], '--wait must be a duration such as 30s, 5m or 1h'],
+    [['closeout', '--wait', '2d'], '--wait must be a duration'],
+    [['closeout', '--event', 'x'], '--event: must be an event id'],
   ])('%j', async (args, message) => {
     const result = await cli(args);
     expect(result.code).toBe(2);

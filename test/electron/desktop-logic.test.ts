@@ -7,14 +7,19 @@ import { shouldNotifyFailure, trayModel } from '../../src/electron/tray-state.js
 import { externalUrlAllowed, isPanelUrl, panelOrigin } from '../../src/electron/window-rules.js';
 import type { DeliverySummary } from '../../src/store/store.js';
 
-const summary = (counts: Partial<DeliverySummary['counts']> = {}, extra: Partial<DeliverySummary> = {}): DeliverySummary => ({
-  paused: false,
-  online: true,
-  heldSince: null,
-  lastDeliveredAt: null,
-  counts: { queued: 0, waiting: 0, delivered: 0, failed: 0, ...counts },
-  ...extra,
-});
+/** A summary whose guests' deliveries are all of its deliveries (no Send Test among them). */
+const summary = (counts: Partial<DeliverySummary['counts']> = {}, extra: Partial<DeliverySummary> = {}): DeliverySummary => {
+  const all = { queued: 0, waiting: 0, delivered: 0, failed: 0, ...counts };
+  return {
+    paused: false,
+    online: true,
+    heldSince: null,
+    lastDeliveredAt: null,
+    counts: all,
+    closeout: { counts: all, unsent: 0 },
+    ...extra,
+  };
+};
 
 describe('trayModel', () => {
   it.each([
@@ -31,10 +36,30 @@ describe('trayModel', () => {
     expect(model.tooltip.split('\n')[0]).toBe(head);
   });
 
-  it('puts the counts in the tooltip', () => {
+  it('puts the closeout verdict and the counts in the tooltip', () => {
     expect(trayModel(summary({ delivered: 7, queued: 1, waiting: 2, failed: 3 }), true).tooltip).toBe(
-      'Booth Agent: 3 failed: open the panel\n7 delivered · 1 queued · 2 waiting · 3 failed',
+      'Booth Agent: 3 failed: open the panel\nNot safe to pack up: 6 not delivered\n7 delivered · 1 queued · 2 waiting · 3 failed',
     );
+  });
+
+  it.each([
+    [summary({ delivered: 12 }), 'Safe to pack up: all 12 delivered'],
+    [summary(), 'Safe to pack up: nothing to deliver'],
+    // A failed Send Test is not the guests' data: it does not keep the booth from packing up.
+    [
+      summary({ delivered: 4, failed: 1 }, { closeout: { counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 }, unsent: 0 } }),
+      'Safe to pack up: all 4 delivered',
+    ],
+    [
+      summary({ delivered: 4 }, { closeout: { counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 }, unsent: 2 } }),
+      'Not safe to pack up: 2 events with no endpoint',
+    ],
+    [
+      summary({ waiting: 1 }, { closeout: { counts: { queued: 0, waiting: 1, delivered: 0, failed: 0 }, unsent: 1 } }),
+      'Not safe to pack up: 1 not delivered, 1 event with no endpoint',
+    ],
+  ])('%j: the tooltip says %j', (state, verdict) => {
+    expect(trayModel(state, true).tooltip.split('\n')[1]).toBe(verdict);
   });
 
   it('offers the menu of the issue, in order, with the right items enabled', () => {

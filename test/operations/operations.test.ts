@@ -17,7 +17,10 @@ import {
   setEndpointEnabled,
 } from '../../src/operations/endpoints.js';
 import { replayToEndpoint } from '../../src/operations/replay.js';
+import { closeout } from '../../src/operations/closeout.js';
+import { eraseGuest } from '../../src/operations/erase.js';
 import { changeSettings, rotateIngestToken } from '../../src/operations/settings.js';
+import { summarize } from '../../src/store/store.js';
 import { agentUrls } from '../../src/operations/urls.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDir } from '../helpers/temp.js';
@@ -264,5 +267,165 @@ describe('settings, tokens and URLs', () => {
       },
     });
     expect(refusal(() => agentUrls(context(null).ctx))).toMatchObject({ kind: 'not-running' });
+  });
+});
+
+describe("the organiser's data", () => {
+  const session = (id: string) => ({
+    id,
+    direct_url: `https://cdn.example.com/${id}.jpg`,
+    site_url: `https://photos.example.com/view/${id}`,
+    type: 'still',
+  });
+  const fields = (value: string) => ({
+    sections: [
+      { title: 'You', position: 1, fields: [{ field_id: 'f', field_title: 'Phone', field_type: 'phone', value, required: true }] },
+    ],
+  });
+  const capture = (ctx: OperationContext, payload: Record<string, unknown>, dedupeKey: string | null = null) =>
+    ctx.store.queue.capture(
+      {
+        type: payload.type as 'share',
+        body: Buffer.from(JSON.stringify({ event_id: 3, ...payload })),
+        dedupeKey,
+        occurredAt: '',
+        sessionId: (payload.session as { id: string }).id,
+      },
+      NOW,
+      1000,
+    );
+  const bodies = (ctx: OperationContext) =>
+    (ctx.store.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all() as Buffer[]).map((b) => b.toString());
+
+  it("erases a guest by phone number, the integrations' records with them, and logs only a hash and counts", () => {
+    const { ctx, lines, wakes } = context();
+    addEndpoint(ctx, { url: 'https://hooks.example.com/a' });
+    capture(
+      ctx,
+      { type: 'share', session: session('s1'), share: { id: 'sh1', type: 'sms', value: '+44 7700 900123' }, data_capture: fields('') },
+      'share:sh1',
+    );
+    capture(
+      ctx,
+      { type: 'survey', session: session('s2'), survey: { completed_at: '2026-06-01T12:00:00Z', data_capture: fields('07700 900123') } },
+      'key:07700900123',
+    );
+    capture(ctx, {
+      type: 'share',
+      session: session('s3'),
+      share: { id: 'sh3', type: 'sms', value: '+44 7700 900999' },
+      data_capture: fields(''),
+    });
+    ctx.store.db
+      .prepare(
+        `INSERT INTO hot_folder_files (hash, path, taken_at, event_id, outcome, sent) VALUES ('h1', '/out/07700900123.jpg', 1, NULL, 'not sent: no URL', 0)`,
+      )
+      .run();
+    ctx.store.db.prepare(`INSERT INTO dslr_sessions (session_id, started_at, updated_at) VALUES ('s2', 1, 1), ('s9', 1, 1)`).run();
+    const before = bodies(ctx);
+
+    const planned = eraseGuest(ctx, { phone: '07700-900-123', dryRun: true });
+    expect(bodies(ctx)).toEqual(before);
+    expect(lines).toHaveLength(1);
+    const result = eraseGuest(ctx, { phone: '07700-900-123' });
+    const counts = {
+      events: { session: 0, share: 1, survey: 1, competition_win: 0 },
+      undeliveredDropped: 2,
+      responseSnippets: 0,
+      hotFolderRecords: 1,
+      dslrSessions: 0,
+    };
+    expect(result).toMatchObject({ dryRun: false, kind: 'phone', counts, auditId: 1, alreadySent: [] });
+    expect(planned).toMatchObject({ dryRun: true, counts, auditId: null, identifierHash: result.identifierHash });
+    expect(result.identifierHash).toMatch(/^[0-9a-f]{64}$/);
+
+    const after = bodies(ctx);
+    expect(after[2]).toBe(before[2]);
+    for (const body of after.slice(0, 2)) {
+      expect(body).not.toMatch(/7700/);
+      expect(JSON.parse(body)).toMatchObject({ personal_data_removed: true, event_id: 3 });
+    }
+    // An Idempotency-Key with the number in it goes; a natural key stays, so a repeat is still recognised.
+    expect(ctx.store.db.prepare('SELECT dedupe_key FROM events ORDER BY seq').pluck().all()).toEqual(['share:sh1', null, null]);
+    expect(ctx.store.db.prepare('SELECT path, outcome FROM hot_folder_files').all()).toEqual([
+      { path: '(erased)', outcome: "erased at the guest's request" },
+    ]);
+    expect(ctx.store.views.counts()).toMatchObject({ queued: 1 });
+    // The erased events are not taken for events sent nowhere.
+    expect(ctx.store.views.unsentCount(null)).toBe(0);
+
+    const line = lines[lines.length - 1]!;
+    expect(line).toMatchObject({ msg: 'guest erased', by: 'operator', kind: 'phone', identifierHash: result.identifierHash, counts });
+    expect(JSON.stringify(lines)).not.toMatch(/7700/);
+    expect(wakes()).toBe(2);
+  });
+
+  it('erases a session: its events lose the session id too, and dslrBooth forgets it', () => {
+    const { ctx } = context();
+    capture(ctx, { type: 'session', session: session('booth-42') });
+    capture(ctx, { type: 'session', session: session('booth-420') });
+    ctx.store.db
+      .prepare(`INSERT INTO dslr_sessions (session_id, started_at, updated_at) VALUES ('booth-42', 1, 1), ('booth-420', 1, 1)`)
+      .run();
+    const result = eraseGuest(ctx, { session: 'booth-42' });
+    expect(result.counts).toMatchObject({ events: { session: 1 }, dslrSessions: 1, undeliveredDropped: 0 });
+    expect(ctx.store.db.prepare('SELECT session_id FROM events ORDER BY seq').pluck().all()).toEqual([null, 'booth-420']);
+    expect(bodies(ctx)[0]).not.toContain('booth-42');
+    expect(ctx.store.db.prepare('SELECT session_id FROM dslr_sessions').pluck().all()).toEqual(['booth-420']);
+  });
+
+  it.each([
+    [{}, '', 'give exactly one of email, phone or session'],
+    [{ email: 'a@example.com', phone: '07700900123' }, '', 'give exactly one'],
+    [{ email: 'not an address' }, 'email', 'is not an email address'],
+    [{ phone: '123' }, 'phone', 'is not a phone number'],
+    [{ session: '  ' }, 'session', 'must not be empty'],
+    [{ email: 'a@example.com', dryRun: 'yes' }, 'dryRun', 'must be true or false'],
+    [{ name: 'Jane' }, '', 'name'],
+  ])('refuses to erase %j, naming %j', (input, path, message) => {
+    const { ctx, lines } = context();
+    const refused = refusal(() => eraseGuest(ctx, input));
+    expect(refused.kind).toBe('invalid');
+    expect(refused.issues).toEqual(expect.arrayContaining([{ path, message: expect.stringContaining(message) }]));
+    expect(lines).toEqual([]);
+  });
+
+  it("closeout counts the guests' deliveries of each endpoint, of one event or all, and the events sent nowhere", () => {
+    const { ctx } = context();
+    const a = addEndpoint(ctx, { url: 'https://hooks.example.com/a', types: ['share'] });
+    capture(ctx, {
+      type: 'share',
+      session: session('s1'),
+      share: { id: 'x', type: 'email', value: 'a@example.com' },
+      data_capture: fields(''),
+    });
+    capture(ctx, { type: 'session', session: session('s2') });
+    capture(ctx, {
+      type: 'share',
+      event_id: 4,
+      session: session('s3'),
+      share: { id: 'y', type: 'email', value: 'b@example.com' },
+      data_capture: fields(''),
+    });
+    ctx.store.queue.capture(
+      { type: 'share', body: Buffer.from('{}'), dedupeKey: null, occurredAt: '', sessionId: 't', test: true, onlyEndpoint: a.id },
+      NOW,
+      1000,
+    );
+
+    const all = closeout(ctx, {});
+    expect(all).toMatchObject({ eventId: null, safe: false, unsent: 1, totals: { queued: 2, waiting: 0, delivered: 0, failed: 0 } });
+    expect(all.endpoints).toEqual([expect.objectContaining({ endpointId: a.id, url: a.url, queued: 2 })]);
+    expect(all.verdict).toBe('not safe to pack up: 2 not delivered, 1 event with no endpoint');
+    expect(closeout(ctx, { event: '3' })).toMatchObject({ eventId: 3, unsent: 1, totals: { queued: 1 } });
+    expect(closeout(ctx, { event: 5 })).toMatchObject({ safe: true, verdict: 'safe to pack up: nothing to deliver' });
+    // The tray's figures are the same, without reading a payload.
+    expect(summarize(ctx.store).closeout).toEqual({ counts: all.totals, unsent: 1 });
+    expect(refusal(() => closeout(ctx, { event: 'x' })).issues).toEqual([
+      { path: 'event', message: 'must be an event id (a whole number)' },
+    ]);
+
+    removeEndpoint(ctx, a.id);
+    expect(closeout(ctx, {})).toMatchObject({ unsent: 3, endpoints: [] });
   });
 });

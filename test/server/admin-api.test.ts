@@ -65,6 +65,8 @@ describe('the admin API guard', () => {
       ['POST', '/api/endpoints'],
       ['GET', '/api/stream'],
       ['GET', '/api/hot-folder'],
+      ['GET', '/api/closeout'],
+      ['POST', '/api/erase'],
     ] as const) {
       const answer = await call(path, { method, headers: h });
       expect(answer.status, `${method} ${path}`).toBe(status);
@@ -149,6 +151,30 @@ describe('validation, with errors the panel can put next to a field', () => {
     expect(t.agent.store.settings.read()).toMatchObject({ event_id: 3, max_retries: 5 });
     expect(JSON.parse((await call('/api/state')).text).settings).toMatchObject({ eventId: 3, maxRetries: 5 });
     await call('/api/settings', { method: 'PUT', body: { eventId: 1, maxRetries: 3, mediaUrlTemplate: null } });
+  });
+
+  it("POST /api/erase takes the wire's camelCase, refuses with the field, and answers what went; GET /api/closeout says the verdict", async () => {
+    const refused = await call('/api/erase', { method: 'POST', body: { email: 'jane' } });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text).issues).toEqual([{ path: 'email', message: 'is not an email address' }]);
+    const planned = await call('/api/erase', { method: 'POST', body: { email: 'Jane@Example.com', dryRun: true } });
+    expect(planned.status).toBe(200);
+    expect(JSON.parse(planned.text)).toMatchObject({
+      dryRun: true,
+      kind: 'email',
+      counts: { undeliveredDropped: 0, responseSnippets: 0 },
+      events: [],
+      alreadySent: [],
+      auditId: null,
+    });
+    const report = await call('/api/closeout?event=1');
+    expect(report.status).toBe(200);
+    expect(JSON.parse(report.text)).toMatchObject({ eventId: 1, safe: true, verdict: 'safe to pack up: nothing to deliver', advice: [] });
+    expect((await call('/api/closeout?event=x')).status).toBe(400);
+    expect(JSON.parse((await call('/api/state')).text).closeout).toEqual({
+      counts: { queued: 0, waiting: 0, delivered: 0, failed: 0 },
+      unsent: 0,
+    });
   });
 
   it('GET /api/deliveries refuses an unknown status', async () => {

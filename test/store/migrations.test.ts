@@ -111,6 +111,34 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('60 finds the events of 50 sent nowhere, and keeps finding them as deliveries come and go', () => {
+    const db = openDatabase(join(tempDir(), 'step60.db'), { migrate: false });
+    migrate(db, 50);
+    db.exec(`
+      INSERT INTO endpoints (id, url, secret, created_at) VALUES ('ep_1', 'https://a.example/h', 'whsec_x', 1);
+      INSERT INTO events (id, type, body, test, occurred_at, captured_at) VALUES
+        ('evt_1', 'session', CAST('{}' AS BLOB), 0, '', 1),
+        ('evt_2', 'survey', CAST('{}' AS BLOB), 0, '', 2),
+        ('evt_3', 'session', CAST('{}' AS BLOB), 1, '', 3);
+      INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at) VALUES
+        ('msg_1', 1, 'ep_1', 'delivered', 1, 1, 1);
+    `);
+    migrate(db, 60);
+    const unsent = () => db.prepare('SELECT e.id FROM unsent_events u JOIN events e ON e.seq = u.event_seq ORDER BY e.seq').pluck().all();
+    expect(unsent()).toEqual(['evt_2']);
+    db.exec(`
+      INSERT INTO events (id, type, body, occurred_at, captured_at) VALUES ('evt_4', 'session', CAST('{}' AS BLOB), '', 4);
+      INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at) VALUES
+        ('msg_4', 4, 'ep_1', 'queued', 4, 4, 4);
+    `);
+    expect(unsent()).toEqual(['evt_2']);
+    db.exec(`DELETE FROM endpoints`);
+    expect(unsent()).toEqual(['evt_1', 'evt_2', 'evt_4']);
+    db.exec(`UPDATE events SET stripped_at = 5 WHERE id = 'evt_2'; DELETE FROM events WHERE id = 'evt_1'`);
+    expect(unsent()).toEqual(['evt_4']);
+    db.close();
+  });
+
   it('build the same schema whether applied at once or step by step', () => {
     const atOnce = openDatabase(join(tempDir(), 'a.db'));
     const stepped = openDatabase(join(tempDir(), 'b.db'), { migrate: false });
@@ -156,11 +184,12 @@ describe('migrations', () => {
 });
 
 describe('openDatabase', () => {
-  it('sets WAL, synchronous=FULL and foreign keys, and makes the file private', () => {
+  it('sets WAL, synchronous=FULL, foreign keys and secure_delete, and makes the file private', () => {
     const file = join(tempDir(), 'outbox.db');
     const db = openDatabase(file);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('secure_delete', { simple: true })).toBe(1);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();
     if (process.platform !== 'win32') expect(statSync(file).mode & 0o777).toBe(0o600);

@@ -68,4 +68,81 @@ describe('outbox maintenance', () => {
     expect(pages[6]!).toBeLessThanOrEqual(Math.ceil(pages[2]! * 1.15));
     store.close();
   });
+
+  it('strips the personal data of delivered events after erase_personal_after_days, keeping their records', () => {
+    const store = openStore(join(tempDir(), 'outbox.db'));
+    const endpoint = store.endpoints.add(
+      { url: 'https://a.example/h', secret: generateSecret(), types: ['share'], strictOrder: false, ca: null },
+      START,
+    );
+    const share = (n: number) =>
+      Buffer.from(
+        JSON.stringify({
+          type: 'share',
+          event_id: 9,
+          session: { id: `s${n}`, direct_url: 'https://cdn.example.com/p.jpg', site_url: 'https://cdn.example.com/v', type: 'still' },
+          share: { id: `sh${n}`, type: 'email', value: `guest${n}@example.com` },
+          data_capture: { sections: [] },
+        }),
+      );
+    const settle = (at: number, status: 'delivered' | 'failed') => {
+      const [claim] = store.queue.claim(endpoint.id, 'run:sim', at, 60_000, 1, false);
+      store.queue.settle(
+        claim!,
+        'run:sim',
+        {
+          startedAt: at,
+          durationMs: 5,
+          outcome: 'answered',
+          statusCode: status === 'delivered' ? 200 : 500,
+          error: null,
+          responseHead: Buffer.from('echo guest'),
+        },
+        status === 'delivered'
+          ? { status: 'delivered', reason: 'delivered: HTTP 200' }
+          : { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true },
+        at,
+      );
+    };
+    const capture = (n: number, at: number, type: 'share' | 'survey' = 'share') =>
+      store.queue.capture({ type, body: share(n), dedupeKey: `key:guest${n}@example.com`, occurredAt: '', sessionId: `s${n}` }, at, DAY);
+    capture(1, START);
+    settle(START, 'delivered');
+    capture(2, START);
+    settle(START, 'failed');
+    capture(3, START, 'survey'); // no endpoint takes surveys: sent nowhere
+    capture(4, START + 3 * DAY);
+    settle(START + 3 * DAY, 'delivered');
+
+    expect(maintain(store, START + 4 * DAY).stripped).toBe(0);
+    store.settings.write('erase_personal_after_days', 2);
+    expect(maintain(store, START + 4 * DAY).stripped).toBe(1);
+    expect(maintain(store, START + 4 * DAY).stripped).toBe(0);
+
+    const rows = store.db.prepare('SELECT session_id, body, dedupe_key, stripped_at FROM events ORDER BY seq').all() as {
+      session_id: string;
+      body: Buffer;
+      dedupe_key: string | null;
+      stripped_at: number | null;
+    }[];
+    expect(rows.map((r) => r.stripped_at)).toEqual([START + 4 * DAY, null, null, null]);
+    expect(rows[0]).toMatchObject({ session_id: 's1', dedupe_key: null });
+    expect(JSON.parse(rows[0]!.body.toString())).toEqual({
+      type: 'share',
+      event_id: 9,
+      session: { id: 's1', type: 'still' },
+      share: { id: 'sh1', type: 'email' },
+      data_capture: { sections: [] },
+      personal_data_removed: true,
+    });
+    expect(rows.slice(1).every((r) => r.body.toString().includes('@example.com'))).toBe(true);
+    expect(store.db.prepare('SELECT response_head FROM attempts ORDER BY id').pluck().all()).toEqual([
+      null,
+      Buffer.from('echo guest'),
+      Buffer.from('echo guest'),
+    ]);
+    expect(store.views.counts()).toMatchObject({ delivered: 2, failed: 1 });
+    expect(store.views.unsentCount(null)).toBe(1);
+    store.close();
+  });
 });

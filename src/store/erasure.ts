@@ -1,0 +1,130 @@
+// Taking a guest's personal data out of the outbox: finding the events that name them,
+// stripping their payloads (core/personal-data.ts decides what stays), dropping the
+// deliveries not made yet, clearing the receivers' answers stored with the attempts, and
+// the audit of each erase. The retention by kind strips delivered events with the same
+// code (retention.ts).
+import type { Database } from 'better-sqlite3';
+import { payloadMentions, mentions, strippedPayload, type GuestIdentifier, type StripOptions } from '../core/personal-data.js';
+import type { PayloadType } from '../core/payload.js';
+import type { AlreadySent, EraseCounts, ErasedEvent } from '../core/read-model.js';
+
+export interface EventRow {
+  seq: number;
+  id: string;
+  type: PayloadType;
+  body: Buffer;
+  dedupe_key: string | null;
+  captured_at: number;
+}
+
+export const EVENT_COLUMNS = 'seq, id, type, body, dedupe_key, captured_at';
+
+/**
+ * The events that name the guest: for a session, its events; for an address or a number,
+ * every event not stripped yet with it in any text of its payload (known fields or not)
+ * or in its Idempotency-Key.
+ */
+export function eventsNaming(db: Database, guest: GuestIdentifier): EventRow[] {
+  if (guest.kind === 'session') {
+    return db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? ORDER BY seq`).all(guest.value) as EventRow[];
+  }
+  const found: EventRow[] = [];
+  for (const row of db
+    .prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stripped_at IS NULL ORDER BY seq`)
+    .iterate() as Iterable<EventRow>) {
+    const named =
+      payloadMentions(guest, JSON.parse(row.body.toString('utf8'))) || (row.dedupe_key !== null && mentions(guest, row.dedupe_key));
+    if (named) found.push(row);
+  }
+  return found;
+}
+
+/**
+ * Strips the events' payloads and clears the receivers' answers stored with their attempts.
+ * Returns how many stored answers were cleared.
+ */
+export function stripEvents(db: Database, events: readonly EventRow[], options: StripOptions, now: number): number {
+  const strip = db.prepare(`
+    UPDATE events SET body = @body, stripped_at = @now, dedupe_key = @dedupeKey,
+      session_id = CASE WHEN @keepSessionId THEN session_id END
+    WHERE seq = @seq`);
+  const clear = db.prepare(`
+    UPDATE attempts SET response_head = NULL
+    WHERE response_head IS NOT NULL AND delivery_seq IN (SELECT seq FROM deliveries WHERE event_seq = ?)`);
+  let cleared = 0;
+  for (const event of events) {
+    const payload = JSON.parse(event.body.toString('utf8')) as Record<string, unknown>;
+    strip.run({
+      seq: event.seq,
+      body: Buffer.from(JSON.stringify(strippedPayload(payload, options))),
+      now,
+      dedupeKey: event.dedupe_key !== null && options.drop(event.dedupe_key) ? null : event.dedupe_key,
+      keepSessionId: options.keepSessionId ? 1 : 0,
+    });
+    cleared += clear.run(event.seq).changes;
+  }
+  return cleared;
+}
+
+/** Each event's deliveries: those delivered, and those not (yet). */
+export function deliveriesOf(db: Database, events: readonly EventRow[]): ErasedEvent[] {
+  const counts = db.prepare(`
+    SELECT COUNT(*) FILTER (WHERE status = 'delivered') AS delivered, COUNT(*) FILTER (WHERE status <> 'delivered') AS undelivered
+    FROM deliveries WHERE event_seq = ?`);
+  return events.map((event) => {
+    const { delivered, undelivered } = counts.get(event.seq) as { delivered: number; undelivered: number };
+    return { eventId: event.id, type: event.type, capturedAt: event.captured_at, delivered, undelivered };
+  });
+}
+
+/**
+ * Where the events already went: per endpoint, the deliveries delivered, and those not
+ * delivered that were sent at least once (an attempt that reached the receiver, whatever it
+ * answered) or are in flight now.
+ */
+export function alreadySent(db: Database, events: readonly EventRow[], now: number): AlreadySent[] {
+  const rows = db.prepare(`
+    SELECT d.endpoint_id AS endpointId, p.url,
+      SUM(d.status = 'delivered') AS delivered,
+      SUM(d.status <> 'delivered' AND (
+        (d.lease_owner IS NOT NULL AND d.lease_expires_at > @now)
+        OR EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_seq = d.seq AND a.outcome <> 'unreachable'))) AS attempted
+    FROM deliveries d JOIN endpoints p ON p.id = d.endpoint_id
+    WHERE d.event_seq = @seq GROUP BY d.endpoint_id`);
+  const byEndpoint = new Map<string, AlreadySent>();
+  for (const event of events) {
+    for (const row of rows.all({ seq: event.seq, now }) as AlreadySent[]) {
+      const sum = byEndpoint.get(row.endpointId) ?? { endpointId: row.endpointId, url: row.url, delivered: 0, attempted: 0 };
+      sum.delivered += row.delivered;
+      sum.attempted += row.attempted;
+      byEndpoint.set(row.endpointId, sum);
+    }
+  }
+  return [...byEndpoint.values()].filter((e) => e.delivered + e.attempted > 0);
+}
+
+/** How many stored answers of the events' attempts there are (what stripping them clears, or dropping deliveries removes). */
+export function responseSnippetsOf(db: Database, events: readonly EventRow[]): number {
+  const count = db.prepare(`
+    SELECT COUNT(*) FROM attempts WHERE response_head IS NOT NULL
+      AND delivery_seq IN (SELECT seq FROM deliveries WHERE event_seq = ?)`);
+  return events.reduce((sum, event) => sum + (count.pluck().get(event.seq) as number), 0);
+}
+
+/** Drops the events' deliveries not made yet, with their attempts; returns how many. */
+export function dropUndelivered(db: Database, events: readonly EventRow[]): number {
+  const drop = db.prepare(`DELETE FROM deliveries WHERE event_seq = ? AND status <> 'delivered'`);
+  return events.reduce((sum, event) => sum + drop.run(event.seq).changes, 0);
+}
+
+/** The audit entry of one erase: when, what kind of identifier, its salted hash, and what went. */
+export function recordErasure(
+  db: Database,
+  entry: { at: number; kind: GuestIdentifier['kind']; identifierHash: string; counts: EraseCounts },
+): number {
+  return Number(
+    db
+      .prepare(`INSERT INTO erasures (at, kind, identifier_hash, counts) VALUES (?, ?, ?, ?)`)
+      .run(entry.at, entry.kind, entry.identifierHash, JSON.stringify(entry.counts)).lastInsertRowid,
+  );
+}
