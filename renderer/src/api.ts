@@ -42,6 +42,17 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T;
 }
 
+/** Fetches a file the admin API offers for download, with the name it suggests. */
+export async function download(path: string): Promise<{ file: Blob; name: string }> {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${adminToken() ?? ''}` } });
+  if (!response.ok) {
+    const data = (await response.json().catch(() => ({}))) as { error?: string; issues?: Issue[] };
+    throw new ApiError(response.status, data.error ?? `HTTP ${response.status}`, data.issues ?? []);
+  }
+  const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? 'booth-agent-export';
+  return { file: await response.blob(), name };
+}
+
 /**
  * Follows /api/stream (server-sent events, read through fetch so the token can travel in a
  * header) and reconnects after a break, telling `onConnected` how it goes.

@@ -1,6 +1,6 @@
 // The operator's panel. Everything it shows comes from the admin API; the header and the
 // lists follow /api/stream, so they change by themselves within a moment of a change.
-import { adminToken, api, ApiError, follow, type Issue } from './api.js';
+import { adminToken, api, ApiError, download, follow, type Issue } from './api.js';
 import { drawChart } from './chart.js';
 import { byId, h } from './dom.js';
 import { clock, duration, headline, localTime, relative } from './format.js';
@@ -11,8 +11,10 @@ import type {
   DeliveryDetail,
   DeliveryPage,
   EndpointView,
+  EraseResult,
   PanelState,
   PayloadType,
+  ReplayResult,
   RevealedSecret,
   RotatedSecret,
   TestResult,
@@ -52,6 +54,11 @@ function renderHeader(state: PanelState): void {
     state.online ? 'online' : `offline since ${clock(state.heldSince ?? Date.now())}`,
     last,
   ].join(' · ');
+  const packUp = byId('pack-up');
+  packUp.textContent = state.closeout.safe
+    ? `Safe to pack up: ${state.closeout.verdict.replace(/^safe to pack up: /, '')}`
+    : `Not safe to pack up yet: ${state.closeout.verdict.replace(/^not safe to pack up: /, '')}`;
+  packUp.dataset.safe = String(state.closeout.safe);
   byId('pause').textContent = state.paused ? 'Resume delivery' : 'Pause delivery';
   byId('retry-all').hidden = counts.failed === 0;
 
@@ -166,6 +173,11 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
         },
         'Edit',
       ),
+      h(
+        'button',
+        { id: id('replay'), type: 'button', disabled: state.busy || !endpoint.enabled, onclick: () => void sendEarlierEvents(endpoint) },
+        'Send earlier events',
+      ),
       h('button', { id: id('remove'), type: 'button', class: 'danger', onclick: () => void remove(endpoint) }, 'Remove'),
     ),
     secretRow(endpoint, state, id),
@@ -249,6 +261,28 @@ async function sendTestEvent(endpoint: EndpointView, type: PayloadType): Promise
     const result = await api<TestResult>('POST', `/api/endpoints/${endpoint.id}/test`, { type });
     return { ok: result.status === 'delivered', text: `Test ${type}: ${result.reason}` };
   });
+}
+
+/** "Send earlier events": every captured event this endpoint has not received yet (a CRM added mid-event). */
+async function sendEarlierEvents(endpoint: EndpointView): Promise<void> {
+  await busy(endpoint, 'Queueing earlier events…', async () => {
+    const result = await api<ReplayResult>('POST', `/api/endpoints/${endpoint.id}/replay`, {});
+    return { ok: true, text: replayWords(result) };
+  });
+}
+
+function replayWords(result: ReplayResult): string {
+  const { delivered, onItsWay, failed, notSubscribed } = result.skipped;
+  const skipped = [
+    delivered ? `${delivered} it already has` : '',
+    onItsWay ? `${onItsWay} already on their way` : '',
+    failed ? `${failed} failed (use Retry)` : '',
+    notSubscribed ? `${notSubscribed} of types it does not receive` : '',
+  ].filter(Boolean);
+  const queued =
+    result.queued === 0 ? 'No earlier event to send' : `${result.queued} earlier event${result.queued === 1 ? '' : 's'} queued`;
+  const waiting = result.waiting && result.queued > 0 ? ': they wait until the endpoint can be reached' : '';
+  return `${queued}${waiting}.${skipped.length > 0 ? ` Left out: ${skipped.join(', ')}.` : ''}`;
 }
 
 async function busy(endpoint: EndpointView, doing: string, work: () => Promise<{ ok: boolean; text: string }>): Promise<void> {
@@ -375,6 +409,26 @@ function setupForms(): void {
       .catch((error: unknown) => showIssues(error, fields));
   });
 
+  setUpErase();
+
+  byId<HTMLFormElement>('export').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams({ format: byId<HTMLSelectElement>('export-format').value });
+    const type = byId<HTMLSelectElement>('filter-type').value;
+    if (type) query.set('type', type);
+    const said = byId('export-result');
+    said.textContent = 'Exporting…';
+    download(`/api/export?${query}`)
+      .then(({ file, name }) => {
+        const href = URL.createObjectURL(file);
+        h('a', { href, download: name }).click();
+        // The browser reads the file after this task; let it go once it surely has.
+        setTimeout(() => URL.revokeObjectURL(href), 10_000);
+        said.textContent = `Saved ${name}${type ? ` (${TYPE_WORDS[type as PayloadType].toLowerCase()} only)` : ''}.`;
+      })
+      .catch((error: unknown) => (said.textContent = error instanceof Error ? error.message : String(error)));
+  });
+
   byId('pause').addEventListener('click', () => void act(() => api('POST', current?.paused ? '/api/resume' : '/api/pause')));
   byId('retry-all').addEventListener('click', () => void act(() => api('POST', '/api/deliveries/retry-failed')));
   for (const button of document.querySelectorAll<HTMLButtonElement>('[data-copy]')) {
@@ -425,6 +479,89 @@ function messageOf(error: unknown): string {
 const pages: (number | null)[] = [null];
 let nextCursor: number | null = null;
 let openDelivery: string | null = null;
+
+// ---- a guest's data --------------------------------------------------------------
+
+/** Find (a dry run that changes nothing), then Erase exactly what was found. */
+function setUpErase(): void {
+  const kind = byId<HTMLSelectElement>('erase-kind');
+  const value = byId<HTMLInputElement>('erase-value');
+  const eraseButton = byId<HTMLButtonElement>('erase');
+  const request = (dryRun: boolean) => ({ [kind.value]: value.value.trim(), dryRun });
+  // A refusal names the identifier's field, or none ("give exactly one of…"): either way, next to the input.
+  const fields = (): Fields => ({ [kind.value]: [value, byId('erase-error')], '': [value, byId('erase-error')] });
+  const forget = () => {
+    eraseButton.disabled = true;
+    byId('erase-result').replaceChildren();
+  };
+  kind.addEventListener('change', forget);
+  value.addEventListener('input', forget);
+
+  byId<HTMLFormElement>('erase-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearIssues(fields());
+    forget();
+    api<EraseResult>('POST', '/api/erase', request(true))
+      .then((found) => {
+        byId('erase-result').replaceChildren(...erasureWords(found));
+        eraseButton.disabled = total(found) === 0;
+      })
+      .catch((error: unknown) => showIssues(error, fields()));
+  });
+
+  eraseButton.addEventListener('click', () => {
+    void (async () => {
+      if (!(await confirmed(`Erase what this booth holds about ${value.value.trim()}? This cannot be undone.`))) return;
+      try {
+        const erased = await api<EraseResult>('POST', '/api/erase', request(false));
+        eraseButton.disabled = true;
+        byId('erase-result').replaceChildren(...erasureWords(erased));
+      } catch (error) {
+        showIssues(error, fields());
+      }
+      await refreshState();
+    })();
+  });
+}
+
+function total(result: EraseResult): number {
+  return Object.values(result.counts.events).reduce((sum, n) => sum + n, 0);
+}
+
+/** What a Find found, or what an Erase took away, and where the data already went. */
+function erasureWords(result: EraseResult): HTMLElement[] {
+  const events = total(result);
+  const byType = PAYLOAD_TYPES.filter((t) => result.counts.events[t] > 0)
+    .map((t) => `${TYPE_WORDS[t]}: ${result.counts.events[t]}`)
+    .join(', ');
+  const { undeliveredDropped, responseSnippets, hotFolderRecords, dslrSessions } = result.counts;
+  const lines = [
+    events === 0
+      ? 'Nothing on this booth names this guest.'
+      : `${result.dryRun ? 'Found' : 'Erased'}: ${events} event${events === 1 ? '' : 's'} (${byType}).`,
+    undeliveredDropped ? `${undeliveredDropped} deliveries not made yet ${result.dryRun ? 'would be' : 'were'} dropped: never sent.` : '',
+    responseSnippets
+      ? `${responseSnippets} stored answer${responseSnippets === 1 ? '' : 's'} from receivers${result.dryRun ? '' : ', cleared'}.`
+      : '',
+    hotFolderRecords ? `${hotFolderRecords} hot folder record${hotFolderRecords === 1 ? '' : 's'}.` : '',
+    dslrSessions ? `${dslrSessions} dslrBooth session record${dslrSessions === 1 ? '' : 's'}.` : '',
+  ].filter(Boolean);
+  const sent = result.alreadySent.map((s) =>
+    h('li', {}, `${s.url}: ${s.delivered} delivered${s.attempted ? `, ${s.attempted} sent without an answer` : ''}`),
+  );
+  return [
+    ...lines.map((line) => h('p', {}, line)),
+    ...(sent.length > 0
+      ? [
+          h('p', {}, 'Already sent, which an erase cannot take back: ask these receivers to delete it.'),
+          h('ul', { class: 'already-sent' }, ...sent),
+        ]
+      : []),
+    ...(result.dryRun
+      ? []
+      : [h('p', { class: 'hint' }, 'Kept for the record: an audit entry with a hash of the identifier, no personal data.')]),
+  ];
+}
 
 function filterQuery(): URLSearchParams {
   const form = byId<HTMLFormElement>('filters');

@@ -24,6 +24,7 @@ import {
 } from '../operations/endpoints.js';
 import { exportEvents } from '../operations/export.js';
 import { replayToEndpoint } from '../operations/replay.js';
+import { closeoutVerdict } from '../core/closeout.js';
 import { closeout } from '../operations/closeout.js';
 import { eraseGuest } from '../operations/erase.js';
 import { changeSettings } from '../operations/settings.js';
@@ -232,10 +233,12 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
 export function state(deps: Pick<AdminDeps, 'operations' | 'version' | 'managedConfig'>): PanelState {
   const { store } = deps.operations;
   const urls = agentUrls(deps.operations);
+  const summary = summarize(store);
   return {
     version: deps.version,
     now: Date.now(),
-    ...summarize(store),
+    ...summary,
+    closeout: { ...summary.closeout, ...closeoutVerdict(summary.closeout) },
     settings: toWire(store.settings.read()),
     endpoints: store.endpoints.list().map(publicEndpoint),
     managedConfigProblem: deps.managedConfig.status === 'invalid' ? `${deps.managedConfig.file}: ${deps.managedConfig.problem}` : null,

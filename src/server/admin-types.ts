@@ -62,8 +62,8 @@ export interface PanelState {
   heldSince: number | null;
   counts: StatusCounts;
   lastDeliveredAt: number | null;
-  /** The figures of the closeout verdict (core/closeout.ts closeoutVerdict): guests' deliveries by status, events sent nowhere. */
-  closeout: CloseoutFigures;
+  /** Safe to pack up? The figures (guests' deliveries by status, events sent nowhere) and the verdict on them. */
+  closeout: CloseoutFigures & { safe: boolean; verdict: string };
   settings: WireSettings;
   endpoints: EndpointView[];
   /** A managed configuration file that could not be applied, and why. */

@@ -1,5 +1,7 @@
 // The operator's panel in a real browser, against a real agent and a real HTTPS receiver.
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
@@ -255,5 +257,76 @@ describe('the panel after an outage', () => {
     } finally {
       await back.close();
     }
+  });
+
+  it('exports every captured event as a CSV that Excel opens safely, and says it is safe to pack up', async () => {
+    const { t, page } = await panel();
+    const share = JSON.parse(contractExamples.share!);
+    share.share.id = 'export-share';
+    share.data_capture.sections[0].fields[0].value = '=HYPERLINK("http://evil.example","click me")';
+    expect((await t.post(JSON.stringify(share))).status).toBe(202);
+    expect((await t.post(session('export-session'))).status).toBe(202);
+    await expect.poll(() => page.locator('#pack-up').textContent(), { timeout: 5000 }).toBe('Safe to pack up: all 2 delivered');
+
+    const downloaded = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export' }).click();
+    const file = await (await downloaded).path();
+    const bytes = readFileSync(file!);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const rows = parse(bytes.subarray(3), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.type)).toEqual(['share', 'session']);
+    expect(rows[0]!['Email Address']).toBe(`'=HYPERLINK("http://evil.example","click me")`);
+    await expect.poll(() => page.locator('#export-result').textContent()).toMatch(/^Saved booth-agent-export-.+\.csv\.$/);
+    await screenshot(page, 'export');
+  });
+
+  it('sends a newly added endpoint the events captured before it, from its card', async () => {
+    const { t, page } = await panel();
+    for (const id of ['early-1', 'early-2']) expect((await t.post(session(id))).status).toBe(202);
+    await expect.poll(() => page.locator('#pack-up').textContent(), { timeout: 5000 }).toBe('Safe to pack up: all 2 delivered');
+    const crm = await startReceiver();
+    try {
+      t.addEndpoint(crm.url, { ca: crm.certificate.cert });
+      const card = page.locator('.endpoint', { hasText: crm.url });
+      await card.getByRole('button', { name: 'Send earlier events' }).click();
+      await expect.poll(() => card.locator('.result').textContent(), { timeout: 5000 }).toBe('2 earlier events queued.');
+      await waitFor('both earlier events at the new endpoint', () => crm.requests.length === 2, 10_000);
+      expect(crm.requests.map((r) => JSON.parse(r.body.toString()).session.id).sort()).toEqual(['early-1', 'early-2']);
+      await screenshot(page, 'send-earlier-events');
+      await card.getByRole('button', { name: 'Send earlier events' }).click();
+      await expect
+        .poll(() => card.locator('.result').textContent(), { timeout: 5000 })
+        .toBe('No earlier event to send. Left out: 2 it already has.');
+    } finally {
+      await crm.close();
+    }
+  });
+
+  it("finds a guest's data, erases it after asking, and names the receivers that already have it", async () => {
+    const { t, page } = await panel();
+    const share = contractExamples.share!.replace('"share789"', '"erase-share"');
+    expect((await t.post(share)).status).toBe(202);
+    await expect.poll(() => page.locator('#pack-up').textContent(), { timeout: 5000 }).toBe('Safe to pack up: all 1 delivered');
+
+    await page.getByLabel('Find the guest by').selectOption('email');
+    await page.getByLabel('What to look for').fill('nobody');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await expect.poll(() => page.locator('#erase-error').textContent()).not.toBe('');
+    expect(await page.locator('#erase-value').getAttribute('aria-invalid')).toBe('true');
+
+    await page.getByLabel('What to look for').fill('GUEST@example.com');
+    await page.getByRole('button', { name: 'Find' }).click();
+    const result = page.locator('#erase-result');
+    await expect.poll(() => result.textContent()).toContain('Found: 1 event (Shares: 1).');
+    expect(await result.textContent()).toContain(`${receiver.url}: 1 delivered`);
+    expect(t.agent.store.db.prepare(`SELECT CAST(body AS TEXT) FROM events`).pluck().get()).toContain('guest@example.com');
+    await screenshot(page, 'erase-found');
+
+    await page.getByRole('button', { name: 'Erase' }).click();
+    await page.locator('#confirm-yes').click();
+    await expect.poll(() => result.textContent()).toContain('Erased: 1 event (Shares: 1).');
+    expect(await page.getByRole('button', { name: 'Erase' }).isDisabled()).toBe(true);
+    expect(t.agent.store.db.prepare(`SELECT CAST(body AS TEXT) FROM events`).pluck().get()).not.toContain('guest@example.com');
+    await screenshot(page, 'erase-done');
   });
 });
