@@ -10,14 +10,11 @@ import selfsigned from 'selfsigned';
 import { Agent, request } from 'undici';
 import { generateSecret, signatureHeaders } from '../dist/core/signing.js';
 import { openStore } from '../dist/store/store.js';
+import { Figures, writePart } from './report.mjs';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const temp = (name) => mkdtempSync(join(tmpdir(), `booth-bench-${name}-`));
-const results = [];
-const record = (figure, measured, baseline, ratio, goal, met) => {
-  results.push({ figure, measured, baseline, ratio, goal, met });
-  console.log(`${figure}: ${measured} | baseline ${baseline} | ${ratio} | goal ${goal} ${met ? 'met' : 'MISSED'}`);
-};
+const figures = new Figures();
 
 // A loopback HTTPS receiver in a process of its own, so it competes with neither side.
 const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
@@ -176,7 +173,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
   await agent.stop();
   receiver.stop();
   const ratio = baselineMs / agentMs;
-  record(
+  figures.record(
     `backlog drain, ${DRAIN.toLocaleString('en')} waiting deliveries`,
     `${(agentMs / 1000).toFixed(1)} s (${Math.round(DRAIN / (agentMs / 1000))}/s)`,
     `plain undici, same bodies, 4 in flight: ${(baselineMs / 1000).toFixed(1)} s`,
@@ -218,7 +215,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
   const baseRate = 2000 / ((performance.now() - baseStart) / 1000);
   db.close();
   const ratio = agentRate / baseRate;
-  record(
+  figures.record(
     'durable capture, HTTP API, 16 clients',
     `${Math.round(agentRate)} events/s`,
     `single-row commits, synchronous=FULL: ${Math.round(baseRate)}/s`,
@@ -264,7 +261,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
   receiver.stop();
   const p50 = percentile(latencies, 50);
   const base50 = percentile(plain, 50);
-  record(
+  figures.record(
     'capture → delivered latency, p50 / p99',
     `${p50.toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`,
     `plain client request (same receiver, same polling): ${base50.toFixed(1)} / ${percentile(plain, 99).toFixed(1)} ms`,
@@ -303,7 +300,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
   const cpuPercent = ((cpuSeconds(full.child.pid) - cpuStart) / IDLE_S) * 100;
   await full.stop();
-  record(
+  figures.record(
     'memory, RSS with 100,000 events in the outbox',
     `${fullRss.toFixed(0)} MB`,
     `same process idle, empty outbox: ${idleRss.toFixed(0)} MB`,
@@ -311,7 +308,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
     '≤ +50 MB',
     fullRss - idleRss <= 50,
   );
-  record(
+  figures.record(
     `idle CPU, ${IDLE_S} s, an endpoint waiting (100,000 queued)`,
     `${cpuPercent.toFixed(2)} % of one core`,
     '—',
@@ -319,7 +316,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
     '< 0.5 %',
     cpuPercent < 0.5,
   );
-  record(
+  figures.record(
     'start-up with 100,000 queued: first capture accepted',
     `${startupMs.toFixed(0)} ms after spawn`,
     '—',
@@ -332,25 +329,13 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-const table = [
-  '| figure | measured | baseline (same run) | ratio | goal | |',
-  '|---|---|---|---|---|---|',
-  ...results.map((r) => `| ${r.figure} | ${r.measured} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met ? 'met' : '**missed**'} |`),
-].join('\n');
+const table = figures.table();
 console.log(`\n${table}`);
-const existing = (() => {
-  try {
-    return readFileSync('BENCHMARKS.md', 'utf8');
-  } catch {
-    return '';
-  }
-})();
-const panelPart = existing.includes('<!-- panel -->') ? existing.slice(existing.indexOf('<!-- panel -->')) : '';
-writeFileSync(
-  'BENCHMARKS.md',
-  `# Benchmarks\n\nMeasured by \`npm run bench\` (bench/agent.mjs, bench/panel.mjs) on ${new Date().toISOString().slice(0, 10)}, ` +
+writePart(
+  null,
+  `# Benchmarks\n\nMeasured by \`npm run bench\` (bench/agent.mjs, bench/panel.mjs, bench/export.mjs) on ${new Date().toISOString().slice(0, 10)}, ` +
     `Node ${process.version}, ${cpus().length} × ${cpu}, ${process.platform}. Each figure is compared with a baseline ` +
     'measured in the same run on the same machine; the machines are shared, so rerun before drawing fine conclusions.\n\n' +
-    `${table}\n\n${panelPart}`,
+    table,
 );
 rmSync(certDir, { recursive: true, force: true });

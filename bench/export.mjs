@@ -4,12 +4,13 @@
 // stream, with no database. Each side runs in a fresh process of its own, so what one
 // allocated does not hide in the other's figures. Writes its part of BENCHMARKS.md.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { Figures, writePart } from './report.mjs';
 
 const EVENTS = Number(process.env.BENCH_EXPORT_EVENTS ?? 100_000);
 const TYPES = ['session', 'share', 'survey', 'competition_win'];
@@ -132,7 +133,7 @@ if (mode === 'export') {
       p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`bench child ${args[0]} exited ${code}`))));
     });
 
-  const results = [];
+  const figures = new Figures();
   for (const format of ['csv', 'jsonl']) {
     const file = join(dir, `export.${format}`);
     const run = await child(['export', dir, file, '0', format]);
@@ -140,39 +141,21 @@ if (mode === 'export') {
     const base = await child(['baseline', dir, join(dir, `baseline.${format}`), String(width)]);
     const rate = run.rows / (run.ms / 1000);
     const baseRate = base.rows / (base.ms / 1000);
-    const met = rate >= 20_000 && run.addedMb <= 50;
-    const line = {
-      figure: `export of ${EVENTS.toLocaleString('en')} events, ${format.toUpperCase()} (${width} bytes a row) to a file`,
-      measured: `${Math.round(rate).toLocaleString('en')} rows/s (${(run.ms / 1000).toFixed(1)} s), +${run.addedMb.toFixed(0)} MB RSS`,
-      baseline: `same rows and width, no database: ${Math.round(baseRate).toLocaleString('en')} rows/s, +${base.addedMb.toFixed(0)} MB RSS`,
-      ratio: (rate / baseRate).toFixed(2),
-      goal: '≥ 20,000 rows/s, ≤ +50 MB',
-      met,
-    };
-    results.push(line);
-    console.log(
-      `${line.figure}: ${line.measured} | baseline ${line.baseline} | ${line.ratio} | goal ${line.goal} ${met ? 'met' : 'MISSED'}`,
+    figures.record(
+      `export of ${EVENTS.toLocaleString('en')} events, ${format.toUpperCase()} (${width} bytes a row) to a file`,
+      `${Math.round(rate).toLocaleString('en')} rows/s (${(run.ms / 1000).toFixed(1)} s), +${run.addedMb.toFixed(0)} MB RSS`,
+      `same rows and width, no database: ${Math.round(baseRate).toLocaleString('en')} rows/s, +${base.addedMb.toFixed(0)} MB RSS`,
+      (rate / baseRate).toFixed(2),
+      '≥ 20,000 rows/s, ≤ +50 MB',
+      rate >= 20_000 && run.addedMb <= 50,
     );
   }
   rmSync(dir, { recursive: true, force: true });
 
-  const table = [
-    '| figure | measured | baseline (same run) | ratio | goal | |',
-    '|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.figure} | ${r.measured} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met ? 'met' : '**missed**'} |`),
-  ].join('\n');
+  const table = figures.table();
   console.log(`\n${table}`);
-  let doc = '';
-  try {
-    doc = readFileSync('BENCHMARKS.md', 'utf8');
-  } catch {
-    doc = '# Benchmarks\n\n';
-  }
-  // This part sits between the panel's and the hand-kept history.
-  const history = doc.includes('<!-- history -->') ? doc.slice(doc.indexOf('<!-- history -->')) : '';
-  for (const marker of ['<!-- export -->', '<!-- history -->']) if (doc.includes(marker)) doc = doc.slice(0, doc.indexOf(marker));
-  writeFileSync(
-    'BENCHMARKS.md',
-    `${doc.trimEnd()}\n\n<!-- export -->\n## The organiser's export\n\nEach run in a fresh process; RSS added is the peak during the export over the process just before it.\n\n${table}\n${history ? `\n${history}` : ''}`,
+  writePart(
+    '<!-- export -->',
+    `## The organiser's export\n\nEach run in a fresh process; RSS added is the peak during the export over the process just before it.\n\n${table}`,
   );
 }

@@ -2,13 +2,14 @@
 // filtered), against a bare indexed query on the same database, and the panel's first
 // paint in Debian's Chromium. Prints a table; figures are ratios against the baseline
 // measured in the same run, because shared machines are noisy.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startAgent } from '../dist/agent.js';
 import { generateSecret } from '../dist/core/signing.js';
 import { openStore } from '../dist/store/store.js';
+import { writePart } from './report.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = 200;
@@ -93,20 +94,9 @@ paints.sort((a, b) => a[1] - b[1]);
 const [fcp, listMs] = paints[2];
 const paint = `panel with ${ROWS.toLocaleString('en')} deliveries (median of 5 loads): first contentful paint ${fcp.toFixed(0)} ms, first page of deliveries shown ${listMs} ms after navigation`;
 console.log(`\n${paint}`);
-let doc = '';
-try {
-  doc = readFileSync('BENCHMARKS.md', 'utf8');
-} catch {
-  doc = '# Benchmarks\n\n';
-}
-// The export's part (bench/export.mjs) and a hand-kept history of the figures (before and
-// after each fix) follow the panel's part.
-const rest = ['<!-- export -->', '<!-- history -->'].find((marker) => doc.includes(marker));
-const history = rest ? doc.slice(doc.indexOf(rest)) : '';
-if (doc.includes('<!-- panel -->')) doc = doc.slice(0, doc.indexOf('<!-- panel -->'));
-writeFileSync(
-  'BENCHMARKS.md',
-  `${doc}<!-- panel -->\n## The panel with ${ROWS.toLocaleString('en')} deliveries\n\nBaseline: a bare indexed query for 50 rows on the same database, median of ${RUNS}: ${baseline.toFixed(3)} ms.\n\n${lines.join('\n')}\n\n${paint}.\n${history ? `\n${history}` : ''}`,
+writePart(
+  '<!-- panel -->',
+  `## The panel with ${ROWS.toLocaleString('en')} deliveries\n\nBaseline: a bare indexed query for 50 rows on the same database, median of ${RUNS}: ${baseline.toFixed(3)} ms.\n\n${lines.join('\n')}\n\n${paint}.`,
 );
 await browser.close();
 await agent.stop();
