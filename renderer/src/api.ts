@@ -37,18 +37,20 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     },
     body: body === undefined ? null : JSON.stringify(body),
   });
+  if (!response.ok) throw await refusal(response);
+  return (await response.json().catch(() => ({}))) as T;
+}
+
+/** The admin API's refusal, with its message and every issue it names. */
+async function refusal(response: Response): Promise<ApiError> {
   const data = (await response.json().catch(() => ({}))) as { error?: string; issues?: Issue[] };
-  if (!response.ok) throw new ApiError(response.status, data.error ?? `HTTP ${response.status}`, data.issues ?? []);
-  return data as T;
+  return new ApiError(response.status, data.error ?? `HTTP ${response.status}`, data.issues ?? []);
 }
 
 /** Fetches a file the admin API offers for download, with the name it suggests. */
 export async function download(path: string): Promise<{ file: Blob; name: string }> {
   const response = await fetch(path, { headers: { authorization: `Bearer ${adminToken() ?? ''}` } });
-  if (!response.ok) {
-    const data = (await response.json().catch(() => ({}))) as { error?: string; issues?: Issue[] };
-    throw new ApiError(response.status, data.error ?? `HTTP ${response.status}`, data.issues ?? []);
-  }
+  if (!response.ok) throw await refusal(response);
   const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? 'booth-agent-export';
   return { file: await response.blob(), name };
 }
