@@ -13,7 +13,10 @@ import { hotFolderFiles } from './capture/hot-folder.js';
 import { ingest } from './capture/ingest.js';
 import { parseDuration } from './core/closeout.js';
 import { EXPORT_FORMATS, type ExportFormat } from './core/export-format.js';
+import { TYPE_FILTERS, type TypeFilter } from './core/event-types.js';
+import { PAYLOAD_FORMATS, type PayloadFormat } from './core/formats.js';
 import { PAYLOAD_TYPES, type PayloadType } from './core/payload.js';
+import { AUTO_RECOVER_MODES, type AutoRecover } from './core/recovery.js';
 import type { CloseoutReport, EndpointView, EraseResult, ReplayResult } from './core/read-model.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from './core/policy.js';
 import { isSettingKey, parseSetting, SETTING_KEYS, type Settings } from './core/settings.js';
@@ -122,6 +125,55 @@ function typesOption(value: string): string[] | null {
         .filter(Boolean);
 }
 
+/** `--header 'Name: value'`, repeatable: collected by name. */
+function collectHeader(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const colon = value.indexOf(':');
+  if (colon <= 0) throw new UsageError(`--header must be written 'Name: value', not "${value.split(':')[0]}…"`);
+  return { ...previous, [value.slice(0, colon).trim()]: value.slice(colon + 1).trim() };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function parseRate(value: string): number | null {
+  if (value === 'off') return null;
+  const n = Number(value);
+  if (!/^\d+$/.test(value)) throw new UsageError(`--max-per-minute must be a whole number or off, not "${value}"`);
+  return n;
+}
+
+/** The options add and edit share: how deliveries to the endpoint are shaped, paced and recovered. */
+function deliveryOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--format <format>', 'the body: the contract as it is, one level of keys, or a chat message').choices(PAYLOAD_FORMATS),
+    )
+    .addOption(
+      new Option('--auto-recover <mode>', 'retry failures by themselves on recover_schedule (all: 4xx refusals too)').choices(
+        AUTO_RECOVER_MODES,
+      ),
+    )
+    .option('--max-per-minute <n>', 'start at most n attempts a minute (off: no limit)', parseRate)
+    .option('--header <header>', "send this header with each delivery, 'Name: value' (repeatable)", collectHeader);
+}
+
+interface DeliveryFlags {
+  format?: PayloadFormat;
+  autoRecover?: AutoRecover;
+  maxPerMinute?: number | null;
+  header?: Record<string, string>;
+}
+
+function deliveryInput(options: DeliveryFlags) {
+  return {
+    ...(options.format !== undefined ? { format: options.format } : {}),
+    ...(options.autoRecover !== undefined ? { autoRecover: options.autoRecover } : {}),
+    ...(options.maxPerMinute !== undefined ? { maxPerMinute: options.maxPerMinute } : {}),
+    ...(options.header !== undefined ? { headers: options.header } : {}),
+  };
+}
+
 function readCa(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -155,7 +207,15 @@ function describeEndpoint(endpoint: EndpointView): string {
       ? `unreachable since ${localTime(endpoint.unreachableSince)}`
       : 'enabled';
   const types = endpoint.types === null ? 'all types' : endpoint.types.join(',');
-  return `${endpoint.id}  ${endpoint.url}  [${types}]${endpoint.strictOrder ? ' strict order' : ''}${endpoint.hasCa ? ' own CA' : ''}  ${state}`;
+  const traits = [
+    ...(endpoint.format !== 'snappic' ? [`${endpoint.format} format`] : []),
+    ...(endpoint.strictOrder ? ['strict order'] : []),
+    ...(endpoint.hasCa ? ['own CA'] : []),
+    ...(endpoint.autoRecover !== 'on' ? [`auto-recover ${endpoint.autoRecover}`] : []),
+    ...(endpoint.maxPerMinute !== null ? [`at most ${endpoint.maxPerMinute}/min`] : []),
+    ...(endpoint.headerNames.length > 0 ? [`headers ${endpoint.headerNames.join(', ')}`] : []),
+  ];
+  return `${endpoint.id}  ${endpoint.url}  [${types}]${traits.map((t) => ` ${t}`).join('')}  ${state}`;
 }
 
 program
@@ -198,50 +258,73 @@ function parsePort(value: string): number {
 
 const endpoint = program.command('endpoint').description('manage the endpoints webhooks are sent to');
 
-endpoint
-  .command('add <url>')
-  .description('add an endpoint; prints its id, url and secret')
-  .option('--types <list>', `comma-separated payload types (${PAYLOAD_TYPES.join(', ')}) or all`, 'all')
-  .option('--secret <secret>', 'use this secret (whsec_…) instead of a generated one')
-  .option('--ca <file>', 'also trust this CA certificate (PEM) for this endpoint')
-  .option('--strict-order', 'one delivery in flight at a time, strictly in capture order')
-  .action(async (url: string, options: { types: string; secret?: string; ca?: string; strictOrder?: boolean }, command: Command) => {
+const TYPES_HELP = `comma-separated types (${TYPE_FILTERS.join(', ')}), or all (every payload, no alert)`;
+
+deliveryOptions(
+  endpoint
+    .command('add <url>')
+    .description('add an endpoint; prints its id, url and secret')
+    .option('--types <list>', TYPES_HELP, 'all')
+    .option('--secret <secret>', 'use this secret (whsec_…) instead of a generated one')
+    .option('--ca <file>', 'also trust this CA certificate (PEM) for this endpoint')
+    .option('--strict-order', 'one delivery in flight at a time, strictly in capture order'),
+).action(
+  async (
+    url: string,
+    options: DeliveryFlags & { types: string; secret?: string; ca?: string; strictOrder?: boolean },
+    command: Command,
+  ) => {
     const input = {
       url,
       types: typesOption(options.types),
       strictOrder: options.strictOrder ?? false,
       ...(options.secret !== undefined ? { secret: options.secret } : {}),
       ca: options.ca === undefined ? null : readCa(options.ca),
+      ...deliveryInput(options),
     };
     await withOperations(command, (ctx) => {
       const added = addEndpoint(ctx, input);
       print(command, added, `id      ${added.id}\nurl     ${added.url}\nsecret  ${added.secret}`);
     });
-  });
+  },
+);
 
-endpoint
-  .command('edit <id>')
-  .description("change an endpoint's URL, types, order or CA (its secret and deliveries stay)")
-  .option('--url <url>', 'the new URL (HTTPS only)')
-  .option('--types <list>', `comma-separated payload types (${PAYLOAD_TYPES.join(', ')}) or all`)
-  .option('--strict-order', 'one delivery in flight at a time, strictly in capture order')
-  .option('--no-strict-order', 'several deliveries in flight at once')
-  .option('--ca <file>', 'also trust this CA certificate (PEM) for this endpoint')
-  .option('--no-ca', 'stop trusting the CA given earlier')
-  .action(async (id: string, options: { url?: string; types?: string; strictOrder?: boolean; ca?: string | false }, command: Command) => {
-    const changes: EndpointChangesInput = {
-      ...(options.url !== undefined ? { url: options.url } : {}),
-      ...(options.types !== undefined ? { types: typesOption(options.types) } : {}),
-      ...(options.strictOrder !== undefined ? { strictOrder: options.strictOrder } : {}),
-      ...(options.ca !== undefined ? { ca: options.ca === false ? null : readCa(options.ca) } : {}),
-    };
-    if (Object.keys(changes).length === 0)
-      throw new UsageError('say what to change: --url, --types, --strict-order/--no-strict-order, --ca/--no-ca');
-    await withOperations(command, (ctx) => {
-      const edited = editEndpoint(ctx, id, changes);
-      print(command, edited, describeEndpoint(edited));
-    });
-  });
+deliveryOptions(
+  endpoint
+    .command('edit <id>')
+    .description("change an endpoint's URL, types, order, CA, format, recovery, rate or headers (its secret and deliveries stay)")
+    .option('--url <url>', 'the new URL (HTTPS only)')
+    .option('--types <list>', TYPES_HELP)
+    .option('--strict-order', 'one delivery in flight at a time, strictly in capture order')
+    .option('--no-strict-order', 'several deliveries in flight at once')
+    .option('--ca <file>', 'also trust this CA certificate (PEM) for this endpoint')
+    .option('--no-ca', 'stop trusting the CA given earlier'),
+)
+  .option('--remove-header <name>', 'stop sending this header (repeatable)', collect)
+  .action(
+    async (
+      id: string,
+      options: DeliveryFlags & { url?: string; types?: string; strictOrder?: boolean; ca?: string | false; removeHeader?: string[] },
+      command: Command,
+    ) => {
+      const changes: EndpointChangesInput = {
+        ...(options.url !== undefined ? { url: options.url } : {}),
+        ...(options.types !== undefined ? { types: typesOption(options.types) } : {}),
+        ...(options.strictOrder !== undefined ? { strictOrder: options.strictOrder } : {}),
+        ...(options.ca !== undefined ? { ca: options.ca === false ? null : readCa(options.ca) } : {}),
+        ...deliveryInput(options),
+        ...(options.removeHeader !== undefined ? { removeHeaders: options.removeHeader } : {}),
+      };
+      if (Object.keys(changes).length === 0)
+        throw new UsageError(
+          'say what to change: --url, --types, --strict-order/--no-strict-order, --ca/--no-ca, --format, --auto-recover, --max-per-minute, --header, --remove-header',
+        );
+      await withOperations(command, (ctx) => {
+        const edited = editEndpoint(ctx, id, changes);
+        print(command, edited, describeEndpoint(edited));
+      });
+    },
+  );
 
 endpoint
   .command('list')
@@ -547,7 +630,7 @@ selectionOptions(
     });
   });
 
-function describeReplay(result: ReplayResult, url: string, types: PayloadType[] | null): string {
+function describeReplay(result: ReplayResult, url: string, types: TypeFilter[] | null): string {
   const events = (n: number) => `${n} event${n === 1 ? '' : 's'}`;
   const { delivered, onItsWay, failed, notSubscribed } = result.skipped;
   const skipped = [
@@ -783,6 +866,11 @@ const FLAG_OF_FIELD: Record<string, string> = {
   secret: '--secret',
   ca: '--ca',
   strictOrder: '--strict-order',
+  format: '--format',
+  autoRecover: '--auto-recover',
+  maxPerMinute: '--max-per-minute',
+  headers: '--header',
+  removeHeaders: '--remove-header',
   type: '--type',
   email: '--email',
   phone: '--phone',

@@ -18,6 +18,10 @@ const managedEndpoint = z.strictObject({
   secret: endpointFields.secret.optional(),
   types: endpointFields.types.default(null),
   strict_order: z.boolean().default(false),
+  auto_recover: endpointFields.autoRecover.default('on'),
+  format: endpointFields.format.default('snappic'),
+  max_per_minute: endpointFields.maxPerMinute.default(null),
+  headers: endpointFields.headers.default({}),
 });
 
 export const managedConfigSchema = z.strictObject({
@@ -76,7 +80,17 @@ export function applyManagedConfig(store: Store, locations: string[], now: numbe
       if (known.has(url)) continue;
       known.add(url);
       store.endpoints.add(
-        { url, secret: endpoint.secret ?? generateSecret(), types: endpoint.types, strictOrder: endpoint.strict_order, ca: null },
+        {
+          url,
+          secret: endpoint.secret ?? generateSecret(),
+          types: endpoint.types,
+          strictOrder: endpoint.strict_order,
+          ca: null,
+          autoRecover: endpoint.auto_recover,
+          format: endpoint.format,
+          maxPerMinute: endpoint.max_per_minute,
+          headers: endpoint.headers,
+        },
         now,
       );
       added += 1;

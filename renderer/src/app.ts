@@ -30,6 +30,8 @@ const TYPE_WORDS: Record<PayloadType, string> = {
 };
 /** Every payload type, in the order the page offers them (TYPE_WORDS names each one). */
 const PAYLOAD_TYPES = Object.keys(TYPE_WORDS) as PayloadType[];
+const ALERT_WORDS: Record<string, string> = { 'agent.*': 'Alerts' };
+const typeWords = (type: string) => TYPE_WORDS[type as PayloadType] ?? ALERT_WORDS[type] ?? type;
 
 let current: PanelState | null = null;
 const drain = new DrainTracker();
@@ -128,7 +130,7 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
     : endpoint.unreachableSince !== null
       ? h('span', { class: 'bad' }, `cannot be reached since ${clock(endpoint.unreachableSince)}`)
       : 'enabled';
-  const types = endpoint.types === null ? 'all events' : endpoint.types.map((t) => TYPE_WORDS[t]).join(', ');
+  const types = endpoint.types === null ? 'all events' : endpoint.types.map(typeWords).join(', ');
   const testType = h(
     'select',
     { id: id('test-type'), 'aria-label': `Test event type for ${endpoint.url}` },

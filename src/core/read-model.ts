@@ -1,8 +1,11 @@
 // What the operator reads: the shapes the read views, the operations and the admin API
 // answer with, and the panel shows. Types only, free of Node and of the database, so the
 // panel (renderer/) can share them through src/server/admin-types.ts.
+import type { EventType, TypeFilter } from './event-types.js';
+import type { PayloadFormat } from './formats.js';
 import type { PayloadType } from './payload.js';
 import type { DeliveryStatus } from './policy.js';
+import type { AutoRecover } from './recovery.js';
 
 export type StatusCounts = Record<DeliveryStatus, number>;
 
@@ -14,13 +17,15 @@ export interface DeliveryView {
   id: string;
   status: DeliveryStatus;
   eventId: string;
-  type: PayloadType;
+  type: EventType;
   /** A Send Test delivery. */
   test: boolean;
   endpointId: string;
   endpointUrl: string;
   attemptsUsed: number;
   nextAttemptAt: number | null;
+  /** A failed delivery's next automatic retry (docs/webhooks.md, "Automatic recovery"); null: none. */
+  recoverAt: number | null;
   lastError: string | null;
   capturedAt: number;
   deliveredAt: number | null;
@@ -51,11 +56,20 @@ export interface HourStats {
 export interface EndpointView {
   id: string;
   url: string;
-  /** Subscribed payload types; null means all of them. */
-  types: PayloadType[] | null;
+  /** Subscribed payload types and alerts; null means every payload type and no alert. */
+  types: TypeFilter[] | null;
   enabled: boolean;
   disabledReason: string | null;
+  disabledAt: number | null;
   strictOrder: boolean;
+  /** Whether failed deliveries are tried again by themselves. */
+  autoRecover: AutoRecover;
+  /** The body's shape: the contract's bytes, one level of keys, or a chat message. */
+  format: PayloadFormat;
+  /** At most this many attempts start in any minute; null: no limit. */
+  maxPerMinute: number | null;
+  /** The names of the extra headers sent with each delivery; their values are never shown. */
+  headerNames: string[];
   /** An extra CA is trusted for this endpoint. */
   hasCa: boolean;
   unreachableSince: number | null;

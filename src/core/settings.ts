@@ -2,6 +2,7 @@
 // than as literals in the code, so a test (or an unusual receiver) can change it and the
 // policy stays one pure function of its inputs.
 import { z } from 'zod';
+import { parseDurations } from './recovery.js';
 
 const ms = z.number({ error: 'must be a number of milliseconds' }).int('must be a whole number').min(0, 'must not be negative');
 const count = z.number({ error: 'must be a number' }).int('must be a whole number');
@@ -59,6 +60,17 @@ export const settingsSchema = z.object({
   /** First and longest wait between connectivity checks of an unreachable endpoint. */
   offline_check_min_ms: ms.min(10).default(1_000),
   offline_check_max_ms: ms.min(10).default(60_000),
+  /**
+   * After the contract's attempts, a failed delivery is tried again by itself after each of
+   * these waits in turn, the last one repeating, until it expires (core/recovery.ts).
+   */
+  recover_schedule: z
+    .string({ error: 'must be a list of waits, e.g. 5m,30m,2h' })
+    .superRefine((text, ctx) => {
+      const parsed = parseDurations(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+    })
+    .default('5m,30m,2h,6h,12h'),
   /** A delivery not done this long after it was queued is failed as "expired". */
   expire_after_ms: ms.default(7 * DAY_MS),
   /** Delivered events (with their deliveries and attempts) are kept this many days; failed ones until the operator acts. */
@@ -76,6 +88,10 @@ export const settingsSchema = z.object({
   attempt_timeout_ms: ms.min(1).default(15_000),
   /** Deliveries in flight at once per endpoint (an endpoint can ask for strictly one). */
   max_in_flight: count.min(1).max(32).default(4),
+  /** agent.backlog_waiting is raised when a delivery has waited this long (docs/webhooks.md, "Alerts"). */
+  alert_waiting_after_ms: ms.min(1000).default(15 * 60_000),
+  /** agent.heartbeat is sent this often; 0: never. */
+  heartbeat_interval_ms: ms.refine((v) => v === 0 || v >= 1000, 'must be 0 (off) or at least 1000').default(60 * 60_000),
   /** How long a claimed delivery belongs to its sender before another may take it. */
   lease_ms: ms.min(1_000).default(60_000),
 });

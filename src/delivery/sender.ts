@@ -18,6 +18,8 @@ const loadUndici = () => (undici ??= import('undici'));
 export interface Target extends EndpointSecrets {
   url: string;
   ca: string | null;
+  /** The endpoint's extra headers (an API key, say); the contract's own cannot be among them. */
+  headers: Readonly<Record<string, string>>;
 }
 
 export interface Sent {
@@ -146,8 +148,9 @@ export function requestHeaders(
   test: boolean,
 ): Record<string, string> {
   return {
-    'content-type': 'application/json',
     'user-agent': userAgent,
+    ...target.headers,
+    'content-type': 'application/json',
     ...signatureHeaders(signingKeys(target, at), webhookId, Math.floor(at / 1000), body),
     ...(test ? { 'x-booth-agent-test': 'true' } : {}),
   };

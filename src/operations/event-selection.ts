@@ -2,7 +2,7 @@
 // (ISO 8601, on the capture time), types, and the organiser's event id.
 import { z } from 'zod';
 import type { EventSelection } from '../store/event-selection.js';
-import { endpointFields } from './endpoints.js';
+import { payloadTypes } from './endpoints.js';
 
 const TIME_MESSAGE = 'must be an ISO 8601 date or date-time, e.g. 2026-06-01, 2026-06-01T09:00 (the booth’s time) or 2026-06-01T09:00:00Z';
 
@@ -21,7 +21,7 @@ export const selectionFields = {
   since: time.optional(),
   until: time.optional(),
   /** Null or left out: every type. */
-  types: endpointFields.types.optional(),
+  types: payloadTypes.optional(),
 };
 
 /** Refuses a time range that ends before it starts. */

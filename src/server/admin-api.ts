@@ -8,6 +8,7 @@ import { DELIVERY_STATUSES } from '../core/policy.js';
 import { payloadTypeSchema } from '../core/payload.js';
 import { checkAdminRequest } from '../core/request-guard.js';
 import { hotFolderFiles } from '../capture/hot-folder.js';
+import { maskHeaders } from '../core/endpoint-headers.js';
 import { requestHeaders } from '../delivery/sender.js';
 import type { ManagedConfigResult } from '../managed-config.js';
 import { parseInput, Refusal, type OperationContext } from '../operations/context.js';
@@ -166,7 +167,14 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         occurredAt: event.occurredAt,
         // As sent on the last attempt (signatures are made afresh for every attempt).
         requestHeaders: lastAttempt
-          ? requestHeaders(endpoint, delivery.id, event.body, lastAttempt.startedAt, deps.userAgent, delivery.test)
+          ? requestHeaders(
+              { ...endpoint, headers: maskHeaders(endpoint.headers) },
+              delivery.id,
+              event.body,
+              lastAttempt.startedAt,
+              deps.userAgent,
+              delivery.test,
+            )
           : null,
         attempts: delivery.attempts.map((a) => ({ ...a, responseHead: a.responseHead?.toString('utf8') ?? null })),
       };

@@ -1,22 +1,33 @@
 // The endpoints table: where webhooks go, with what secret, for which payload types.
 import type { Database } from 'better-sqlite3';
+import type { TypeFilter } from '../core/event-types.js';
+import type { PayloadFormat } from '../core/formats.js';
 import { ulidFactory } from '../core/ids.js';
-import type { PayloadType } from '../core/payload.js';
 import type { EndpointView } from '../core/read-model.js';
+import type { AutoRecover } from '../core/recovery.js';
 import type { EndpointSecrets } from '../core/signing.js';
 import { isSealed, SecretsLockedError, type SecretBox } from './secret-box.js';
 
-export interface Endpoint extends Omit<EndpointView, 'hasCa'>, EndpointSecrets {
+export interface Endpoint extends Omit<EndpointView, 'hasCa' | 'headerNames'>, EndpointSecrets {
   /** An extra CA (PEM) this endpoint's certificate may chain to, beside the system's. */
   ca: string | null;
+  /** Extra headers sent with each delivery, by name (sealed at rest like the secrets). */
+  headers: Record<string, string>;
 }
 
 export interface NewEndpoint {
   url: string;
   secret: string;
-  types: PayloadType[] | null;
+  types: TypeFilter[] | null;
   strictOrder: boolean;
   ca: string | null;
+  /** Default: on. */
+  autoRecover?: AutoRecover;
+  /** Default: snappic, the contract's bytes. */
+  format?: PayloadFormat;
+  /** Default: no limit. */
+  maxPerMinute?: number | null;
+  headers?: Record<string, string>;
 }
 
 interface EndpointRow {
@@ -26,6 +37,7 @@ interface EndpointRow {
   types: string | null;
   enabled: number;
   disabled_reason: string | null;
+  disabled_at: number | null;
   strict_order: number;
   ca: string | null;
   unreachable_since: number | null;
@@ -34,21 +46,31 @@ interface EndpointRow {
   rotation_pending: number;
   clock_skew_ms: number | null;
   created_at: number;
+  auto_recover: AutoRecover;
+  headers: string | null;
+  format: PayloadFormat;
+  max_per_minute: number | null;
 }
 
-/** An endpoint as listings show it: everything but its secrets and CA. */
+/** An endpoint as listings show it: everything but its secrets, CA and header values. */
 export function publicEndpoint(endpoint: Endpoint): EndpointView {
-  const { secret: _secret, previousSecret: _previous, ca, ...rest } = endpoint;
-  return { ...rest, hasCa: ca !== null };
+  const { secret: _secret, previousSecret: _previous, ca, headers, ...rest } = endpoint;
+  return { ...rest, hasCa: ca !== null, headerNames: Object.keys(headers) };
 }
 
 /** What the operator can change on an endpoint. */
 export interface EndpointChanges {
   url?: string;
-  types?: PayloadType[] | null;
+  types?: TypeFilter[] | null;
   strictOrder?: boolean;
   /** An extra CA (PEM) to trust for this endpoint; null removes it. */
   ca?: string | null;
+  autoRecover?: AutoRecover;
+  format?: PayloadFormat;
+  /** null removes the limit. */
+  maxPerMinute?: number | null;
+  /** Every extra header the endpoint is to have from now on. */
+  headers?: Record<string, string>;
 }
 
 const newUlid = ulidFactory();
@@ -64,21 +86,26 @@ export class Endpoints {
       all: db.prepare(`SELECT * FROM endpoints ORDER BY created_at, id`),
       one: db.prepare(`SELECT * FROM endpoints WHERE id = ?`),
       insert: db.prepare(`
-        INSERT INTO endpoints (id, url, secret, types, strict_order, ca, created_at)
-        VALUES (@id, @url, @secret, @types, @strictOrder, @ca, @now)`),
+        INSERT INTO endpoints (id, url, secret, types, strict_order, ca, auto_recover, format, max_per_minute, headers, created_at)
+        VALUES (@id, @url, @secret, @types, @strictOrder, @ca, @autoRecover, @format, @maxPerMinute, @headers, @now)`),
       remove: db.prepare(`DELETE FROM endpoints WHERE id = ?`),
       setEnabled: db.prepare(`
-        UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason WHERE id = @id`),
+        UPDATE endpoints SET enabled = @enabled, disabled_reason = @reason,
+          disabled_at = CASE WHEN @enabled THEN NULL WHEN enabled THEN @now ELSE disabled_at END
+        WHERE id = @id`),
       update: db.prepare(`
         UPDATE endpoints SET url = COALESCE(@url, url), types = CASE WHEN @setTypes THEN @types ELSE types END,
-          strict_order = COALESCE(@strictOrder, strict_order), ca = CASE WHEN @setCa THEN @ca ELSE ca END
+          strict_order = COALESCE(@strictOrder, strict_order), ca = CASE WHEN @setCa THEN @ca ELSE ca END,
+          auto_recover = COALESCE(@autoRecover, auto_recover), format = COALESCE(@format, format),
+          max_per_minute = CASE WHEN @setMaxPerMinute THEN @maxPerMinute ELSE max_per_minute END,
+          headers = CASE WHEN @setHeaders THEN @headers ELSE headers END
         WHERE id = @id`),
       rotate: db.prepare(`
         UPDATE endpoints SET previous_secret = CASE WHEN rotation_pending = 1 THEN previous_secret ELSE secret END,
           secret = @secret, previous_secret_until = @until, rotation_pending = 1
         WHERE id = @id`),
       confirmRotation: db.prepare(`UPDATE endpoints SET rotation_pending = 0 WHERE id = ? AND rotation_pending = 1`),
-      setSecrets: db.prepare(`UPDATE endpoints SET secret = ?, previous_secret = ? WHERE id = ?`),
+      setSecrets: db.prepare(`UPDATE endpoints SET secret = ?, previous_secret = ?, headers = ? WHERE id = ?`),
     };
   }
 
@@ -99,13 +126,12 @@ export class Endpoints {
   /** Seals secrets stored before a key was given (the first start of the desktop app). */
   sealStoredSecrets(): number {
     if (!this.box.keyed) return 0;
-    const rows = (this.s.all.all() as EndpointRow[]).filter(
-      (r) => !isSealed(r.secret) || (r.previous_secret !== null && !isSealed(r.previous_secret)),
-    );
+    const plain = (value: string | null) => value !== null && !isSealed(value);
+    const rows = (this.s.all.all() as EndpointRow[]).filter((r) => plain(r.secret) || plain(r.previous_secret) || plain(r.headers));
     this.db.transaction(() => {
       for (const row of rows) {
-        const seal = (value: string) => (isSealed(value) ? value : this.box.seal(value));
-        this.s.setSecrets.run(seal(row.secret), row.previous_secret === null ? null : seal(row.previous_secret), row.id);
+        const seal = (value: string | null) => (value === null || isSealed(value) ? value : this.box.seal(value));
+        this.s.setSecrets.run(seal(row.secret), seal(row.previous_secret), seal(row.headers), row.id);
       }
     })();
     return rows.length;
@@ -114,15 +140,22 @@ export class Endpoints {
   private toEndpoint(row: EndpointRow): Endpoint {
     const secret = this.box.open(row.secret);
     const previous = row.previous_secret === null ? null : this.box.open(row.previous_secret);
-    const secretsLocked = secret === null || (row.previous_secret !== null && previous === null);
+    const headers = row.headers === null ? null : this.box.open(row.headers);
+    const secretsLocked =
+      secret === null || (row.previous_secret !== null && previous === null) || (row.headers !== null && headers === null);
     return {
       id: row.id,
       url: row.url,
       secret: secret ?? '',
-      types: row.types === null ? null : (JSON.parse(row.types) as PayloadType[]),
+      types: row.types === null ? null : (JSON.parse(row.types) as TypeFilter[]),
       enabled: row.enabled === 1,
       disabledReason: row.disabled_reason,
+      disabledAt: row.disabled_at,
       strictOrder: row.strict_order === 1,
+      autoRecover: row.auto_recover,
+      format: row.format,
+      maxPerMinute: row.max_per_minute,
+      headers: headers === null ? {} : (JSON.parse(headers) as Record<string, string>),
       ca: row.ca,
       unreachableSince: row.unreachable_since,
       previousSecret: previous,
@@ -150,6 +183,10 @@ export class Endpoints {
       types: endpoint.types === null ? null : JSON.stringify(endpoint.types),
       strictOrder: endpoint.strictOrder ? 1 : 0,
       ca: endpoint.ca,
+      autoRecover: endpoint.autoRecover ?? 'on',
+      format: endpoint.format ?? 'snappic',
+      maxPerMinute: endpoint.maxPerMinute ?? null,
+      headers: this.sealHeaders(endpoint.headers ?? {}),
       now,
     });
     return this.get(id)!;
@@ -160,8 +197,13 @@ export class Endpoints {
     return this.s.remove.run(id).changes > 0;
   }
 
-  setEnabled(id: string, enabled: boolean, reason: string | null = null): boolean {
-    return this.s.setEnabled.run({ id, enabled: enabled ? 1 : 0, reason: enabled ? null : reason }).changes > 0;
+  setEnabled(id: string, enabled: boolean, reason: string | null, now: number): boolean {
+    return this.s.setEnabled.run({ id, enabled: enabled ? 1 : 0, reason: enabled ? null : reason, now }).changes > 0;
+  }
+
+  /** The headers as stored: null when there are none, sealed like a secret otherwise. */
+  private sealHeaders(headers: Record<string, string>): string | null {
+    return Object.keys(headers).length === 0 ? null : this.box.seal(JSON.stringify(headers));
   }
 
   update(id: string, changes: EndpointChanges): boolean {
@@ -174,6 +216,12 @@ export class Endpoints {
         strictOrder: changes.strictOrder === undefined ? null : changes.strictOrder ? 1 : 0,
         setCa: changes.ca !== undefined ? 1 : 0,
         ca: changes.ca ?? null,
+        autoRecover: changes.autoRecover ?? null,
+        format: changes.format ?? null,
+        setMaxPerMinute: changes.maxPerMinute !== undefined ? 1 : 0,
+        maxPerMinute: changes.maxPerMinute ?? null,
+        setHeaders: changes.headers !== undefined ? 1 : 0,
+        headers: changes.headers === undefined ? null : this.sealHeaders(changes.headers),
       }).changes > 0
     );
   }

@@ -1,5 +1,6 @@
 // The captured events an operator picks for an export or a replay: by capture time, type
-// and the organiser's event id, never Send Test events, always in capture order.
+// and the organiser's event id, never Send Test events nor the agent's own (alerts), always
+// in capture order.
 //
 // The organiser's event id is read from the body (`CAST(body AS TEXT)`: SQLite takes a BLOB
 // for JSONB). It has no column or index of its own: a booth runs one event at a time, so
@@ -42,7 +43,7 @@ export function selectionSql(db: Database, selection: EventSelection): Selection
     .get(range) as { lo: number | null; hi: number | null };
   if (bounds.lo === null || bounds.hi === null) return null;
   // The unary + keeps SQLite on the seq range instead of the time index (which would need a sort).
-  const where = ['e.seq BETWEEN @lo AND @hi', '+e.captured_at >= @since', '+e.captured_at < @until', 'e.test = 0'];
+  const where = ['e.seq BETWEEN @lo AND @hi', '+e.captured_at >= @since', '+e.captured_at < @until', 'e.test = 0', 'e.alert = 0'];
   const params: Record<string, number | string> = { ...range, lo: bounds.lo, hi: bounds.hi };
   if (selection.types !== null) {
     where.push('e.type IN (SELECT value FROM json_each(@types))');

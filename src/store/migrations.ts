@@ -243,6 +243,46 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Deliveries that heal themselves and raise the alarm (docs/webhooks.md, "Automatic
+    // recovery", "Extra headers", "Formats", "Alerts", "A rate for each endpoint"):
+    // - endpoints: whether failures recover by themselves, extra headers (a JSON object,
+    //   sealed like the secrets), the body's format, a rate, and when it was disabled (the
+    //   agent.endpoint_disabled alert looks for the ones disabled since the last).
+    // - deliveries: when a failed one is next tried by itself, and how many times it was;
+    //   failed ones by when they failed, for agent.delivery_failed.
+    // - events: the agent's own events (alerts), which are not the guests' data: left out
+    //   of "safe to pack up?", the export and the replay; found by type and time.
+    version: 70,
+    up(db) {
+      db.exec(`
+        ALTER TABLE endpoints ADD COLUMN auto_recover TEXT NOT NULL DEFAULT 'on' CHECK (auto_recover IN ('on', 'off', 'all'));
+        ALTER TABLE endpoints ADD COLUMN headers TEXT;
+        ALTER TABLE endpoints ADD COLUMN format TEXT NOT NULL DEFAULT 'snappic' CHECK (format IN ('snappic', 'flat', 'chat'));
+        ALTER TABLE endpoints ADD COLUMN max_per_minute INTEGER CHECK (max_per_minute > 0);
+        ALTER TABLE endpoints ADD COLUMN disabled_at INTEGER;
+
+        ALTER TABLE deliveries ADD COLUMN recover_at INTEGER;
+        ALTER TABLE deliveries ADD COLUMN recoveries INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX deliveries_recover ON deliveries (recover_at) WHERE recover_at IS NOT NULL;
+        CREATE INDEX deliveries_failed ON deliveries (updated_at) WHERE status = 'failed';
+
+        ALTER TABLE events ADD COLUMN alert INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX events_alert ON events (type, captured_at) WHERE alert = 1;
+
+        DROP TRIGGER unsent_on_capture;
+        CREATE TRIGGER unsent_on_capture AFTER INSERT ON events WHEN NEW.test = 0 AND NEW.alert = 0 BEGIN
+          INSERT INTO unsent_events (event_seq) VALUES (NEW.seq);
+        END;
+        DROP TRIGGER unsent_on_last_delivery_dropped;
+        CREATE TRIGGER unsent_on_last_delivery_dropped AFTER DELETE ON deliveries BEGIN
+          INSERT OR IGNORE INTO unsent_events (event_seq)
+            SELECT seq FROM events WHERE seq = OLD.event_seq AND test = 0 AND alert = 0 AND stripped_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_seq = OLD.event_seq);
+        END;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

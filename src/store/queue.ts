@@ -8,14 +8,15 @@
 // hold the same delivery at once because a claim reads and leases in one IMMEDIATE
 // transaction, which holds SQLite's write lock from its first statement.
 import type { Database } from 'better-sqlite3';
+import { ALL_AGENT_EVENTS, isAgentEventType, type EventType, type TypeFilter } from '../core/event-types.js';
 import { ulidFactory } from '../core/ids.js';
 import type { Decision, DeliveryStatus } from '../core/policy.js';
-import type { PayloadType } from '../core/payload.js';
 import type { AttemptSummary, ReplayResult } from '../core/read-model.js';
 import { selectionSql, type EventSelection } from './event-selection.js';
 
 export interface NewEvent {
-  type: PayloadType;
+  /** A booth payload, or one of the agent's own events (an alert). */
+  type: EventType;
   body: Buffer;
   /** The payload's session.id, for the operator's search. */
   sessionId: string;
@@ -84,11 +85,14 @@ function prepareStatements(db: Database) {
       SELECT e.id, (SELECT COUNT(*) FROM deliveries d WHERE d.event_seq = e.seq) AS deliveries
       FROM events e WHERE e.dedupe_key = ? AND e.captured_at > ? ORDER BY e.seq DESC LIMIT 1`),
     insertEvent: prepare(`
-      INSERT INTO events (id, type, body, dedupe_key, test, occurred_at, captured_at, session_id)
-      VALUES (@id, @type, @body, @dedupeKey, @test, @occurredAt, @now, @sessionId)`),
+      INSERT INTO events (id, type, body, dedupe_key, test, alert, occurred_at, captured_at, session_id)
+      VALUES (@id, @type, @body, @dedupeKey, @test, @alert, @occurredAt, @now, @sessionId)`),
+    // As core/event-types.ts `subscribes`: no types means every booth payload and no alert.
     subscribed: prepare(`
       SELECT id, unreachable_since FROM endpoints
-      WHERE enabled = 1 AND (types IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.types) WHERE value = ?))
+      WHERE enabled = 1 AND (
+        (types IS NULL AND NOT @alert)
+        OR EXISTS (SELECT 1 FROM json_each(endpoints.types) WHERE value = @type OR (@alert AND value = '${ALL_AGENT_EVENTS}')))
       ORDER BY created_at, id`),
     oneEndpoint: prepare(`SELECT id, unreachable_since FROM endpoints WHERE id = ?`),
     insertDelivery: prepare(`
@@ -127,7 +131,7 @@ function prepareStatements(db: Database) {
     holdEndpoint: prepare(`UPDATE endpoints SET unreachable_since = COALESCE(unreachable_since, ?) WHERE id = ?`),
     holdQueued: prepare(`
       UPDATE deliveries SET status = 'waiting', updated_at = @now WHERE endpoint_id = @endpointId AND status = 'queued'`),
-    disableEndpoint: prepare(`UPDATE endpoints SET enabled = 0, disabled_reason = ? WHERE id = ?`),
+    disableEndpoint: prepare(`UPDATE endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ? WHERE id = ?`),
     resumeEndpoint: prepare(`UPDATE endpoints SET unreachable_since = NULL WHERE id = ?`),
     resumeWaiting: prepare(`
       UPDATE deliveries SET status = 'queued', next_attempt_at = MAX(next_attempt_at, @now), updated_at = @now
@@ -195,12 +199,15 @@ export class DeliveryQueue {
         body: event.body,
         dedupeKey: event.dedupeKey,
         test: event.test ? 1 : 0,
+        alert: isAgentEventType(event.type) ? 1 : 0,
         occurredAt: event.occurredAt,
         sessionId: event.sessionId,
         now,
       });
       const targets = (
-        event.onlyEndpoint === undefined ? this.s.subscribed.all(event.type) : this.s.oneEndpoint.all(event.onlyEndpoint)
+        event.onlyEndpoint === undefined
+          ? this.s.subscribed.all({ type: event.type, alert: isAgentEventType(event.type) ? 1 : 0 })
+          : this.s.oneEndpoint.all(event.onlyEndpoint)
       ) as { id: string; unreachable_since: number | null }[];
       const deliveryIds = targets.map(() => `msg_${newUlid(now)}`);
       targets.forEach((endpoint, i) => {
@@ -317,7 +324,7 @@ export class DeliveryQueue {
       });
       if (decision.status === 'waiting') this.holdEndpoint(claim.endpointId, now);
       if (decision.status === 'failed' && decision.disableEndpoint) {
-        this.s.disableEndpoint.run(decision.reason, claim.endpointId);
+        this.s.disableEndpoint.run(decision.reason, now, claim.endpointId);
       }
     });
   }
@@ -404,7 +411,7 @@ export class DeliveryQueue {
   replay(
     endpointId: string,
     selection: EventSelection,
-    subscribed: readonly PayloadType[] | null,
+    subscribed: readonly TypeFilter[] | null,
     again: boolean,
     now: number,
   ): Omit<ReplayResult, 'endpointId'> {

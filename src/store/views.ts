@@ -3,7 +3,7 @@
 // its attempts and payload, counts by status and the day chart. Nothing here writes.
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryStatus } from '../core/policy.js';
-import type { PayloadType } from '../core/payload.js';
+import type { EventType } from '../core/event-types.js';
 import type { AttemptSummary, CloseoutFigures, DeliveryView, HourStats, StatusCounts } from '../core/read-model.js';
 
 /** An attempt in its delivery's history, with the first bytes of the answer. */
@@ -13,7 +13,7 @@ export interface AttemptView extends AttemptSummary {
 
 export interface DeliveryFilter {
   status?: DeliveryStatus | undefined;
-  type?: PayloadType | undefined;
+  type?: EventType | undefined;
   sessionId?: string | undefined;
   before?: number | undefined;
   limit: number;
@@ -30,12 +30,13 @@ interface DeliveryRow {
   id: string;
   status: DeliveryStatus;
   event_id: string;
-  type: PayloadType;
+  type: EventType;
   test: number;
   endpoint_id: string;
   endpoint_url: string;
   attempts_used: number;
   next_attempt_at: number;
+  recover_at: number | null;
   last_error: string | null;
   captured_at: number;
   delivered_at: number | null;
@@ -44,7 +45,7 @@ interface DeliveryRow {
 
 const VIEW_COLUMNS = `
   d.seq, d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url, d.attempts_used,
-  d.next_attempt_at, d.last_error, e.captured_at, d.delivered_at, e.session_id`;
+  d.next_attempt_at, d.recover_at, d.last_error, e.captured_at, d.delivered_at, e.session_id`;
 
 /** The page query for one combination of filters, written so each can use its index. */
 function pageQuery(filter: DeliveryFilter): string {
@@ -89,10 +90,14 @@ function prepareStatements(db: Database) {
       SELECT d.endpoint_id AS endpointId, d.status, COUNT(*) AS n
       FROM events e INDEXED BY events_test JOIN deliveries d ON d.event_seq = e.seq WHERE e.test = 1
       GROUP BY d.endpoint_id, d.status`),
+    alertsByEndpoint: prepare(`
+      SELECT d.endpoint_id AS endpointId, d.status, COUNT(*) AS n
+      FROM events e INDEXED BY events_alert JOIN deliveries d ON d.event_seq = e.seq WHERE e.alert = 1
+      GROUP BY d.endpoint_id, d.status`),
     eventByEndpoint: prepare(`
       SELECT d.endpoint_id AS endpointId, d.status, COUNT(*) AS n
       FROM events e JOIN deliveries d ON d.event_seq = e.seq
-      WHERE e.test = 0 AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?
+      WHERE e.test = 0 AND e.alert = 0 AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?
       GROUP BY d.endpoint_id, d.status`),
     unsent: prepare(`SELECT COUNT(*) FROM unsent_events`).pluck(),
     eventUnsent: prepare(`
@@ -177,7 +182,7 @@ export class DeliveryViews {
   }
 
   /**
-   * The guests' deliveries of each endpoint by status (Send Test deliveries left out), of
+   * The guests' deliveries of each endpoint by status (Send Test deliveries and alerts left out), of
    * one organiser's event or of all. Every delivery is counted from the index of deliveries
    * by endpoint; only a report on one event reads the payloads.
    */
@@ -195,6 +200,7 @@ export class DeliveryViews {
     } else {
       add(this.s.byEndpoint.all() as CountRow[], 1);
       add(this.s.testsByEndpoint.all() as CountRow[], -1);
+      add(this.s.alertsByEndpoint.all() as CountRow[], -1);
     }
     return byEndpoint;
   }
@@ -207,7 +213,7 @@ export class DeliveryViews {
   /** What the verdict needs, from the kept counts: cheap enough for every change the tray hears of. */
   closeoutFigures(): CloseoutFigures {
     const counts = this.counts();
-    for (const row of this.s.testsByEndpoint.all() as CountRow[]) counts[row.status] -= row.n;
+    for (const row of [...this.s.testsByEndpoint.all(), ...this.s.alertsByEndpoint.all()] as CountRow[]) counts[row.status] -= row.n;
     return { counts, unsent: this.unsentCount(null) };
   }
 
@@ -232,6 +238,7 @@ function toView(row: DeliveryRow): DeliveryView {
     endpointUrl: row.endpoint_url,
     attemptsUsed: row.attempts_used,
     nextAttemptAt: row.status === 'queued' ? row.next_attempt_at : null,
+    recoverAt: row.status === 'failed' ? row.recover_at : null,
     lastError: row.last_error,
     capturedAt: row.captured_at,
     deliveredAt: row.delivered_at,

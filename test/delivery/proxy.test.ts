@@ -51,6 +51,7 @@ describe('HTTPS_PROXY', () => {
         previousSecretUntil: null,
         rotationPending: false,
         ca: receiver.certificate.cert,
+        headers: {},
       };
       const sent = await sender.send(target, 'msg_proxy', Buffer.from('{"type":"session"}'), false);
       expect(sent.outcome).toMatchObject({ kind: 'answered', status: 200 });

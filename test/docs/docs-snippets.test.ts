@@ -37,6 +37,7 @@ beforeAll(async () => {
     previousSecretUntil: null,
     rotationPending: false,
     ca: receiver.certificate.cert,
+    headers: {},
   };
   await sender.send(target, 'msg_docs', body, false);
   await sender.send(

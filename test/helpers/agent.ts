@@ -2,10 +2,9 @@
 // so retry and offline tests take milliseconds instead of the contract's seconds.
 import { join } from 'node:path';
 import { startAgent, type Agent } from '../../src/agent.js';
-import type { PayloadType } from '../../src/core/payload.js';
 import type { Settings } from '../../src/core/settings.js';
 import { generateSecret } from '../../src/core/signing.js';
-import type { Endpoint } from '../../src/store/endpoints.js';
+import type { Endpoint, NewEndpoint } from '../../src/store/endpoints.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDir } from './temp.js';
 
@@ -23,7 +22,7 @@ export interface TestAgent {
   dataDir: string;
   token: string;
   base: string;
-  addEndpoint(url: string, options?: { ca?: string; types?: PayloadType[]; strictOrder?: boolean }): Endpoint;
+  addEndpoint(url: string, options?: Partial<Omit<NewEndpoint, 'url'>>): Endpoint;
   post(body: string | Buffer, headers?: Record<string, string>, path?: string): Promise<{ status: number; json: any }>;
   stop(): Promise<void>;
 }
@@ -46,10 +45,7 @@ export async function startTestAgent(settings: Partial<Settings> = {}): Promise<
     token,
     base,
     addEndpoint: (url, options = {}) =>
-      agent.store.endpoints.add(
-        { url, secret: generateSecret(), types: options.types ?? null, strictOrder: options.strictOrder ?? false, ca: options.ca ?? null },
-        Date.now(),
-      ),
+      agent.store.endpoints.add({ url, secret: generateSecret(), types: null, strictOrder: false, ca: null, ...options }, Date.now()),
     post: async (body, headers = {}, path = '/v1/events') => {
       const response = await fetch(`${base}${path}`, {
         method: 'POST',

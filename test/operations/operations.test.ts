@@ -23,6 +23,8 @@ import { changeSettings, rotateIngestToken } from '../../src/operations/settings
 import { summarize } from '../../src/store/store.js';
 import { agentUrls } from '../../src/operations/urls.js';
 import { openStore } from '../../src/store/store.js';
+import { publicEndpoint } from '../../src/store/endpoints.js';
+import { keyedBox } from '../../src/store/secret-box.js';
 import { tempDir } from '../helpers/temp.js';
 import { readFileSync } from 'node:fs';
 import { startReceiver } from '../helpers/receiver.js';
@@ -125,6 +127,91 @@ describe('endpoint operations', () => {
     expect(ctx.store.endpoints.list()).toEqual([]);
     expect(lines).toEqual([]);
     expect(wakes()).toBe(0);
+  });
+
+  it.each([
+    [{ headers: { 'X-Signature': 'mine' } }, 'headers.X-Signature', 'set by Booth Agent on every delivery'],
+    [{ headers: { 'webhook-id': 'x' } }, 'headers.webhook-id', 'cannot be replaced'],
+    [{ headers: { 'Content-Type': 'text/plain' } }, 'headers.Content-Type', 'cannot be replaced'],
+    [{ headers: { Host: 'evil.example' } }, 'headers.Host', 'cannot be replaced'],
+    [{ headers: { 'Transfer-Encoding': 'chunked' } }, 'headers.Transfer-Encoding', 'describes the connection'],
+    [{ headers: { 'Bad Name': 'v' } }, 'headers.Bad Name', 'is not a valid header name'],
+    [{ headers: { 'X-Api-Key': 'abc\r\nX-Injected: 1' } }, 'headers.X-Api-Key', 'contains a line break'],
+    [{ headers: { 'X-Api-Key': 'abc\ndef' } }, 'headers.X-Api-Key', 'contains a line break'],
+    [{ headers: { 'X-Api-Key': '  ' } }, 'headers.X-Api-Key', 'is empty'],
+    [{ headers: { 'X-Key': 'a', 'x-key': 'b' } }, 'headers', 'given twice'],
+    [{ format: 'xml' }, 'format', 'must be one of snappic, flat, chat'],
+    [{ autoRecover: 'sometimes' }, 'autoRecover', 'must be one of on, off, all'],
+    [{ maxPerMinute: 0 }, 'maxPerMinute', 'at least 1'],
+    [{ types: ['agent.lunch'] }, 'types.0', 'unknown type "agent.lunch"'],
+  ])('refuses the delivery options %j, naming %s, never repeating a header value', (options, path, message) => {
+    const { ctx, lines } = context();
+    const refused = refusal(() => addEndpoint(ctx, { url: 'https://hooks.example.com/a', ...options }));
+    expect(refused.issues).toEqual(expect.arrayContaining([{ path, message: expect.stringContaining(message) }]));
+    expect(refused.message).not.toMatch(/abc|mine|evil|text\/plain/);
+    expect(ctx.store.endpoints.list()).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+
+  it('keeps header values out of listings and the log; edits set, replace and remove them by name', () => {
+    const { ctx, lines } = context();
+    const added = addEndpoint(ctx, {
+      url: 'https://hooks.example.com/crm',
+      types: ['share', 'agent.*'],
+      format: 'flat',
+      autoRecover: 'all',
+      maxPerMinute: 30,
+      headers: { Authorization: 'Bearer sk-live-1111', 'X-Api-Key': 'key-2222' },
+    });
+    expect(added).toMatchObject({
+      types: ['share', 'agent.*'],
+      format: 'flat',
+      autoRecover: 'all',
+      maxPerMinute: 30,
+      headerNames: ['Authorization', 'X-Api-Key'],
+    });
+    expect(ctx.store.endpoints.get(added.id)!.headers).toEqual({ Authorization: 'Bearer sk-live-1111', 'X-Api-Key': 'key-2222' });
+
+    const edited = editEndpoint(ctx, added.id, {
+      headers: { 'x-api-key': 'key-3333', 'X-Team': 'blue' },
+      removeHeaders: ['AUTHORIZATION'],
+    });
+    expect(edited.headerNames).toEqual(['x-api-key', 'X-Team']);
+    expect(ctx.store.endpoints.get(added.id)!.headers).toEqual({ 'x-api-key': 'key-3333', 'X-Team': 'blue' });
+    editEndpoint(ctx, added.id, { maxPerMinute: null, format: 'snappic', autoRecover: 'off' });
+    expect(ctx.store.endpoints.get(added.id)).toMatchObject({ maxPerMinute: null, format: 'snappic', autoRecover: 'off' });
+
+    const gone = refusal(() => editEndpoint(ctx, added.id, { removeHeaders: ['X-Nope'] }));
+    expect(gone.issues).toEqual([{ path: 'removeHeaders', message: 'the endpoint has no header X-Nope' }]);
+    expect(ctx.store.endpoints.get(added.id)!.headers).toEqual({ 'x-api-key': 'key-3333', 'X-Team': 'blue' });
+
+    const logged = JSON.stringify(lines);
+    expect(logged).toContain('X-Team');
+    expect(logged).not.toMatch(/sk-live|key-2222|key-3333|blue/);
+    expect(JSON.stringify(ctx.store.endpoints.list().map(publicEndpoint))).not.toMatch(/key-3333|blue/);
+  });
+
+  it('seals header values at rest when a key is given', () => {
+    const dir = tempDir('ops-sealed-');
+    const store = openStore(join(dir, 'outbox.db'), { secretBox: keyedBox(Buffer.alloc(32, 7)) });
+    const added = store.endpoints.add(
+      {
+        url: 'https://hooks.example.com/a',
+        secret: 'whsec_' + 'A'.repeat(43),
+        types: null,
+        strictOrder: false,
+        ca: null,
+        headers: { 'X-Api-Key': 'key-4444' },
+      },
+      NOW,
+    );
+    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    expect(readFileSync(join(dir, 'outbox.db')).includes('key-4444')).toBe(false);
+    expect(store.endpoints.get(added.id)!.headers).toEqual({ 'X-Api-Key': 'key-4444' });
+    const locked = openStore(join(dir, 'outbox.db'));
+    expect(locked.endpoints.get(added.id)!.secretsLocked).toBe(true);
+    locked.close();
+    store.close();
   });
 
   it('takes a CA that is a certificate, and removes it again', async () => {

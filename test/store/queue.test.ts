@@ -36,13 +36,54 @@ const attempt = (outcome: AttemptRecord['outcome'] = 'answered', statusCode: num
 });
 
 describe('capture', () => {
+  it('sends alerts only where they were asked for, and booth payloads never to an alert-only endpoint', () => {
+    const s = store();
+    const everything = s.endpoints.add(
+      { url: 'https://all.example/hook', secret: generateSecret(), types: null, strictOrder: false, ca: null },
+      NOW,
+    );
+    const alertsOnly = s.endpoints.add(
+      { url: 'https://chat.example/hook', secret: generateSecret(), types: ['agent.*'], strictOrder: false, ca: null },
+      NOW,
+    );
+    const failures = s.endpoints.add(
+      {
+        url: 'https://pager.example/hook',
+        secret: generateSecret(),
+        types: ['share', 'agent.delivery_failed'],
+        strictOrder: false,
+        ca: null,
+      },
+      NOW,
+    );
+    const to = (type: 'session' | 'share' | 'agent.heartbeat' | 'agent.delivery_failed') => {
+      const { id } = s.queue.capture(
+        { type, body: Buffer.from('{}'), dedupeKey: null, occurredAt: new Date(NOW).toISOString(), sessionId: '' },
+        NOW,
+        WEEK,
+      );
+      return s.db
+        .prepare('SELECT d.endpoint_id FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE e.id = ? ORDER BY d.endpoint_id')
+        .pluck()
+        .all(id);
+    };
+    expect(to('session')).toEqual([everything.id]);
+    expect(to('share')).toEqual([everything.id, failures.id].sort());
+    expect(to('agent.heartbeat')).toEqual([alertsOnly.id]);
+    expect(to('agent.delivery_failed')).toEqual([alertsOnly.id, failures.id].sort());
+    // Alerts are not the guests' data: "safe to pack up?" leaves them out.
+    expect(s.views.closeoutFigures().counts.queued).toBe(3);
+    s.endpoints.remove(alertsOnly.id);
+    expect(s.views.closeoutFigures().unsent).toBe(0);
+  });
+
   it('stores the body bytes once and one delivery per subscribed, enabled endpoint', () => {
     const s = store();
     const all = addEndpoint(s);
     const sessionsOnly = addEndpoint(s, ['session']);
     addEndpoint(s, ['share']);
     const off = addEndpoint(s);
-    s.endpoints.setEnabled(off.id, false);
+    s.endpoints.setEnabled(off.id, false, 'disabled by the operator', Date.now());
     const captured = capture(s, 1);
     expect(captured).toMatchObject({ id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: 2, duplicate: false });
     expect(captured.deliveryIds.every((id) => /^msg_[0-9A-Z]{26}$/.test(id))).toBe(true);
