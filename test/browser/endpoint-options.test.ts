@@ -188,3 +188,27 @@ describe('the settings of automatic retries and alerts', () => {
     expect(t.agent.store.settings.read().heartbeat_interval_ms).toBe(0);
   });
 });
+
+describe('a failed delivery the agent will try again by itself', () => {
+  // Needs automatic recovery, which sets the delivery's recoverAt when it fails.
+  it('says when the next automatic retry is, in the list and in the detail', async () => {
+    const { t, page } = await panel({ max_retries: 0, recover_schedule: '1h' });
+    receiver.handle(() => ({ status: 500, body: 'down for now' }));
+    const body = JSON.stringify({
+      type: 'session',
+      session: { id: 'recover-me', direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://photos.example.com/a', type: 'still' },
+    });
+    expect((await t.post(body)).status).toBe(202);
+    const row = page.locator('#deliveries tr', { hasText: 'recover-me' });
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 5000 }).toBe('failed');
+    const [failed] = t.agent.store.views.list({ status: 'failed', limit: 1 });
+    expect(failed!.recoverAt, 'the failed delivery is due to be recovered').not.toBeNull();
+    expect(failed!.recoverAt).toBeGreaterThan(Date.now() + 50 * 60_000);
+    await expect.poll(() => row.textContent()).toMatch(/next automatic retry at \d\d:\d\d/);
+
+    await row.click();
+    const detail = page.locator('#detail');
+    await expect.poll(() => detail.locator('.recover').textContent()).toMatch(/^Next automatic retry at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\./);
+    await screenshot(page, 'next-automatic-retry');
+  });
+});
