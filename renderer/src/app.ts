@@ -3,7 +3,20 @@
 import { adminToken, api, ApiError, download, follow, type Issue } from './api.js';
 import { drawChart } from './chart.js';
 import { byId, h } from './dom.js';
-import { clock, duration, headline, localTime, relative } from './format.js';
+import { optionControls, type Fields } from './endpoint-options.js';
+import {
+  ALL_ALERTS,
+  chosenTypes,
+  clock,
+  duration,
+  endpointFacts,
+  headline,
+  localTime,
+  PAYLOAD_TYPES,
+  relative,
+  subscriptionWords,
+  TYPE_WORDS,
+} from './format.js';
 import { DrainTracker } from './progress.js';
 import type {
   AddedEndpoint,
@@ -18,20 +31,13 @@ import type {
   RevealedSecret,
   RotatedSecret,
   TestResult,
+  TypeFilter,
   VerifyReport,
+  WireSettings,
 } from './types.js';
 
 const CLOCK_SKEW_LIMIT_MS = 5 * 60 * 1000;
-const TYPE_WORDS: Record<PayloadType, string> = {
-  session: 'Photo sessions',
-  share: 'Shares',
-  survey: 'Surveys',
-  competition_win: 'Prize wins',
-};
-/** Every payload type, in the order the page offers them (TYPE_WORDS names each one). */
-const PAYLOAD_TYPES = Object.keys(TYPE_WORDS) as PayloadType[];
-const ALERT_WORDS: Record<string, string> = { 'agent.*': 'Alerts' };
-const typeWords = (type: string) => TYPE_WORDS[type as PayloadType] ?? ALERT_WORDS[type] ?? type;
+const MINUTE_MS = 60_000;
 
 let current: PanelState | null = null;
 const drain = new DrainTracker();
@@ -99,6 +105,12 @@ interface EndpointUi {
   busy?: boolean;
 }
 const endpointUi = new Map<string, EndpointUi>();
+/**
+ * The open edit forms, kept across live updates: the list is drawn anew whenever an
+ * endpoint changes (its clock skew after a delivery, say), and the operator's draft, with
+ * the header rows added to it, must not vanish under their hands.
+ */
+const drafts = new Map<string, HTMLFormElement>();
 let renderedEndpoints = '';
 
 function ui(id: string): EndpointUi {
@@ -130,7 +142,7 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
     : endpoint.unreachableSince !== null
       ? h('span', { class: 'bad' }, `cannot be reached since ${clock(endpoint.unreachableSince)}`)
       : 'enabled';
-  const types = endpoint.types === null ? 'all events' : endpoint.types.map(typeWords).join(', ');
+  const facts = [subscriptionWords(endpoint.types), ...endpointFacts(endpoint)].join(' · ');
   const testType = h(
     'select',
     { id: id('test-type'), 'aria-label': `Test event type for ${endpoint.url}` },
@@ -141,7 +153,7 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
     'li',
     { class: 'endpoint', 'data-endpoint': endpoint.id },
     h('div', { class: 'url' }, endpoint.url),
-    h('div', { class: 'meta' }, types, endpoint.strictOrder ? ' · one at a time' : '', ' · ', status),
+    h('div', { class: 'meta' }, facts, ' · ', status),
     h(
       'div',
       { class: 'row' },
@@ -170,6 +182,7 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
           'aria-expanded': String(Boolean(state.editing)),
           onclick: () => {
             state.editing = !state.editing;
+            drafts.delete(endpoint.id);
             renderEndpoints(true);
           },
         },
@@ -183,7 +196,7 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
       h('button', { id: id('remove'), type: 'button', class: 'danger', onclick: () => void remove(endpoint) }, 'Remove'),
     ),
     secretRow(endpoint, state, id),
-    state.editing ? editForm(endpoint, id) : null,
+    state.editing ? draft(endpoint, id) : null,
     state.result ? h('p', { class: 'result', role: 'status', 'data-ok': String(state.result.ok) }, state.result.text) : null,
   );
 }
@@ -213,12 +226,30 @@ function secretRow(endpoint: EndpointView, state: EndpointUi, id: (what: string)
   );
 }
 
-function editForm(endpoint: EndpointView, id: (what: string) => string): HTMLElement {
+function draft(endpoint: EndpointView, id: (what: string) => string): HTMLFormElement {
+  let form = drafts.get(endpoint.id);
+  if (!form) drafts.set(endpoint.id, (form = editForm(endpoint, id)));
+  return form;
+}
+
+function editForm(endpoint: EndpointView, id: (what: string) => string): HTMLFormElement {
   const url = h('input', { id: id('edit-url'), type: 'url', value: endpoint.url, 'aria-describedby': id('edit-url-error') });
-  const boxes = PAYLOAD_TYPES.map((t) =>
-    h('input', { type: 'checkbox', value: t, checked: endpoint.types === null || endpoint.types.includes(t) }),
+  // Alerts named one by one (from the command line) keep a box of their own, so saving here keeps them.
+  const named = (endpoint.types ?? []).filter((t) => t.startsWith('agent.') && t !== ALL_ALERTS);
+  const offered: [TypeFilter, string][] = [
+    ...PAYLOAD_TYPES.map((t): [TypeFilter, string] => [t, TYPE_WORDS[t]]),
+    [ALL_ALERTS, 'Alerts (agent.*)'],
+    ...named.map((t): [TypeFilter, string] => [t, `Alert ${t}`]),
+  ];
+  const boxes = offered.map(([t]) =>
+    h('input', {
+      type: 'checkbox',
+      value: t,
+      checked: endpoint.types === null ? (PAYLOAD_TYPES as string[]).includes(t) : endpoint.types.includes(t),
+    }),
   );
   const strict = h('input', { type: 'checkbox', checked: endpoint.strictOrder });
+  const options = optionControls(id, endpoint);
   const urlError = h('p', { id: id('edit-url-error'), class: 'field-error', role: 'alert' });
   const typesError = h('p', { class: 'field-error', role: 'alert' });
   const form = h(
@@ -229,24 +260,28 @@ function editForm(endpoint: EndpointView, id: (what: string) => string): HTMLEle
     urlError,
     h(
       'fieldset',
-      {},
+      { class: 'types' },
       h('legend', {}, 'Send these events'),
-      ...boxes.map((box, i) => h('label', {}, box, ` ${TYPE_WORDS[PAYLOAD_TYPES[i]!]}`)),
+      ...boxes.map((box, i) => h('label', {}, box, ` ${offered[i]![1]}`)),
     ),
     typesError,
     h('label', { class: 'inline' }, strict, 'One at a time, strictly in order'),
+    ...options.elements,
     h('button', { type: 'submit' }, 'Save'),
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const chosen = boxes.filter((b) => b.checked).map((b) => b.value as PayloadType);
-    const body = { url: url.value.trim(), types: chosen.length === PAYLOAD_TYPES.length ? null : chosen, strictOrder: strict.checked };
+    const fields = { url: [url, urlError], types: [null, typesError], ...options.fields() } as const;
+    clearIssues(fields);
+    const chosen = boxes.filter((b) => b.checked).map((b) => b.value as TypeFilter);
+    const body = { url: url.value.trim(), types: chosenTypes(chosen), strictOrder: strict.checked, ...options.body() };
     api<EndpointView>('PATCH', `/api/endpoints/${endpoint.id}`, body)
       .then(() => {
         ui(endpoint.id).editing = false;
+        drafts.delete(endpoint.id);
         return refreshState();
       })
-      .catch((error: unknown) => showIssues(error, { url: [url, urlError], types: [null, typesError] }));
+      .catch((error: unknown) => showIssues(error, fields));
   });
   return form;
 }
@@ -309,6 +344,7 @@ async function remove(endpoint: EndpointView): Promise<void> {
   if (!(await confirmed(`Remove ${endpoint.url}? Its deliveries that are not done yet are dropped with it.`))) return;
   await act(() => api('DELETE', `/api/endpoints/${endpoint.id}`));
   endpointUi.delete(endpoint.id);
+  drafts.delete(endpoint.id);
 }
 
 async function toggleSecret(endpoint: EndpointView): Promise<void> {
@@ -363,20 +399,19 @@ function confirmed(question: string): Promise<boolean> {
 
 function setupForms(): void {
   const addForm = byId<HTMLFormElement>('add-endpoint');
+  const options = optionControls((what) => `new-${what}`, null);
+  byId('new-options').replaceChildren(...options.elements);
   addForm.addEventListener('submit', (event) => {
     event.preventDefault();
     const url = byId<HTMLInputElement>('new-url');
-    const chosen = [...addForm.querySelectorAll<HTMLInputElement>('input[name="types"]:checked')].map((b) => b.value as PayloadType);
+    const chosen = [...addForm.querySelectorAll<HTMLInputElement>('input[name="types"]:checked')].map((b) => b.value as TypeFilter);
     const strictOrder = addForm.querySelector<HTMLInputElement>('input[name="strictOrder"]')!.checked;
-    const fields = { url: [url, byId('new-url-error')], types: [null, byId('new-types-error')] } as const;
+    const fields = { url: [url, byId('new-url-error')], types: [null, byId('new-types-error')], ...options.fields() } as const;
     clearIssues(fields);
-    api<AddedEndpoint>('POST', '/api/endpoints', {
-      url: url.value.trim(),
-      types: chosen.length === PAYLOAD_TYPES.length ? null : chosen,
-      strictOrder,
-    })
+    api<AddedEndpoint>('POST', '/api/endpoints', { url: url.value.trim(), types: chosenTypes(chosen), strictOrder, ...options.body() })
       .then((added) => {
         url.value = '';
+        options.clearHeaders();
         ui(added.id).secret = added.secret;
         ui(added.id).result = { ok: true, text: 'Added. Copy its secret to the receiver, then Verify.' };
         return refreshState();
@@ -392,20 +427,40 @@ function setupForms(): void {
       mediaUrlTemplate: [input('media-url-template'), byId('media-url-template-error')],
       hotFolder: [input('hot-folder'), byId('hot-folder-error')],
       deviceName: [input('device-name'), byId('device-name-error')],
+      recoverSchedule: [input('recover-schedule'), byId('recover-schedule-error')],
+      alertWaitingAfterMs: [input('alert-waiting-after'), byId('alert-waiting-after-error')],
+      heartbeatIntervalMs: [input('heartbeat-interval'), byId('heartbeat-interval-error')],
     } as const;
     clearIssues(fields);
     byId('booth-saved').textContent = '';
     const text = (id: string) => input(id).value.trim() || null;
     const eventId = text('event-id');
-    api('PUT', '/api/settings', {
+    const minutes = { alertWaitingAfterMs: text('alert-waiting-after'), heartbeatIntervalMs: text('heartbeat-interval') };
+    // Minutes are the page's own unit, so the page says when one is not a number.
+    const notMinutes = Object.entries(minutes)
+      .filter(([, value]) => value !== null && !/^\d+(\.\d+)?$/.test(value))
+      .map(([path]) => ({ path, message: 'must be a number of minutes' }));
+    if (notMinutes.length > 0) {
+      showIssues(new ApiError(400, 'not a number of minutes', notMinutes), fields);
+      return;
+    }
+    api<WireSettings>('PUT', '/api/settings', {
       eventId: eventId === null ? null : /^\d+$/.test(eventId) ? Number(eventId) : eventId,
       mediaUrlTemplate: text('media-url-template'),
       hotFolder: text('hot-folder'),
       hotFolderPolling: input('hot-folder-polling').checked,
       deviceName: text('device-name'),
+      recoverSchedule: input('recover-schedule').value.trim(),
+      // Minutes on the page, milliseconds on the wire; a field left empty keeps its setting.
+      ...Object.fromEntries(
+        Object.entries(minutes)
+          .filter(([, value]) => value !== null)
+          .map(([key, value]) => [key, Math.round(Number(value) * MINUTE_MS)]),
+      ),
     })
-      .then(() => {
+      .then((saved) => {
         byId('booth-saved').textContent = 'Saved.';
+        fillBoothForm(saved);
         return refreshState();
       })
       .catch((error: unknown) => showIssues(error, fields));
@@ -438,8 +493,6 @@ function setupForms(): void {
   }
 }
 
-type Fields = Record<string, readonly [HTMLInputElement | null, HTMLElement]>;
-
 function clearIssues(fields: Fields): void {
   for (const [input, message] of Object.values(fields)) {
     input?.removeAttribute('aria-invalid');
@@ -447,15 +500,23 @@ function clearIssues(fields: Fields): void {
   }
 }
 
-/** Puts each refusal next to its field (the API names the field in each issue's path). */
+/**
+ * Puts each refusal next to its field (the API names the field in each issue's path): the
+ * field of the whole path when the form has one (a header, `headers.X-Signature`), else
+ * that of its first part.
+ */
 function showIssues(error: unknown, fields: Fields): void {
   const issues: Issue[] =
     error instanceof ApiError && error.issues.length > 0 ? error.issues : [{ path: Object.keys(fields)[0]!, message: messageOf(error) }];
+  // Several issues can share a place (two headers refused): each is said, one after the other.
+  const said = new Set<HTMLElement>();
   for (const issue of issues) {
-    const target = fields[issue.path.split('.')[0]!] ?? Object.values(fields)[0]!;
+    const target = fields[issue.path] ?? fields[issue.path.split('.')[0]!] ?? Object.values(fields)[0]!;
     const [input, message] = target;
     input?.setAttribute('aria-invalid', 'true');
-    message.textContent = issue.message.charAt(0).toUpperCase() + issue.message.slice(1);
+    const sentence = issue.message.charAt(0).toUpperCase() + issue.message.slice(1);
+    message.textContent = said.has(message) ? `${message.textContent}; ${issue.message}` : sentence;
+    said.add(message);
   }
 }
 
@@ -603,8 +664,13 @@ async function loadDeliveries(): Promise<void> {
         h('td', {}, String(d.attemptsUsed)),
         h(
           'td',
-          { title: d.lastError ?? '' },
+          {
+            title: [d.lastError, d.recoverAt === null ? null : `next automatic retry at ${localTime(d.recoverAt)}`]
+              .filter(Boolean)
+              .join('; '),
+          },
           d.status === 'delivered' ? `delivered ${d.deliveredAt ? relative(d.deliveredAt, now) : ''}` : (d.lastError ?? ''),
+          d.recoverAt === null ? null : h('span', { class: 'recover' }, `next automatic retry at ${clock(d.recoverAt)}`),
         ),
       ),
     ),
@@ -643,6 +709,9 @@ async function renderDetail(): Promise<void> {
       'div',
       {},
       h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+      d.recoverAt === null
+        ? null
+        : h('p', { class: 'recover' }, `Next automatic retry at ${localTime(d.recoverAt)}. Retry this delivery to send it now.`),
       d.status === 'failed'
         ? h(
             'p',
@@ -729,13 +798,7 @@ function applyState(state: PanelState): void {
   renderHeader(state);
   renderEndpoints();
   // The booth form shows the saved settings, except while the operator is editing it.
-  if (!byId('booth-form').contains(document.activeElement)) {
-    byId<HTMLInputElement>('event-id').value = state.settings.eventId === null ? '' : String(state.settings.eventId);
-    byId<HTMLInputElement>('media-url-template').value = state.settings.mediaUrlTemplate ?? '';
-    byId<HTMLInputElement>('hot-folder').value = state.settings.hotFolder ?? '';
-    byId<HTMLInputElement>('hot-folder-polling').checked = state.settings.hotFolderPolling;
-    byId<HTMLInputElement>('device-name').value = state.settings.deviceName ?? '';
-  }
+  if (!byId('booth-form').contains(document.activeElement)) fillBoothForm(state.settings);
   byId('dslrbooth-url').textContent = state.ingest.dslrBoothUrl;
   byId('ingest-url').textContent = state.ingest.url;
   byId('ingest-path-url').textContent = state.ingest.pathUrl;
@@ -743,6 +806,17 @@ function applyState(state: PanelState): void {
   if (pages.length === 1) void loadDeliveries();
   if (openDelivery) void renderDetail();
   if (Date.now() - lastChart > 10_000) void loadChart();
+}
+
+function fillBoothForm(settings: WireSettings): void {
+  byId<HTMLInputElement>('event-id').value = settings.eventId === null ? '' : String(settings.eventId);
+  byId<HTMLInputElement>('media-url-template').value = settings.mediaUrlTemplate ?? '';
+  byId<HTMLInputElement>('hot-folder').value = settings.hotFolder ?? '';
+  byId<HTMLInputElement>('hot-folder-polling').checked = settings.hotFolderPolling;
+  byId<HTMLInputElement>('device-name').value = settings.deviceName ?? '';
+  byId<HTMLInputElement>('recover-schedule').value = settings.recoverSchedule;
+  byId<HTMLInputElement>('alert-waiting-after').value = String(settings.alertWaitingAfterMs / MINUTE_MS);
+  byId<HTMLInputElement>('heartbeat-interval').value = String(settings.heartbeatIntervalMs / MINUTE_MS);
 }
 
 async function refreshState(): Promise<void> {

@@ -1,6 +1,19 @@
 // Words and times for the panel: pure functions, unit-tested in Node (test/renderer/).
 
-import type { PanelState, StatusCounts } from './types.js';
+import type { EndpointView, PanelState, PayloadType, StatusCounts, TypeFilter } from './types.js';
+
+export const TYPE_WORDS: Record<PayloadType, string> = {
+  session: 'Photo sessions',
+  share: 'Shares',
+  survey: 'Surveys',
+  competition_win: 'Prize wins',
+};
+/** Every payload type, in the order the page offers them (TYPE_WORDS names each one). */
+export const PAYLOAD_TYPES = Object.keys(TYPE_WORDS) as PayloadType[];
+/** In an endpoint's types: every alert, those of later versions too. */
+export const ALL_ALERTS = 'agent.*';
+
+const isPayloadType = (type: string): type is PayloadType => (PAYLOAD_TYPES as string[]).includes(type);
 
 export type HeadlineInput = Pick<PanelState, 'counts' | 'heldSince' | 'paused'>;
 
@@ -17,6 +30,39 @@ export function headline(state: HeadlineInput): { tone: Tone; text: string } {
   }
   if (counts.queued > 0) return { tone: 'busy', text: `Sending ${counts.queued}…` };
   return { tone: 'good', text: 'All delivered' };
+}
+
+/**
+ * The types to ask for when these boxes are ticked. No types means every booth payload and
+ * no alert, so that is sent only for all four payloads without alerts; nothing ticked is
+ * sent as it is, for the agent to refuse in its own words.
+ */
+export function chosenTypes(ticked: readonly TypeFilter[]): TypeFilter[] | null {
+  const alerts = ticked.some((type) => !isPayloadType(type));
+  return !alerts && PAYLOAD_TYPES.every((type) => ticked.includes(type)) ? null : [...ticked];
+}
+
+/** What an endpoint receives, in words: "Shares, Alerts", "Alerts only", "all booth events". */
+export function subscriptionWords(types: readonly TypeFilter[] | null): string {
+  if (types === null) return 'all booth events';
+  const payloads = types.filter(isPayloadType).map((type) => TYPE_WORDS[type]);
+  const named = types.filter((type) => !isPayloadType(type) && type !== ALL_ALERTS);
+  const alerts = types.includes(ALL_ALERTS) ? 'Alerts' : named.length > 0 ? `Alerts (${named.join(', ')})` : null;
+  if (alerts === null) return payloads.join(', ');
+  return payloads.length === 0 ? `${alerts} only` : [...payloads, alerts].join(', ');
+}
+
+/** How an endpoint differs from the plain default, one phrase each (its types and status apart). */
+export function endpointFacts(endpoint: EndpointView): string[] {
+  const facts: string[] = [];
+  if (endpoint.strictOrder) facts.push('one at a time');
+  if (endpoint.format === 'flat') facts.push('flat format');
+  if (endpoint.format === 'chat') facts.push('chat messages');
+  if (endpoint.maxPerMinute !== null) facts.push(`at most ${endpoint.maxPerMinute} a minute`);
+  if (endpoint.autoRecover === 'off') facts.push('no automatic retries');
+  if (endpoint.autoRecover === 'all') facts.push('automatic retries, also after a refusal');
+  if (endpoint.headerNames.length > 0) facts.push(`headers: ${endpoint.headerNames.join(', ')}`);
+  return facts;
 }
 
 function pending(counts: StatusCounts): number {

@@ -16,5 +16,7 @@ export type {
   RotatedSecret,
   StatusCounts,
   TestResult,
+  TypeFilter,
   VerifyReport,
+  WireSettings,
 } from '../../src/server/admin-types.js';

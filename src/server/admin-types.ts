@@ -5,6 +5,7 @@
 import type { ExportFormat } from '../core/export-format.js';
 import type { Issue, PayloadType } from '../core/payload.js';
 import type { DeliveryStatus } from '../core/policy.js';
+import type { TypeFilter } from '../core/event-types.js';
 import type {
   AlreadySent,
   AttemptSummary,
@@ -44,6 +45,7 @@ export type {
   ReplayResult,
   StatusCounts,
   TestResult,
+  TypeFilter,
   VerifyReport,
 };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clock, duration, headline, relative } from '../../renderer/src/format.js';
+import { chosenTypes, clock, duration, endpointFacts, headline, relative, subscriptionWords } from '../../renderer/src/format.js';
 import { BACKLOG_THRESHOLD, DrainTracker } from '../../renderer/src/progress.js';
+import type { EndpointView } from '../../src/server/admin-types.js';
 
 const counts = (queued = 0, waiting = 0, delivered = 0, failed = 0) => ({ queued, waiting, delivered, failed });
 
@@ -44,6 +45,76 @@ describe('times in words', () => {
   });
   it('clock is local HH:MM', () => {
     expect(clock(new Date(2026, 0, 2, 7, 5).getTime())).toBe('07:05');
+  });
+});
+
+describe("an endpoint's types", () => {
+  it('asks for no types (every booth payload, no alert) only for all four payloads without alerts', () => {
+    expect(chosenTypes(['session', 'share', 'survey', 'competition_win'])).toBeNull();
+    expect(chosenTypes(['session', 'share', 'survey', 'competition_win', 'agent.*'])).toEqual([
+      'session',
+      'share',
+      'survey',
+      'competition_win',
+      'agent.*',
+    ]);
+    expect(chosenTypes(['agent.*'])).toEqual(['agent.*']);
+    expect(chosenTypes(['share'])).toEqual(['share']);
+    expect(chosenTypes([])).toEqual([]);
+  });
+
+  it.each([
+    [null, 'all booth events'],
+    [['share', 'survey'], 'Shares, Surveys'],
+    [['share', 'agent.*'], 'Shares, Alerts'],
+    [['agent.*'], 'Alerts only'],
+    [['agent.heartbeat', 'agent.delivery_failed'], 'Alerts (agent.heartbeat, agent.delivery_failed) only'],
+  ] as const)('%j in words: %s', (types, words) => {
+    expect(subscriptionWords(types)).toBe(words);
+  });
+});
+
+describe("an endpoint's options in words", () => {
+  const plain: EndpointView = {
+    id: 'ep_1',
+    url: 'https://hooks.example.com/a',
+    types: null,
+    enabled: true,
+    disabledReason: null,
+    disabledAt: null,
+    strictOrder: false,
+    autoRecover: 'on',
+    format: 'snappic',
+    maxPerMinute: null,
+    headerNames: [],
+    hasCa: false,
+    unreachableSince: null,
+    clockSkewMs: null,
+    rotationPending: false,
+    previousSecretUntil: null,
+    secretsLocked: false,
+    createdAt: 0,
+  };
+
+  it('says nothing of the defaults', () => {
+    expect(endpointFacts(plain)).toEqual([]);
+  });
+
+  it('names each choice that differs from them, never a header value', () => {
+    expect(
+      endpointFacts({
+        ...plain,
+        strictOrder: true,
+        format: 'flat',
+        maxPerMinute: 30,
+        autoRecover: 'off',
+        headerNames: ['X-Api-Key', 'X-Tenant'],
+      }),
+    ).toEqual(['one at a time', 'flat format', 'at most 30 a minute', 'no automatic retries', 'headers: X-Api-Key, X-Tenant']);
+    expect(endpointFacts({ ...plain, format: 'chat', autoRecover: 'all' })).toEqual([
+      'chat messages',
+      'automatic retries, also after a refusal',
+    ]);
   });
 });
 
