@@ -66,8 +66,8 @@ type Body = Record<string, any>;
 
 const utf8 = new TextDecoder();
 
-/** The form the guest filled in: at the top for shares and prize wins, in `survey` for surveys. */
-function formFields(type: PayloadType, payload: Body): { id: string; title: string; value: string }[] {
+/** The form the guest filled in: at the top for shares and prize wins, in `survey` for surveys (also read by the flat format). */
+export function formFields(type: PayloadType, payload: Body): { id: string; title: string; value: string }[] {
   const form = type === 'survey' ? payload.survey?.data_capture : payload.data_capture;
   const sections: unknown = form?.sections;
   if (!Array.isArray(sections)) return [];

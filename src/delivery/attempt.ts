@@ -3,6 +3,7 @@
 // makes one at once, recorded and logged on the spot (attemptDelivery).
 import type { Logger } from 'pino';
 import { clockSkew } from '../core/clock.js';
+import { renderBody } from '../core/formats.js';
 import { decide, type AttemptOutcome, type Decision } from '../core/policy.js';
 import type { Settings } from '../core/settings.js';
 import type { Endpoint } from '../store/endpoints.js';
@@ -39,7 +40,9 @@ export async function makeAttempt(
   settings: Settings,
   signal?: AbortSignal,
 ): Promise<Attempt | null> {
-  const sent = await deps.sender.send(endpoint, claim.id, claim.body, claim.test, signal);
+  // Rendered now rather than at capture, so a change of the endpoint's format applies to what is still queued.
+  const body = renderBody(endpoint.format, claim.body, claim.test);
+  const sent = await deps.sender.send(endpoint, claim.id, body, claim.test, signal);
   if (signal?.aborted && sent.outcome.kind !== 'answered') return null;
   const now = (deps.now ?? Date.now)();
   return {

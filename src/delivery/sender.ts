@@ -60,7 +60,7 @@ export class Sender {
   }
 
   /** `test` marks a Send Test delivery with X-Booth-Agent-Test. */
-  async send(target: Target, webhookId: string, body: Buffer, test: boolean, signal?: AbortSignal): Promise<Sent> {
+  async send(target: Target, webhookId: string, body: Uint8Array, test: boolean, signal?: AbortSignal): Promise<Sent> {
     const http = await loadUndici();
     const startedAt = this.now();
     const started = performance.now();
@@ -142,7 +142,7 @@ function deadlineSignal(ms: number, outer: AbortSignal | undefined): { signal: A
 export function requestHeaders(
   target: Target,
   webhookId: string,
-  body: Buffer,
+  body: Uint8Array,
   at: number,
   userAgent: string,
   test: boolean,

@@ -3,6 +3,7 @@
 import { ulidFactory } from '../core/ids.js';
 import { CLOCK_SKEW_LIMIT_MS, clockSkew } from '../core/clock.js';
 import { isAppsScriptAccepted } from '../core/endpoint-url.js';
+import { renderBody, type PayloadFormat } from '../core/formats.js';
 import { formatDuration } from '../core/policy.js';
 import type { VerifyReport } from '../core/read-model.js';
 import { checkReachable } from './reachability.js';
@@ -11,7 +12,7 @@ import type { Sender, Target } from './sender.js';
 const newUlid = ulidFactory();
 
 export async function verifyEndpoint(
-  endpoint: Target,
+  endpoint: Target & { format: PayloadFormat },
   sender: Sender,
   eventId: number | null,
   connectTimeoutMs: number,
@@ -35,7 +36,11 @@ export async function verifyEndpoint(
   const findings = sender.viaProxy
     ? [`Sent through the proxy named in HTTPS_PROXY to ${hostname}.`]
     : [`Name lookup: ${hostname} is ${reach.address}.`, `TLS: ${reach.tlsProtocol ?? 'set up'}, certificate trusted.`];
-  const body = Buffer.from(JSON.stringify({ type: 'verify', event_id: eventId ?? 0, timestamp: new Date(now()).toISOString() }));
+  // In the endpoint's format, so Verify proves that a chat tool or a sheet takes what deliveries will send.
+  const body = renderBody(
+    endpoint.format,
+    Buffer.from(JSON.stringify({ type: 'verify', event_id: eventId ?? 0, timestamp: new Date(now()).toISOString() })),
+  );
   const sent = await sender.send(endpoint, `msg_${newUlid()}`, body, false);
   const { outcome } = sent;
   if (outcome.kind !== 'answered') {

@@ -9,6 +9,7 @@ import { payloadTypeSchema } from '../core/payload.js';
 import { checkAdminRequest } from '../core/request-guard.js';
 import { hotFolderFiles } from '../capture/hot-folder.js';
 import { maskHeaders } from '../core/endpoint-headers.js';
+import { renderBody } from '../core/formats.js';
 import { requestHeaders } from '../delivery/sender.js';
 import type { ManagedConfigResult } from '../managed-config.js';
 import { parseInput, Refusal, type OperationContext } from '../operations/context.js';
@@ -161,16 +162,18 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       // Its endpoint exists: removing an endpoint removes its deliveries.
       const endpoint = store.endpoints.get(delivery.endpointId)!;
       const lastAttempt = delivery.attempts[delivery.attempts.length - 1];
+      // The body in the endpoint's format, as sent (after a change of format, as the next attempt will send it).
+      const body = renderBody(endpoint.format, event.body, delivery.test);
       return {
         ...delivery,
-        payload: event.body.toString('utf8'),
+        payload: Buffer.from(body).toString('utf8'),
         occurredAt: event.occurredAt,
         // As sent on the last attempt (signatures are made afresh for every attempt).
         requestHeaders: lastAttempt
           ? requestHeaders(
               { ...endpoint, headers: maskHeaders(endpoint.headers) },
               delivery.id,
-              event.body,
+              body,
               lastAttempt.startedAt,
               deps.userAgent,
               delivery.test,
