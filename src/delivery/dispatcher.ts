@@ -17,7 +17,14 @@
 // an attempt finishes, without a turn. The loop turns again when they run out, so one
 // commit serves several attempts and a backlog drains at the speed of the network rather
 // than of the disk.
+//
+// An endpoint with a rate (`maxPerMinute`) starts at most that many attempts in any minute
+// (core/rate-window.ts). The loop claims no more than the rate lets it start now, so
+// nothing is leased only to sit, and looks again when the minute makes room. The starts it
+// counts are read back from the outbox's attempts each turn, so Send Test's (made outside
+// the loop, perhaps by the CLI) count too, and the rate holds across a restart.
 import { expiredReason } from '../core/policy.js';
+import { RATE_WINDOW_MS, RateWindow } from '../core/rate-window.js';
 import type { Settings } from '../core/settings.js';
 import type { Endpoint, Endpoints } from '../store/endpoints.js';
 import { AttemptNotRecordedError, type Claim } from '../store/queue.js';
@@ -50,6 +57,17 @@ interface EndpointState {
   backoffMs: number | null;
   nextCheckAt: number;
   checking: boolean;
+  /** Set while the endpoint has a rate. */
+  rate: Rate | null;
+}
+
+interface Rate {
+  window: RateWindow;
+  /** The newest attempt read into the window (null: none yet; read the last minute afresh). */
+  readThrough: number | null;
+  readAt: number;
+  /** Deliveries are due but the rate holds them back (logged once per hold). */
+  holding: boolean;
 }
 
 export class Dispatcher {
@@ -222,36 +240,88 @@ export class Dispatcher {
   private stateOf(endpoint: Endpoint, settings: Settings): EndpointState {
     let state = this.state.get(endpoint.id);
     if (!state) {
-      state = { endpoint, inFlight: new Set(), ready: [], backoffMs: null, nextCheckAt: 0, checking: false };
+      state = { endpoint, inFlight: new Set(), ready: [], backoffMs: null, nextCheckAt: 0, checking: false, rate: null };
       this.state.set(endpoint.id, state);
     }
     state.endpoint = endpoint;
     state.backoffMs ??= settings.offline_check_min_ms;
+    // A rate set since the last turn starts from the outbox's last minute.
+    if (endpoint.maxPerMinute === null) state.rate = null;
+    else state.rate ??= { window: new RateWindow(), readThrough: null, readAt: 0, holding: false };
     return state;
   }
 
   /**
-   * Claims due deliveries up to twice the endpoint's room in flight, and says when it next
-   * needs the loop: never while it has work (a finished attempt wakes the loop when the
-   * ready ones run out), else when its next delivery becomes due.
+   * Claims due deliveries up to twice the endpoint's room in flight, and as many as its rate
+   * lets start now, and says when it next needs the loop: never while it has work (a
+   * finished attempt wakes the loop when the ready ones run out), else when its next
+   * delivery becomes due, and not before its rate makes room.
    */
   private claimFor(state: EndpointState, settings: Settings, now: number): { claims: Claim[]; nextDue: number } {
     const { endpoint } = state;
     const window = endpoint.strictOrder ? 1 : 2 * settings.max_in_flight;
-    const room = window - state.inFlight.size - state.ready.length;
+    const slots = window - state.inFlight.size - state.ready.length;
+    const room = Math.min(slots, this.rateRoom(state, now));
     const maxWait = Math.max(settings.retry_delay_ms, settings.retry_after_max_ms);
     const claims = this.deps.queue.claim(endpoint.id, this.deps.owner, now, settings.lease_ms, room, endpoint.strictOrder, maxWait);
-    if (claims.length >= room) return { claims, nextDue: Infinity };
-    const due = this.deps.queue.nextDueAt(endpoint.id, endpoint.strictOrder);
-    return { claims, nextDue: due !== null && due > now ? due : Infinity };
+    if (claims.length < room) {
+      const due = this.deps.queue.nextDueAt(endpoint.id, endpoint.strictOrder);
+      return { claims, nextDue: due !== null && due > now ? due : Infinity };
+    }
+    if (room > 0 || slots <= 0) return { claims, nextDue: Infinity };
+    return { claims, nextDue: this.heldByRate(state, now) };
   }
 
-  /** Starts ready deliveries while the endpoint has room in flight. */
+  /**
+   * How many more deliveries the endpoint's rate lets start now, its ready ones counted as
+   * started (no limit without a rate). The minute's starts are brought up to date from the
+   * outbox first; if they leave less room than there are ready deliveries (a Send Test
+   * meanwhile, a lower rate), the newest ready ones are given back rather than left leased.
+   */
+  private rateRoom(state: EndpointState, now: number): number {
+    const { rate, endpoint } = state;
+    if (!rate || endpoint.maxPerMinute === null) return Infinity;
+    // Read on from the last turn; after a minute without one (held, paused) or a clock set
+    // back, read the last minute afresh instead, which costs less than catching up.
+    const fresh = rate.readThrough !== null && now >= rate.readAt && now - rate.readAt < RATE_WINDOW_MS;
+    const read = this.deps.queue.attemptStarts(endpoint.id, fresh ? rate.readThrough : null, now);
+    if (!fresh) rate.window.forgetRecorded();
+    for (const start of read.starts) rate.window.recorded(start.delivery, start.startedAt);
+    rate.readThrough = read.lastId;
+    rate.readAt = now;
+    const room = rate.window.room(endpoint.maxPerMinute, now) - state.ready.length;
+    if (room < 0) this.unclaimed.push(...state.ready.splice(room).map((claim) => claim.seq));
+    if (room > 0) rate.holding = false;
+    return Math.max(room, 0);
+  }
+
+  /** The rate leaves no room now: the loop looks again when it does, if a delivery is due by then. */
+  private heldByRate(state: EndpointState, now: number): number {
+    const { rate, endpoint } = state;
+    const due = this.deps.queue.nextDueAt(endpoint.id, endpoint.strictOrder);
+    if (!rate || endpoint.maxPerMinute === null || due === null) return Infinity;
+    const freesAt = rate.window.freesAt(endpoint.maxPerMinute, now);
+    if (due <= now && !rate.holding) {
+      rate.holding = true;
+      this.deps.log.debug(
+        { endpoint: endpoint.id, maxPerMinute: endpoint.maxPerMinute, resumeInMs: freesAt - now },
+        'deliveries held back by the endpoint rate',
+      );
+    }
+    return Math.max(due, freesAt);
+  }
+
+  /** Starts ready deliveries while the endpoint has room in flight and its rate has room. */
   private launch(state: EndpointState, settings: Settings): void {
     const capacity = state.endpoint.strictOrder ? 1 : settings.max_in_flight;
+    const { rate } = state;
+    const limit = state.endpoint.maxPerMinute;
     while (state.inFlight.size < capacity && state.ready.length > 0) {
+      const now = this.now();
+      if (rate && limit !== null && rate.window.room(limit, now) <= 0) break;
       const claim = state.ready.shift()!;
       state.inFlight.add(claim.seq);
+      rate?.window.started(claim.seq, now);
       this.track(this.attempt(state, claim, settings), { delivery: claim.id }, () => this.attemptDone(state, claim));
     }
   }

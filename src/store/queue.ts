@@ -11,6 +11,7 @@ import type { Database } from 'better-sqlite3';
 import { ALL_AGENT_EVENTS, isAgentEventType, type EventType, type TypeFilter } from '../core/event-types.js';
 import { ulidFactory } from '../core/ids.js';
 import type { Decision, DeliveryStatus } from '../core/policy.js';
+import { RATE_WINDOW_MS } from '../core/rate-window.js';
 import type { AttemptSummary, ReplayResult } from '../core/read-model.js';
 import { selectionSql, type EventSelection } from './event-selection.js';
 
@@ -67,7 +68,16 @@ export class AttemptNotRecordedError extends Error {
   }
 }
 
+/** An attempt as an endpoint's rate counts it. */
+export interface RecordedStart {
+  /** The delivery's seq. */
+  delivery: number;
+  startedAt: number;
+}
+
 const newUlid = ulidFactory();
+/** How long after its end an attempt may still be recorded, with room to spare. */
+const RECORD_MARGIN_MS = 60_000;
 
 const CLAIM_COLUMNS = `
   d.seq, d.id, d.endpoint_id AS endpointId, e.id AS eventId, e.test, d.attempts_used AS attemptsUsed,
@@ -166,6 +176,17 @@ function prepareStatements(db: Database) {
         attempts_used = 0, queued_at = @now, next_attempt_at = @now, updated_at = @now
       WHERE status = 'failed'`),
     statusOf: prepare(`SELECT status FROM deliveries WHERE id = ?`),
+    lastAttempt: prepare(`SELECT COALESCE(MAX(id), 0) FROM attempts`),
+    // Walks back from the newest attempt to the first that ended before the cutoff.
+    lastAttemptEndedBefore: prepare(`
+      SELECT COALESCE((SELECT id FROM attempts WHERE started_at + duration_ms < ? ORDER BY id DESC LIMIT 1), 0)`),
+    // CROSS JOIN keeps attempts the outer loop, read by id: the other way round would walk
+    // every delivery the endpoint ever had.
+    attemptStarts: prepare(`
+      SELECT a.delivery_seq AS delivery, a.started_at AS startedAt
+      FROM attempts a CROSS JOIN deliveries d ON d.seq = a.delivery_seq
+      WHERE a.id > @after AND a.id <= @last AND d.endpoint_id = @endpointId AND a.started_at > @since
+      ORDER BY a.id`),
   };
 }
 
@@ -384,6 +405,27 @@ export class DeliveryQueue {
       return head && head.lease_owner === null ? head.next_attempt_at : null;
     }
     return (this.s.nextDue.pluck().get(endpointId) as number | undefined) ?? null;
+  }
+
+  /**
+   * The start times of one endpoint's recorded attempts of the last minute, for its rate
+   * (core/rate-window.ts), and the newest attempt's id, to read on from: the attempts
+   * recorded after attempt `afterId`, or with `afterId` null, all of them.
+   *
+   * Reading all of them needs no index of its own. An attempt is recorded once it has
+   * ended (the delivery loop records at its next turn, within a second), so attempts
+   * follow each other in the table by when they ended, give or take that second. Walking
+   * back from the newest, the first attempt found that ended well before the minute
+   * (RECORD_MARGIN_MS before it) was recorded before the minute began, and so was every
+   * attempt before it in the table. The cost is the attempts of about the last two
+   * minutes, of every endpoint, whatever the size of the outbox; a clock set back makes
+   * the walk longer, once.
+   */
+  attemptStarts(endpointId: string, afterId: number | null, now: number): { lastId: number; starts: RecordedStart[] } {
+    const last = this.s.lastAttempt.pluck().get() as number;
+    const after = afterId ?? (this.s.lastAttemptEndedBefore.pluck().get(now - RATE_WINDOW_MS - RECORD_MARGIN_MS) as number);
+    const starts = this.s.attemptStarts.all({ after, last, endpointId, since: now - RATE_WINDOW_MS }) as RecordedStart[];
+    return { lastId: last, starts };
   }
 
   /**

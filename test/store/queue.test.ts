@@ -413,3 +413,53 @@ describe('the clock jumping', () => {
     expect(s.queue.claim(endpoint.id, 'run:a', NOW + 60_000, LEASE, 1, false, 3_600_000)).toHaveLength(0);
   });
 });
+
+describe('attemptStarts: what an endpoint rate counts', () => {
+  it('reads the last minute from attempts in the order they were recorded, then reads on from there', () => {
+    const s = store();
+    const a = addEndpoint(s, null, 'https://a.example/hook');
+    const b = addEndpoint(s, null, 'https://b.example/hook');
+    for (let n = 1; n <= 10; n++) capture(s, n);
+    const claims = {
+      [a.id]: s.queue.claim(a.id, 'run:a', NOW + 100, LEASE, 10, false),
+      [b.id]: s.queue.claim(b.id, 'run:a', NOW + 100, LEASE, 10, false),
+    };
+    const record = (endpointId: string, startedAt: number, durationMs = 100) => {
+      const claim = claims[endpointId]!.shift()!;
+      s.queue.settle(
+        claim,
+        'run:a',
+        { ...attempt(), startedAt, durationMs },
+        { status: 'delivered', reason: 'ok' },
+        startedAt + durationMs,
+      );
+      return { delivery: claim.seq, startedAt };
+    };
+    const now = NOW + 600_000;
+    record(a.id, now - 300_000);
+    record(a.id, now - 200_000);
+    record(a.id, now - 70_000);
+    // Recorded a little late, after one of another endpoint that ended before the minute:
+    // walking back must not stop at the first attempt that ended before the minute.
+    const late = record(a.id, now - 59_500);
+    record(b.id, now - 62_000, 1000);
+    const recent = [record(a.id, now - 50_000), record(a.id, now - 58_000, 15_000)];
+    record(b.id, now - 40_000);
+    const last = record(a.id, now - 5_000);
+
+    const read = s.queue.attemptStarts(a.id, null, now);
+    expect(read.starts).toEqual([late, ...recent, last]);
+    expect(read.lastId).toBe(9);
+    expect(s.queue.attemptStarts(b.id, null, now).starts.map((start) => start.startedAt)).toEqual([now - 40_000]);
+
+    expect(s.queue.attemptStarts(a.id, read.lastId, now).starts).toEqual([]);
+    const next = record(a.id, now + 1000);
+    expect(s.queue.attemptStarts(a.id, read.lastId, now + 1000)).toEqual({ lastId: 10, starts: [next] });
+  });
+
+  it('an outbox without attempts reads nothing', () => {
+    const s = store();
+    const a = addEndpoint(s);
+    expect(s.queue.attemptStarts(a.id, null, NOW)).toEqual({ lastId: 0, starts: [] });
+  });
+});
