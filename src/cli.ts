@@ -526,6 +526,7 @@ program
           [
             `${d.id}  ${d.status.padEnd(9)} ${d.type}${d.test ? ' (test)' : ''}  ${d.eventId}  → ${d.endpointUrl}  captured ${localTime(d.capturedAt)}`,
             ...(d.lastError ? [`    ${d.lastError}`] : []),
+            ...(d.recoverAt !== null ? [`    next automatic retry at ${localTime(d.recoverAt)}`] : []),
             ...d.attempts.map((a) => `    ${localTime(a.startedAt)}  ${a.statusCode ?? a.outcome}  ${a.durationMs} ms  ${a.reason}`),
           ].join('\n'),
         )

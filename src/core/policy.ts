@@ -2,6 +2,7 @@
 // given what an attempt produced, what the delivery has been through in its current round,
 // and the time, decide what happens next. No I/O, no clock: the dispatcher supplies `now`.
 import { isAppsScriptAccepted } from './endpoint-url.js';
+import { recoveryAt, recoverySchedule, type AutoRecover } from './recovery.js';
 import type { Settings } from './settings.js';
 
 /** What one attempt produced, as the sender saw it. Expected failures are values. */
@@ -19,25 +20,34 @@ export interface Round {
   attemptsUsed: number;
   /** When this round began: at capture, or at the operator's manual retry. */
   queuedAt: number;
+  /** Automatic retries made since then (docs/webhooks.md, "Automatic recovery"). */
+  recoveries: number;
+}
+
+/** What the rules need to know of the endpoint. */
+export interface Addressee {
+  url: string;
+  autoRecover: AutoRecover;
 }
 
 export type Decision =
   | { status: 'delivered'; reason: string }
   | { status: 'queued'; nextAttemptAt: number; usesAttempt: boolean; reason: string }
   | { status: 'waiting'; reason: string }
-  | { status: 'failed'; reason: string; disableEndpoint: boolean; usesAttempt: boolean };
+  /** `recoverAt`: when it is tried again by itself; null: only if the operator retries it. */
+  | { status: 'failed'; reason: string; disableEndpoint: boolean; usesAttempt: boolean; recoverAt: number | null };
 
 /** A delivery's status, as the panel and the CLI name them (docs/webhooks.md). */
 export type DeliveryStatus = Decision['status'];
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'waiting', 'delivered', 'failed'];
 
-export type Schedule = Pick<Settings, 'retry_delay_ms' | 'max_retries' | 'retry_after_max_ms' | 'expire_after_ms'>;
+export type Schedule = Pick<Settings, 'retry_delay_ms' | 'max_retries' | 'retry_after_max_ms' | 'expire_after_ms' | 'recover_schedule'>;
 
-export function decide(outcome: AttemptOutcome, round: Round, now: number, endpointUrl: string, schedule: Schedule): Decision {
+export function decide(outcome: AttemptOutcome, round: Round, now: number, endpoint: Addressee, schedule: Schedule): Decision {
   if (outcome.kind === 'answered') {
     const { status } = outcome;
     if (status >= 200 && status < 300) return { status: 'delivered', reason: `delivered: HTTP ${status}` };
-    if (isAppsScriptAccepted(endpointUrl, status, outcome.location)) {
+    if (isAppsScriptAccepted(endpoint.url, status, outcome.location)) {
       return { status: 'delivered', reason: 'delivered: Google Apps Script ran it (HTTP 302 to script.googleusercontent.com)' };
     }
     if (status === 410) {
@@ -46,6 +56,7 @@ export function decide(outcome: AttemptOutcome, round: Round, now: number, endpo
         reason: 'HTTP 410 Gone: the endpoint says it no longer exists, so it was disabled',
         disableEndpoint: true,
         usesAttempt: true,
+        recoverAt: null,
       };
     }
   }
@@ -55,6 +66,7 @@ export function decide(outcome: AttemptOutcome, round: Round, now: number, endpo
       reason: `expired: not delivered within ${formatDuration(schedule.expire_after_ms)} (last: ${describe(outcome)})`,
       disableEndpoint: false,
       usesAttempt: outcome.kind !== 'unreachable',
+      recoverAt: null,
     };
   }
   if (outcome.kind === 'unreachable') {
@@ -75,11 +87,28 @@ export function decide(outcome: AttemptOutcome, round: Round, now: number, endpo
   const used = round.attemptsUsed + 1;
   const retriesLeft = schedule.max_retries - (used - 1);
   if (retriesLeft <= 0) {
+    // A round of automatic recovery is one attempt (store/queue.ts recoverDue): the count
+    // that matters then is of the automatic retries, not of the contract's attempts.
+    const spent =
+      round.recoveries === 0
+        ? `${used} attempt${used === 1 ? '' : 's'} made, no retries left`
+        : `automatic retry ${round.recoveries} failed`;
+    const recovery = recoveryAt({
+      mode: endpoint.autoRecover,
+      outcome,
+      recoveries: round.recoveries,
+      queuedAt: round.queuedAt,
+      now,
+      schedule: recoverySchedule(schedule.recover_schedule),
+      expireAfterMs: schedule.expire_after_ms,
+    });
+    const next = recovery.at === null ? recovery.why : `next automatic retry in ${formatDuration(recovery.waitMs)}`;
     return {
       status: 'failed',
-      reason: `${describe(outcome)}; ${used} attempt${used === 1 ? '' : 's'} made, no retries left`,
+      reason: `${describe(outcome)}; ${spent}; ${next}`,
       disableEndpoint: false,
       usesAttempt: true,
+      recoverAt: recovery.at,
     };
   }
   return {

@@ -47,7 +47,7 @@ export async function makeAttempt(
   const now = (deps.now ?? Date.now)();
   return {
     outcome: sent.outcome,
-    decision: decide(sent.outcome, { attemptsUsed: claim.attemptsUsed, queuedAt: claim.queuedAt }, now, endpoint.url, settings),
+    decision: decide(sent.outcome, claim, now, endpoint, settings),
     record: {
       startedAt: sent.startedAt,
       durationMs: sent.durationMs,

@@ -23,8 +23,13 @@
 // nothing is leased only to sit, and looks again when the minute makes room. The starts it
 // counts are read back from the outbox's attempts each turn, so Send Test's (made outside
 // the loop, perhaps by the CLI) count too, and the rate holds across a restart.
+//
+// Failed deliveries whose automatic retry has come (docs/webhooks.md, "Automatic recovery")
+// go back in the queue in the turn that finds them due, within its commit, so they are
+// claimed in that same turn. The loop keeps the earliest such time and wakes for it.
 import { expiredReason } from '../core/policy.js';
 import { RATE_WINDOW_MS, RateWindow } from '../core/rate-window.js';
+import { recoverySchedule } from '../core/recovery.js';
 import type { Settings } from '../core/settings.js';
 import type { Endpoint, Endpoints } from '../store/endpoints.js';
 import { AttemptNotRecordedError, type Claim } from '../store/queue.js';
@@ -84,6 +89,8 @@ export class Dispatcher {
   private stopped = true;
   /** The first sweep comes EXPIRY_SWEEP_MS after start, like each other after the last: start-up stays short. */
   private lastSweepAt: number;
+  /** The earliest automatic retry of a failed delivery, as the last turn read it; null: none. */
+  private recoverAt: number | null = null;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
@@ -159,10 +166,16 @@ export class Dispatcher {
     const settings = this.deps.settings();
     const now = this.now();
     if (now - this.lastSweepAt >= EXPIRY_SWEEP_MS || now < this.lastSweepAt) this.expire(settings, now);
+    // A time further ahead than the schedule's longest wait was set before the clock jumped back.
+    const maxRecoverWait = Math.max(0, ...recoverySchedule(settings.recover_schedule));
+    const recovering = this.recoverAt !== null && (this.recoverAt <= now || this.recoverAt > now + maxRecoverWait);
     const work = () => {
       const recorded = this.recordFinished();
+      const recovered = recovering ? this.deps.queue.recoverDue(now, settings.max_retries, maxRecoverWait) : [];
+      const recoverAt = this.deps.queue.nextRecoverAt();
       const claimed = new Map<EndpointState, Claim[]>();
-      let nextWake = now + IDLE_TICK_MS;
+      // One still due after recoverDue would make the loop spin; the idle tick looks again.
+      let nextWake = recoverAt !== null && recoverAt > now ? Math.min(now + IDLE_TICK_MS, recoverAt) : now + IDLE_TICK_MS;
       for (const endpoint of this.deps.endpoints.list()) {
         if (!endpoint.enabled) continue;
         const state = this.stateOf(endpoint, settings);
@@ -179,17 +192,24 @@ export class Dispatcher {
       const dropped = [...this.state.values()].filter((state) => !claimed.has(state));
       const released = [...this.unclaimed, ...dropped.flatMap((state) => state.ready.map((claim) => claim.seq))];
       this.deps.queue.release(this.deps.owner, released);
-      return { recorded, claimed, dropped, nextWake };
+      return { recorded, recovered, recoverAt, claimed, dropped, nextWake };
     };
     // A turn with nothing to record or give back (an idle tick, a capture while the endpoint
     // is held) takes no write lock; its claims, if any, commit on their own.
     const writes =
-      this.finished.length > 0 || this.unclaimed.length > 0 || [...this.state.values()].some((state) => state.ready.length > 0);
+      recovering ||
+      this.finished.length > 0 ||
+      this.unclaimed.length > 0 ||
+      [...this.state.values()].some((state) => state.ready.length > 0);
     const turn = writes ? this.deps.queue.inOneCommit(work) : work();
     // Committed: only now does memory follow what the outbox says.
     this.unclaimed = [];
+    this.recoverAt = turn.recoverAt;
     for (const state of turn.dropped) state.ready = [];
     this.log(turn.recorded);
+    for (const { id, status, recoveries } of turn.recovered) {
+      this.deps.log.info({ delivery: id, to: status, reason: `automatic retry ${recoveries}` }, 'delivery state');
+    }
     for (const [state, claims] of turn.claimed) {
       state.ready.push(...claims);
       this.launch(state, settings);

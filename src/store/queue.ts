@@ -45,7 +45,16 @@ export interface Claim {
   test: boolean;
   attemptsUsed: number;
   queuedAt: number;
+  /** Automatic retries made of it since it was queued. */
+  recoveries: number;
   body: Buffer;
+}
+
+/** A failed delivery put back by its automatic retry, which is its `recoveries`-th. */
+export interface Recovered {
+  id: string;
+  status: 'queued' | 'waiting';
+  recoveries: number;
 }
 
 /** An attempt as recorded; its reason comes from the policy's decision. */
@@ -81,7 +90,7 @@ const RECORD_MARGIN_MS = 60_000;
 
 const CLAIM_COLUMNS = `
   d.seq, d.id, d.endpoint_id AS endpointId, e.id AS eventId, e.test, d.attempts_used AS attemptsUsed,
-  d.queued_at AS queuedAt, e.body`;
+  d.queued_at AS queuedAt, d.recoveries, e.body`;
 
 /** Due (or set due by a clock that has since jumped back), and not leased by anyone now. */
 const CLAIMABLE = `
@@ -135,7 +144,7 @@ function prepareStatements(db: Database) {
     clockSkew: prepare(`UPDATE endpoints SET clock_skew_ms = @skew WHERE id = @id AND clock_skew_ms IS NOT @skew`),
     settle: prepare(`
       UPDATE deliveries SET status = @status, attempts_used = attempts_used + @used, next_attempt_at = @next,
-        last_error = @lastError, delivered_at = @deliveredAt, lease_owner = NULL, lease_expires_at = NULL,
+        last_error = @lastError, delivered_at = @deliveredAt, recover_at = @recoverAt, lease_owner = NULL, lease_expires_at = NULL,
         updated_at = @now
       WHERE seq = @seq AND lease_owner = @owner`),
     holdEndpoint: prepare(`UPDATE endpoints SET unreachable_since = COALESCE(unreachable_since, ?) WHERE id = ?`),
@@ -152,7 +161,7 @@ function prepareStatements(db: Database) {
       UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL
       WHERE lease_owner LIKE ? AND lease_owner <> ?`),
     expire: prepare(`
-      UPDATE deliveries SET status = 'failed', last_error = @reason, updated_at = @now
+      UPDATE deliveries SET status = 'failed', last_error = @reason, recover_at = NULL, updated_at = @now
       WHERE status IN ('queued', 'waiting') AND queued_at <= @cutoff
         AND (lease_owner IS NULL OR lease_expires_at <= @now)
       RETURNING id`),
@@ -163,17 +172,36 @@ function prepareStatements(db: Database) {
     headDue: prepare(`
       SELECT next_attempt_at, lease_owner FROM deliveries INDEXED BY deliveries_by_endpoint
       WHERE endpoint_id = ? AND status = 'queued' ORDER BY seq LIMIT 1`),
+    // A failed delivery due for its automatic retry goes back in the queue for one attempt
+    // (attempts_used at the contract's limit, so that a failed attempt fails at once and
+    // takes the next step), or waits with its endpoint while that cannot be reached. Its
+    // queued_at stays: the expiry counts from when it was first queued. The delivery loop
+    // looks for these only when the earliest recover_at comes, through their own index.
+    recoverDue: prepare(`
+      UPDATE deliveries INDEXED BY deliveries_recover SET
+        status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
+        attempts_used = @maxRetries, next_attempt_at = @now, recoveries = recoveries + 1, recover_at = NULL, updated_at = @now
+      WHERE (recover_at <= @now OR recover_at > @now + @maxWait) AND status = 'failed'
+        AND (SELECT auto_recover FROM endpoints WHERE id = endpoint_id) <> 'off'
+      RETURNING id, status, recoveries`),
+    // The operator turned automatic retries off for the endpoint since these failed.
+    recoverOff: prepare(`
+      UPDATE deliveries INDEXED BY deliveries_recover SET recover_at = NULL
+      WHERE (recover_at <= @now OR recover_at > @now + @maxWait)
+        AND (SELECT auto_recover FROM endpoints WHERE id = endpoint_id) = 'off'`),
+    nextRecover: prepare(`
+      SELECT recover_at FROM deliveries INDEXED BY deliveries_recover WHERE recover_at IS NOT NULL ORDER BY recover_at LIMIT 1`).pluck(),
     syncEach: prepare(`PRAGMA synchronous = FULL`),
     syncLater: prepare(`PRAGMA synchronous = NORMAL`),
     retryOne: prepare(`
       UPDATE deliveries SET
         status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
-        attempts_used = 0, queued_at = @now, next_attempt_at = @now, updated_at = @now
+        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'failed'`),
     retryAll: prepare(`
       UPDATE deliveries SET
         status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
-        attempts_used = 0, queued_at = @now, next_attempt_at = @now, updated_at = @now
+        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, updated_at = @now
       WHERE status = 'failed'`),
     statusOf: prepare(`SELECT status FROM deliveries WHERE id = ?`),
     lastAttempt: prepare(`SELECT COALESCE(MAX(id), 0) FROM attempts`),
@@ -341,6 +369,7 @@ export class DeliveryQueue {
         next: decision.status === 'queued' ? decision.nextAttemptAt : now,
         lastError: decision.status === 'delivered' ? null : decision.reason,
         deliveredAt: decision.status === 'delivered' ? now : null,
+        recoverAt: decision.status === 'failed' ? decision.recoverAt : null,
         now,
       });
       if (decision.status === 'waiting') this.holdEndpoint(claim.endpointId, now);
@@ -393,6 +422,26 @@ export class DeliveryQueue {
   expireOverdue(now: number, expireAfterMs: number, reason: string): string[] {
     const rows = this.s.expire.all({ now, cutoff: now - expireAfterMs, reason }) as { id: string }[];
     return rows.map((row) => row.id);
+  }
+
+  /**
+   * Automatic recovery (docs/webhooks.md, "Automatic recovery"): the failed deliveries whose
+   * next automatic retry has come go back in the queue, for one attempt each. A time further
+   * ahead than the longest wait of the schedule (`maxWaitMs`) was set by a clock that has
+   * since jumped back, and counts as come (as does one planned by a longer schedule that the
+   * operator has since shortened). Returns what was recovered, to what status.
+   */
+  recoverDue(now: number, maxRetries: number, maxWaitMs: number): Recovered[] {
+    return this.atomically(() => {
+      const params = { now, maxRetries, maxWait: maxWaitMs };
+      this.s.recoverOff.run(params);
+      return this.s.recoverDue.all(params) as Recovered[];
+    });
+  }
+
+  /** The earliest automatic retry of any failed delivery, or null. */
+  nextRecoverAt(): number | null {
+    return (this.s.nextRecover.get() as number | undefined) ?? null;
   }
 
   /**
@@ -497,7 +546,7 @@ export class DeliveryQueue {
         result.resent = this.db
           .prepare(
             `UPDATE deliveries SET status = @status, attempts_used = 0, queued_at = @now, next_attempt_at = @now,
-               delivered_at = NULL, last_error = NULL, updated_at = @now
+               recoveries = 0, recover_at = NULL, delivered_at = NULL, last_error = NULL, updated_at = @now
              WHERE endpoint_id = @endpointId AND status = 'delivered'
                AND event_seq IN (SELECT e.seq FROM events e WHERE ${sql.where} AND ${takes})`,
           )

@@ -43,9 +43,11 @@ interface DeliveryRow {
   session_id: string | null;
 }
 
+// An automatic retry whose endpoint has since turned them off will not happen (store/queue.ts recoverDue).
 const VIEW_COLUMNS = `
   d.seq, d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url, d.attempts_used,
-  d.next_attempt_at, d.recover_at, d.last_error, e.captured_at, d.delivered_at, e.session_id`;
+  d.next_attempt_at, CASE WHEN p.auto_recover = 'off' THEN NULL ELSE d.recover_at END AS recover_at, d.last_error, e.captured_at,
+  d.delivered_at, e.session_id`;
 
 /** The page query for one combination of filters, written so each can use its index. */
 function pageQuery(filter: DeliveryFilter): string {

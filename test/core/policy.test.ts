@@ -4,8 +4,8 @@ import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
 
 const schedule: Schedule = DEFAULT_SETTINGS;
 const NOW = Date.parse('2026-06-01T12:00:00Z');
-const URL_ = 'https://hooks.example.com/booth';
-const fresh = { attemptsUsed: 0, queuedAt: NOW - 1000 };
+const URL_ = { url: 'https://hooks.example.com/booth', autoRecover: 'on' } as const;
+const fresh = { attemptsUsed: 0, queuedAt: NOW - 1000, recoveries: 0 };
 
 const answered = (status: number, extra: { location?: string; retryAfter?: string } = {}): AttemptOutcome => ({
   kind: 'answered',
@@ -20,7 +20,9 @@ describe('decide: the endpoint answered 2xx', () => {
   });
 
   it('is delivered even on the last attempt and long after queueing', () => {
-    expect(decide(answered(200), { attemptsUsed: 3, queuedAt: NOW - 30 * 86_400_000 }, NOW, URL_, schedule).status).toBe('delivered');
+    expect(decide(answered(200), { ...fresh, attemptsUsed: 3, queuedAt: NOW - 30 * 86_400_000 }, NOW, URL_, schedule).status).toBe(
+      'delivered',
+    );
   });
 });
 
@@ -36,11 +38,14 @@ describe('decide: the endpoint answered, not with 2xx', () => {
           reason: expect.stringContaining(`retry ${used + 1} of 3 in 10 s`),
         });
       }
+      // A refusal (a 4xx but 408 and 429) is left to the operator; anything else is tried again in 5 min.
+      const refused = status >= 400 && status < 500 && status !== 408 && status !== 429;
       expect(decide(answered(status), { ...fresh, attemptsUsed: 3 }, NOW, URL_, schedule)).toEqual({
         status: 'failed',
         reason: expect.stringContaining('4 attempts made, no retries left'),
         disableEndpoint: false,
         usesAttempt: true,
+        recoverAt: refused ? null : NOW + 5 * 60_000,
       });
     },
   );
@@ -111,6 +116,7 @@ describe('decide: 410 Gone', () => {
         reason: expect.stringContaining('410 Gone'),
         disableEndpoint: true,
         usesAttempt: true,
+        recoverAt: null,
       });
     }
   });
@@ -129,24 +135,74 @@ describe('decide: unreachable', () => {
   it('fails as expired after 7 days, not before', () => {
     const week = 7 * 86_400_000;
     const outcome: AttemptOutcome = { kind: 'unreachable', error: 'offline' };
-    expect(decide(outcome, { attemptsUsed: 0, queuedAt: NOW - week + 1 }, NOW, URL_, schedule).status).toBe('waiting');
-    expect(decide(outcome, { attemptsUsed: 0, queuedAt: NOW - week }, NOW, URL_, schedule)).toEqual({
+    expect(decide(outcome, { ...fresh, queuedAt: NOW - week + 1 }, NOW, URL_, schedule).status).toBe('waiting');
+    expect(decide(outcome, { ...fresh, queuedAt: NOW - week }, NOW, URL_, schedule)).toEqual({
       status: 'failed',
       reason: expect.stringMatching(/^expired: not delivered within 7 days/),
       disableEndpoint: false,
       usesAttempt: false,
+      recoverAt: null,
     });
   });
 
   it('also ends an endless Retry-After loop at the expiry', () => {
-    expect(
-      decide(answered(429, { retryAfter: '60' }), { attemptsUsed: 0, queuedAt: NOW - 8 * 86_400_000 }, NOW, URL_, schedule).status,
-    ).toBe('failed');
+    expect(decide(answered(429, { retryAfter: '60' }), { ...fresh, queuedAt: NOW - 8 * 86_400_000 }, NOW, URL_, schedule).status).toBe(
+      'failed',
+    );
+  });
+});
+
+describe('decide: failed, and what happens next', () => {
+  const last = { ...fresh, attemptsUsed: 3 };
+
+  it('says when the automatic retry comes, or why there is none', () => {
+    expect(decide(answered(500), last, NOW, URL_, schedule).reason).toBe(
+      'HTTP 500 from the endpoint; 4 attempts made, no retries left; next automatic retry in 5 min',
+    );
+    expect(decide(answered(400), last, NOW, URL_, schedule).reason).toBe(
+      'HTTP 400 from the endpoint; 4 attempts made, no retries left; not retried automatically: the receiver refused it (HTTP 400); ' +
+        '--auto-recover all retries refusals too',
+    );
+    expect(decide(answered(500), last, NOW, { ...URL_, autoRecover: 'off' }, schedule)).toMatchObject({
+      recoverAt: null,
+      reason: 'HTTP 500 from the endpoint; 4 attempts made, no retries left; automatic retries are off for this endpoint',
+    });
+    expect(decide(answered(400), last, NOW, { ...URL_, autoRecover: 'all' }, schedule)).toMatchObject({ recoverAt: NOW + 5 * 60_000 });
+  });
+
+  it('fails an automatic retry after its one attempt and schedules the next step', () => {
+    const third = { ...last, recoveries: 2 };
+    expect(decide({ kind: 'no-response', error: 'no answer within 15 s' }, third, NOW, URL_, schedule)).toEqual({
+      status: 'failed',
+      reason: 'no complete response (no answer within 15 s); automatic retry 2 failed; next automatic retry in 2 h',
+      disableEndpoint: false,
+      usesAttempt: true,
+      recoverAt: NOW + 2 * 3_600_000,
+    });
+    expect(decide(answered(500), third, NOW, URL_, { ...schedule, recover_schedule: '2s,4s' })).toMatchObject({ recoverAt: NOW + 4000 });
+  });
+
+  it('an automatic retry still waits as a Retry-After asks, and for an unreachable endpoint, using nothing', () => {
+    const recovering = { ...last, recoveries: 1 };
+    expect(decide(answered(503, { retryAfter: '30' }), recovering, NOW, URL_, schedule)).toMatchObject({
+      status: 'queued',
+      usesAttempt: false,
+    });
+    expect(decide({ kind: 'unreachable', error: 'offline' }, recovering, NOW, URL_, schedule).status).toBe('waiting');
+  });
+
+  it('schedules no automatic retry past the expiry', () => {
+    const old = { ...last, queuedAt: NOW - 7 * 86_400_000 + 60_000 };
+    expect(decide(answered(500), old, NOW, URL_, schedule)).toMatchObject({
+      status: 'failed',
+      recoverAt: null,
+      reason: expect.stringContaining('it would expire before the next retry'),
+    });
   });
 });
 
 describe('decide: Google Apps Script', () => {
-  const script = 'https://script.google.com/macros/s/AKfy/exec';
+  const script = { url: 'https://script.google.com/macros/s/AKfy/exec', autoRecover: 'on' } as const;
   it('counts its 302 to script.googleusercontent.com as delivered', () => {
     const decision = decide(
       answered(302, { location: 'https://script.googleusercontent.com/macros/echo?user_content_key=x' }),

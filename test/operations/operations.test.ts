@@ -254,7 +254,7 @@ describe('delivery operations', () => {
         claim,
         'run:x',
         { startedAt: NOW, durationMs: 1, outcome: 'answered', statusCode: 500, error: null, responseHead: null },
-        { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true },
+        { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true, recoverAt: null },
         NOW,
       );
     }

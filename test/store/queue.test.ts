@@ -256,7 +256,7 @@ describe('settle', () => {
       claim,
       'run:a',
       attempt('answered', 410),
-      { status: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: true, usesAttempt: true },
+      { status: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: true, usesAttempt: true, recoverAt: null },
       NOW + 20,
     );
     expect(s.endpoints.get(endpoint.id)).toMatchObject({ enabled: false, disabledReason: 'HTTP 410 Gone' });
@@ -283,7 +283,7 @@ describe('operator actions and expiry', () => {
       claim!,
       'run:a',
       attempt('answered', 500),
-      { status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true },
+      { status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true, recoverAt: null },
       NOW + 20,
     );
     expect(s.queue.retry(claim!.id, NOW + 100)).toEqual({ ok: true });
@@ -302,7 +302,7 @@ describe('operator actions and expiry', () => {
         claim,
         'run:a',
         attempt('answered', 500),
-        { status: 'failed', reason: 'x', disableEndpoint: false, usesAttempt: true },
+        { status: 'failed', reason: 'x', disableEndpoint: false, usesAttempt: true, recoverAt: null },
         NOW + 20,
       );
     }
@@ -328,6 +328,129 @@ describe('operator actions and expiry', () => {
   });
 });
 
+describe('automatic recovery', () => {
+  const MAX_RETRIES = 3;
+  const MAX_WAIT = 12 * 3_600_000;
+
+  /** n deliveries to one endpoint, each failed after its attempts with its own next automatic retry. */
+  function failedWith(s: Store, recoverAts: (number | null)[], endpoint = addEndpoint(s)) {
+    recoverAts.forEach((_, i) => capture(s, i + 1));
+    const claims = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, recoverAts.length, false);
+    claims.forEach((claim, i) => {
+      s.queue.settle(
+        claim,
+        'run:a',
+        attempt('answered', 503),
+        {
+          status: 'failed',
+          reason: 'HTTP 503; next automatic retry',
+          disableEndpoint: false,
+          usesAttempt: true,
+          recoverAt: recoverAts[i]!,
+        },
+        NOW + 20,
+      );
+    });
+    return { endpoint, ids: claims.map((claim) => claim.id) };
+  }
+
+  const row = (s: Store, id: string) =>
+    s.db
+      .prepare('SELECT status, attempts_used, recoveries, recover_at, queued_at, next_attempt_at FROM deliveries WHERE id = ?')
+      .get(id) as Record<string, unknown>;
+
+  it('puts back only the failed deliveries whose time has come, for one attempt each, keeping their expiry', () => {
+    const s = store();
+    const { endpoint, ids } = failedWith(s, [NOW + 1000, NOW + 5000, null]);
+    expect(s.queue.nextRecoverAt()).toBe(NOW + 1000);
+    expect(s.queue.recoverDue(NOW + 999, MAX_RETRIES, MAX_WAIT)).toEqual([]);
+    expect(s.queue.recoverDue(NOW + 1000, MAX_RETRIES, MAX_WAIT)).toEqual([{ id: ids[0], status: 'queued', recoveries: 1 }]);
+    expect(row(s, ids[0]!)).toEqual({
+      status: 'queued',
+      attempts_used: MAX_RETRIES,
+      recoveries: 1,
+      recover_at: null,
+      queued_at: NOW + 1,
+      next_attempt_at: NOW + 1000,
+    });
+    expect(s.views.get(ids[1]!)).toMatchObject({ status: 'failed', recoverAt: NOW + 5000 });
+    expect(s.views.get(ids[2]!)).toMatchObject({ status: 'failed', recoverAt: null });
+    expect(s.queue.nextRecoverAt()).toBe(NOW + 5000);
+    const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 5, false);
+    expect(claim).toMatchObject({ id: ids[0], attemptsUsed: MAX_RETRIES, recoveries: 1, queuedAt: NOW + 1 });
+    expect(s.views.counts()).toMatchObject({ queued: 1, failed: 2 });
+  });
+
+  it('waits with an endpoint that cannot be reached', () => {
+    const s = store();
+    const { endpoint, ids } = failedWith(s, [NOW + 1000]);
+    capture(s, 9);
+    const [other] = s.queue.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 1, false);
+    s.queue.settle(other!, 'run:a', attempt('unreachable', null), { status: 'waiting', reason: 'offline' }, NOW + 40);
+    expect(s.queue.recoverDue(NOW + 1000, MAX_RETRIES, MAX_WAIT)).toEqual([{ id: ids[0], status: 'waiting', recoveries: 1 }]);
+    expect(s.queue.resumeEndpoint(endpoint.id, NOW + 2000)).toBe(2);
+    expect(s.views.get(ids[0]!)).toMatchObject({ status: 'queued' });
+  });
+
+  it('counts a time set before the clock jumped back as come', () => {
+    const s = store();
+    const { ids } = failedWith(s, [NOW + 1000]);
+    expect(s.queue.recoverDue(NOW - 3 * 3_600_000, MAX_RETRIES, 30 * 60_000)).toEqual([{ id: ids[0], status: 'queued', recoveries: 1 }]);
+  });
+
+  it('drops the automatic retries of an endpoint that turned them off since', () => {
+    const s = store();
+    const { endpoint, ids } = failedWith(s, [NOW + 1000, NOW + 5000]);
+    s.endpoints.update(endpoint.id, { autoRecover: 'off' });
+    expect(s.views.get(ids[1]!)?.recoverAt).toBeNull();
+    expect(s.queue.recoverDue(NOW + 1000, MAX_RETRIES, MAX_WAIT)).toEqual([]);
+    expect(row(s, ids[0]!)).toMatchObject({ status: 'failed', recover_at: null });
+    expect(s.queue.nextRecoverAt()).toBe(NOW + 5000);
+  });
+
+  it('starts again from the first step after a manual retry or a replay, and remembers the step otherwise', () => {
+    const s = store();
+    const { endpoint, ids } = failedWith(s, [NOW + 1000, NOW + 1000]);
+    s.queue.recoverDue(NOW + 1000, MAX_RETRIES, MAX_WAIT);
+    const claims = s.queue.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 2, false);
+    for (const claim of claims) {
+      s.queue.settle(
+        claim,
+        'run:a',
+        attempt('answered', 503),
+        { status: 'failed', reason: 'automatic retry 1 failed', disableEndpoint: false, usesAttempt: true, recoverAt: NOW + 9000 },
+        NOW + 1100,
+      );
+    }
+    expect(row(s, ids[0]!)).toMatchObject({ status: 'failed', recoveries: 1, recover_at: NOW + 9000, attempts_used: MAX_RETRIES + 1 });
+    expect(s.queue.retry(ids[0]!, NOW + 2000)).toEqual({ ok: true });
+    expect(row(s, ids[0]!)).toMatchObject({ status: 'queued', recoveries: 0, recover_at: null, attempts_used: 0, queued_at: NOW + 2000 });
+    expect(s.queue.retryAllFailed(NOW + 3000)).toBe(1);
+    expect(row(s, ids[1]!)).toMatchObject({ status: 'queued', recoveries: 0, recover_at: null, attempts_used: 0 });
+    expect(s.queue.nextRecoverAt()).toBeNull();
+  });
+
+  it('a delivered delivery sent again by a replay starts with no automatic retries', () => {
+    const s = store();
+    const { endpoint, ids } = failedWith(s, [NOW + 1000]);
+    s.queue.recoverDue(NOW + 1000, MAX_RETRIES, MAX_WAIT);
+    const [claim] = s.queue.claim(endpoint.id, 'run:a', NOW + 1000, LEASE, 1, false);
+    s.queue.settle(claim!, 'run:a', attempt(), { status: 'delivered', reason: 'ok' }, NOW + 1100);
+    expect(
+      s.queue.replay(endpoint.id, { since: null, until: null, types: null, organiserEventId: null }, null, true, NOW + 2000).resent,
+    ).toBe(1);
+    expect(row(s, ids[0]!)).toMatchObject({ status: 'queued', recoveries: 0, recover_at: null, attempts_used: 0 });
+  });
+
+  it('finds what is due from its index once SQLite has statistics', () => {
+    const s = store();
+    const { ids } = failedWith(s, [NOW + 1000, NOW + 2000]);
+    s.db.exec('ANALYZE');
+    expect(s.queue.nextRecoverAt()).toBe(NOW + 1000);
+    expect(s.queue.recoverDue(NOW + 2000, MAX_RETRIES, MAX_WAIT).map((r) => r.id)).toEqual(ids);
+  });
+});
+
 describe('dayStats', () => {
   it("sorts the deliveries of each hour's events by how they went", () => {
     const s = store();
@@ -345,7 +468,7 @@ describe('dayStats', () => {
     settleNext({ status: 'queued', nextAttemptAt: 0, usesAttempt: true, reason: 'HTTP 500' });
     settleNext({ status: 'delivered', reason: 'ok' });
     captureAt(at(2.5));
-    settleNext({ status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true });
+    settleNext({ status: 'failed', reason: 'no retries left', disableEndpoint: false, usesAttempt: true, recoverAt: null });
     captureAt(at(3.5));
     settleNext({ status: 'waiting', reason: 'offline' }, 'unreachable');
     captureAt(at(3.2));

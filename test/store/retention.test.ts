@@ -31,7 +31,7 @@ describe('outbox maintenance', () => {
         const [claim] = store.queue.claim(endpoint.id, 'run:sim', at + 1, 60_000, 1, false);
         const failed = n % 100 === 0;
         const decision: Decision = failed
-          ? { status: 'failed', reason: 'HTTP 500; no retries left', disableEndpoint: false, usesAttempt: true }
+          ? { status: 'failed', reason: 'HTTP 500; no retries left', disableEndpoint: false, usesAttempt: true, recoverAt: null }
           : { status: 'delivered', reason: 'delivered: HTTP 200' };
         if (failed) failedKept += 1;
         store.queue.settle(
@@ -100,7 +100,7 @@ describe('outbox maintenance', () => {
         },
         status === 'delivered'
           ? { status: 'delivered', reason: 'delivered: HTTP 200' }
-          : { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true },
+          : { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true, recoverAt: null },
         at,
       );
     };
