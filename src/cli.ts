@@ -493,16 +493,17 @@ program
   .action(async (_options, command: Command) => {
     await withOperations(command, ({ store }, dir) => {
       const live = liveAgent(dir);
-      const { online, heldSince, counts, lastDeliveredAt } = summarize(store);
+      const { online, heldSince, counts, recovering, lastDeliveredAt } = summarize(store);
+      const retrying = recovering.count > 0 ? ` (${recovering.count} retrying by themselves, next at ${localTime(recovering.nextAt)})` : '';
       const endpoints = store.endpoints.list().map(publicEndpoint);
       const agent = !live.running ? 'not running' : live.port === null ? 'starting' : `running on http://127.0.0.1:${live.port}`;
       print(
         command,
-        { running: live.running, port: live.running ? live.port : null, online, counts, endpoints, lastDeliveredAt },
+        { running: live.running, port: live.running ? live.port : null, online, counts, recovering, endpoints, lastDeliveredAt },
         [
           `agent      ${agent}`,
           `network    ${online ? 'online' : `endpoint(s) unreachable since ${localTime(heldSince)}`}`,
-          `deliveries ${DELIVERY_STATUSES.map((s) => `${counts[s]} ${s}`).join(', ')}`,
+          `deliveries ${DELIVERY_STATUSES.map((s) => `${counts[s]} ${s}`).join(', ')}${retrying}`,
           `endpoints  ${endpoints.length === 0 ? 'none' : `\n${endpoints.map((e) => `  ${describeEndpoint(e)}`).join('\n')}`}`,
           `last delivered ${localTime(lastDeliveredAt)}`,
         ].join('\n'),

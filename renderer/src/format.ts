@@ -15,14 +15,23 @@ export const ALL_ALERTS = 'agent.*';
 
 const isPayloadType = (type: string): type is PayloadType => (PAYLOAD_TYPES as string[]).includes(type);
 
-export type HeadlineInput = Pick<PanelState, 'counts' | 'heldSince' | 'paused'>;
+export type HeadlineInput = Pick<PanelState, 'counts' | 'recovering' | 'heldSince' | 'paused'>;
 
 export type Tone = 'good' | 'busy' | 'warn' | 'bad';
 
 /** The one sentence an operator reads first: what needs them, or that all is well. */
 export function headline(state: HeadlineInput): { tone: Tone; text: string } {
-  const { counts } = state;
-  if (counts.failed > 0) return { tone: 'bad', text: `${counts.failed} failed: needs you` };
+  const { counts, recovering } = state;
+  const needy = counts.failed - recovering.count;
+  if (needy > 0)
+    return {
+      tone: 'bad',
+      text: `${needy} failed: needs you${recovering.count > 0 ? ` (${recovering.count} more retrying by themselves)` : ''}`,
+    };
+  if (counts.failed > 0 && !state.paused) {
+    const at = recovering.nextAt === null ? '' : `, next at ${clock(recovering.nextAt)}`;
+    return { tone: 'warn', text: `${counts.failed} failed, retrying by themselves${at}` };
+  }
   if (state.paused) return { tone: 'warn', text: `Delivery paused${pending(counts) ? `: ${pending(counts)} held back` : ''}` };
   if (counts.waiting > 0) {
     const since = state.heldSince === null ? '' : ` since ${clock(state.heldSince)}`;

@@ -136,6 +136,13 @@ export interface HotFolderFile {
   sent: boolean;
 }
 
+/** Failed deliveries that will be tried again by themselves (docs/webhooks.md, "Automatic recovery"). */
+export interface Recovering {
+  count: number;
+  /** The earliest of their automatic retries; null when there are none. */
+  nextAt: number | null;
+}
+
 /** The guests' deliveries by status (Send Test deliveries left out), and the events sent nowhere. */
 export interface CloseoutFigures {
   counts: StatusCounts;

@@ -24,7 +24,7 @@ export function trayModel(summary: DeliverySummary | null, startAtLogin: boolean
   const icon: TrayIcon =
     summary === null
       ? 'waiting'
-      : summary.counts.failed > 0
+      : summary.counts.failed > summary.recovering.count
         ? 'failed'
         : summary.paused
           ? 'paused'
@@ -59,15 +59,17 @@ function tooltip(summary: DeliverySummary | null): string {
   if (summary === null) return 'Booth Agent: starting…';
   const { queued, waiting, delivered, failed } = summary.counts;
   const head =
-    failed > 0
-      ? `${failed} failed: open the panel`
+    failed > summary.recovering.count
+      ? `${failed - summary.recovering.count} failed: open the panel`
       : summary.paused
         ? 'delivery paused'
-        : waiting > 0
-          ? `${waiting} waiting for the network`
-          : queued > 0
-            ? `sending ${queued}`
-            : 'all delivered';
+        : failed > 0
+          ? `${failed} failed, retrying by themselves`
+          : waiting > 0
+            ? `${waiting} waiting for the network`
+            : queued > 0
+              ? `sending ${queued}`
+              : 'all delivered';
   const { verdict } = closeoutVerdict(summary.closeout);
   return `Booth Agent: ${head}\n${verdict.charAt(0).toUpperCase()}${verdict.slice(1)}\n${delivered} delivered · ${queued} queued · ${waiting} waiting · ${failed} failed`;
 }

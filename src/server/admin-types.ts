@@ -19,6 +19,7 @@ import type {
   EndpointView,
   HotFolderFile,
   HourStats,
+  Recovering,
   ReplayResult,
   StatusCounts,
   TestResult,
@@ -63,6 +64,8 @@ export interface PanelState {
   online: boolean;
   heldSince: number | null;
   counts: StatusCounts;
+  /** Of the failed deliveries, those that will be tried again by themselves. */
+  recovering: Recovering;
   lastDeliveredAt: number | null;
   /** Safe to pack up? The figures (guests' deliveries by status, events sent nowhere) and the verdict on them. */
   closeout: CloseoutFigures & { safe: boolean; verdict: string };

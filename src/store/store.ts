@@ -6,7 +6,7 @@ import { Endpoints } from './endpoints.js';
 import { DeliveryQueue } from './queue.js';
 import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
 import { SettingsStore } from './settings-store.js';
-import type { CloseoutFigures, StatusCounts } from '../core/read-model.js';
+import type { CloseoutFigures, Recovering, StatusCounts } from '../core/read-model.js';
 import { DeliveryViews } from './views.js';
 
 export interface Store {
@@ -47,6 +47,8 @@ export interface DeliverySummary {
   online: boolean;
   heldSince: number | null;
   counts: StatusCounts;
+  /** Of the failed ones, those that will be tried again by themselves: they do not need the operator yet. */
+  recovering: Recovering;
   lastDeliveredAt: number | null;
   /** What "safe to pack up?" is decided on (core/closeout.ts): the guests' deliveries, and events sent nowhere. */
   closeout: CloseoutFigures;
@@ -59,6 +61,7 @@ export function summarize(store: Store): DeliverySummary {
     online: held.length === 0,
     heldSince: held.length === 0 ? null : Math.min(...held.map((e) => e.unreachableSince!)),
     counts: store.views.counts(),
+    recovering: store.views.recovering(),
     lastDeliveredAt: store.views.lastDeliveredAt(),
     closeout: store.views.closeoutFigures(),
   };

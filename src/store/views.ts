@@ -4,7 +4,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryStatus } from '../core/policy.js';
 import type { EventType } from '../core/event-types.js';
-import type { AttemptSummary, CloseoutFigures, DeliveryView, HourStats, StatusCounts } from '../core/read-model.js';
+import type { AttemptSummary, CloseoutFigures, DeliveryView, HourStats, Recovering, StatusCounts } from '../core/read-model.js';
 
 /** An attempt in its delivery's history, with the first bytes of the answer. */
 export interface AttemptView extends AttemptSummary {
@@ -102,6 +102,10 @@ function prepareStatements(db: Database) {
       WHERE e.test = 0 AND e.alert = 0 AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?
       GROUP BY d.endpoint_id, d.status`),
     unsent: prepare(`SELECT COUNT(*) FROM unsent_events`).pluck(),
+    recovering: prepare(`
+      SELECT COUNT(*) AS count, MIN(d.recover_at) AS nextAt
+      FROM deliveries d INDEXED BY deliveries_recover JOIN endpoints p ON p.id = d.endpoint_id
+      WHERE d.recover_at IS NOT NULL AND d.status = 'failed' AND p.auto_recover <> 'off'`),
     eventUnsent: prepare(`
       SELECT COUNT(*) FROM unsent_events u JOIN events e ON e.seq = u.event_seq
       WHERE json_extract(CAST(e.body AS TEXT), '$.event_id') = ?`).pluck(),
@@ -217,6 +221,11 @@ export class DeliveryViews {
     const counts = this.counts();
     for (const row of [...this.s.testsByEndpoint.all(), ...this.s.alertsByEndpoint.all()] as CountRow[]) counts[row.status] -= row.n;
     return { counts, unsent: this.unsentCount(null) };
+  }
+
+  /** Failed deliveries with an automatic retry to come, from the index of those alone. */
+  recovering(): Recovering {
+    return this.s.recovering.get() as Recovering;
   }
 
   undeliveredCount(endpointId: string): number {

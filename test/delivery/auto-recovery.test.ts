@@ -139,6 +139,11 @@ describe('automatic recovery', () => {
       recoverAt: number | null;
     }[];
     expect(json.map((d) => d.recoverAt).sort()).toEqual([recoverAt, null]);
+
+    // Only the refusal needs the operator: status and the panel's summary say so.
+    const status = await runCli(['status', '--data-dir', t.dataDir]);
+    expect(status.stdout).toContain(`2 failed (1 retrying by themselves, next at ${localTime(recoverAt)})`);
+    expect(t.agent.store.views.recovering()).toEqual({ count: 1, nextAt: recoverAt });
   });
 });
 

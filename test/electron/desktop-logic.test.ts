@@ -16,6 +16,7 @@ const summary = (counts: Partial<DeliverySummary['counts']> = {}, extra: Partial
     heldSince: null,
     lastDeliveredAt: null,
     counts: all,
+    recovering: { count: 0, nextAt: null },
     closeout: { counts: all, unsent: 0 },
     ...extra,
   };
@@ -29,6 +30,13 @@ describe('trayModel', () => {
     [summary({ failed: 1, waiting: 3 }), 'failed', 'Booth Agent: 1 failed: open the panel'],
     [summary({ queued: 4 }, { paused: true }), 'paused', 'Booth Agent: delivery paused'],
     [summary({ failed: 2 }, { paused: true }), 'failed', 'Booth Agent: 2 failed: open the panel'],
+    [summary({ failed: 3 }, { recovering: { count: 3, nextAt: 1 } }), 'delivered', 'Booth Agent: 3 failed, retrying by themselves'],
+    [
+      summary({ failed: 3, waiting: 1 }, { recovering: { count: 3, nextAt: 1 } }),
+      'waiting',
+      'Booth Agent: 3 failed, retrying by themselves',
+    ],
+    [summary({ failed: 3 }, { recovering: { count: 2, nextAt: 1 } }), 'failed', 'Booth Agent: 1 failed: open the panel'],
     [null, 'waiting', 'Booth Agent: starting…'],
   ])('%j → %s icon', (state, icon, head) => {
     const model = trayModel(state, true);

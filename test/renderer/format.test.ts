@@ -4,11 +4,27 @@ import { BACKLOG_THRESHOLD, DrainTracker } from '../../renderer/src/progress.js'
 import type { EndpointView } from '../../src/server/admin-types.js';
 
 const counts = (queued = 0, waiting = 0, delivered = 0, failed = 0) => ({ queued, waiting, delivered, failed });
+const none = { count: 0, nextAt: null };
 
 describe('headline', () => {
   const since = new Date(2026, 10, 27, 21, 4).getTime();
   it.each([
     [{ counts: counts(0, 0, 12, 0), heldSince: null, paused: false }, 'good', 'All delivered'],
+    [
+      { counts: counts(0, 0, 5, 2), recovering: { count: 2, nextAt: since }, heldSince: null, paused: false },
+      'warn',
+      '2 failed, retrying by themselves, next at 21:04',
+    ],
+    [
+      { counts: counts(0, 0, 5, 3), recovering: { count: 2, nextAt: since }, heldSince: null, paused: false },
+      'bad',
+      '1 failed: needs you (2 more retrying by themselves)',
+    ],
+    [
+      { counts: counts(2, 0, 5, 2), recovering: { count: 2, nextAt: since }, heldSince: null, paused: true },
+      'warn',
+      'Delivery paused: 2 held back',
+    ],
     [{ counts: counts(0, 0, 0, 0), heldSince: null, paused: false }, 'good', 'All delivered'],
     [{ counts: counts(3, 0, 5, 0), heldSince: null, paused: false }, 'busy', 'Sending 3…'],
     [{ counts: counts(0, 7, 5, 0), heldSince: since, paused: false }, 'warn', '7 waiting for the network since 21:04'],
@@ -17,7 +33,7 @@ describe('headline', () => {
     [{ counts: counts(0, 0, 5, 0), heldSince: null, paused: true }, 'warn', 'Delivery paused'],
     [{ counts: counts(4, 0, 5, 1), heldSince: null, paused: true }, 'bad', '1 failed: needs you'],
   ])('%j → %s %s', (state, tone, text) => {
-    expect(headline(state)).toEqual({ tone, text });
+    expect(headline({ recovering: none, ...state })).toEqual({ tone, text });
   });
 });
 
