@@ -112,7 +112,7 @@ export class Dispatcher {
     this.shutdown.abort();
     await pending;
     try {
-      this.log(this.deps.queue.inOneCommit(() => this.recordFinished()));
+      this.log(this.deps.queue.inOneCommit(() => this.recordFinished(this.now())));
     } catch (error) {
       this.deps.log.error({ err: error }, 'the last attempts could not be recorded; they are sent again at the next start');
     }
@@ -142,7 +142,7 @@ export class Dispatcher {
     const now = this.now();
     if (now - this.lastSweepAt >= EXPIRY_SWEEP_MS || now < this.lastSweepAt) this.expire(settings, now);
     const work = () => {
-      const recorded = this.recordFinished();
+      const recorded = this.recordFinished(now);
       const claimed = new Map<EndpointState, Claim[]>();
       let nextWake = now + IDLE_TICK_MS;
       for (const endpoint of this.deps.endpoints.list()) {
@@ -184,12 +184,12 @@ export class Dispatcher {
    * that cannot be recorded (its delivery was removed with its endpoint meanwhile) is
    * logged and left out; a failure that undid the whole transaction (a full disk) is thrown.
    */
-  private recordFinished(): Finished[] {
+  private recordFinished(now: number): Finished[] {
     const finished = this.finished;
     this.finished = [];
     return finished.filter(({ claim, attempt }) => {
       try {
-        recordAttempt(this.deps.queue, this.deps.owner, claim, attempt);
+        recordAttempt(this.deps.queue, this.deps.owner, claim, attempt, now);
         return true;
       } catch (error) {
         if (!(error instanceof AttemptNotRecordedError)) throw error;
