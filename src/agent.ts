@@ -9,6 +9,7 @@ import { DslrBooth } from './capture/dslrbooth.js';
 import { HotFolder } from './capture/hot-folder.js';
 import { HotFolderSetting } from './capture/hot-folder-setting.js';
 import { startServer, type CaptureServer } from './server/server.js';
+import { AlertMonitor } from './delivery/alerts.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { proxyConfigured, Sender } from './delivery/sender.js';
 import { createLogger } from './log.js';
@@ -177,6 +178,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const listening = server;
     cleanup.unshift(recordListening(dir, listening.port));
     dispatcher.start();
+    // The agent's own events (docs/webhooks.md, "Alerts"), captured into the same outbox.
+    const alerts = new AlertMonitor({ store, log, wake: () => dispatcher.wake(), agentVersion: VERSION });
+    alerts.start();
+    cleanup.unshift(() => alerts.stop());
     cleanup.unshift(startMaintenance(store, log, [(cutoff) => dslrBooth.prune(cutoff)]));
     await hotFolder.follow(() => store.settings.read());
     log.info({ url: `http://127.0.0.1:${listening.port}`, version: VERSION, dataDir: dir.root }, 'listening');
@@ -193,6 +198,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       stop: () =>
         (stopping ??= (async () => {
           await listening.close();
+          alerts.stop();
           await dispatcher.stop(options.stopGraceMs ?? 5000);
           await sender.close();
           log.info('stopped');

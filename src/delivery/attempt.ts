@@ -61,8 +61,13 @@ export async function makeAttempt(
   };
 }
 
-export function recordAttempt(queue: DeliveryQueue, owner: string, claim: Claim, attempt: Attempt): void {
-  queue.settle(claim, owner, attempt.record, attempt.decision, attempt.decidedAt, attempt.clockSkewMs);
+/**
+ * Records an attempt as of `recordedAt`: the delivery's change is stamped with when the
+ * outbox learned of it, not when the answer came, so whoever reads changes since a time
+ * (the alert monitor) never misses one committed after it looked.
+ */
+export function recordAttempt(queue: DeliveryQueue, owner: string, claim: Claim, attempt: Attempt, recordedAt = attempt.decidedAt): void {
+  queue.settle(claim, owner, attempt.record, attempt.decision, recordedAt, attempt.clockSkewMs);
 }
 
 export function logAttempt(log: Logger, claim: Claim, { record, decision }: Attempt): void {

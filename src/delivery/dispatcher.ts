@@ -137,7 +137,7 @@ export class Dispatcher {
     this.shutdown.abort();
     await pending;
     try {
-      this.log(this.deps.queue.inOneCommit(() => this.recordFinished()));
+      this.log(this.deps.queue.inOneCommit(() => this.recordFinished(this.now())));
     } catch (error) {
       this.deps.log.error({ err: error }, 'the last attempts could not be recorded; they are sent again at the next start');
     }
@@ -170,7 +170,7 @@ export class Dispatcher {
     const maxRecoverWait = Math.max(0, ...recoverySchedule(settings.recover_schedule));
     const recovering = this.recoverAt !== null && (this.recoverAt <= now || this.recoverAt > now + maxRecoverWait);
     const work = () => {
-      const recorded = this.recordFinished();
+      const recorded = this.recordFinished(now);
       const recovered = recovering ? this.deps.queue.recoverDue(now, settings.max_retries, maxRecoverWait) : [];
       const recoverAt = this.deps.queue.nextRecoverAt();
       const claimed = new Map<EndpointState, Claim[]>();
@@ -222,12 +222,12 @@ export class Dispatcher {
    * that cannot be recorded (its delivery was removed with its endpoint meanwhile) is
    * logged and left out; a failure that undid the whole transaction (a full disk) is thrown.
    */
-  private recordFinished(): Finished[] {
+  private recordFinished(now: number): Finished[] {
     const finished = this.finished;
     this.finished = [];
     return finished.filter(({ claim, attempt }) => {
       try {
-        recordAttempt(this.deps.queue, this.deps.owner, claim, attempt);
+        recordAttempt(this.deps.queue, this.deps.owner, claim, attempt, now);
         return true;
       } catch (error) {
         if (!(error instanceof AttemptNotRecordedError)) throw error;

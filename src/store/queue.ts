@@ -19,8 +19,8 @@ export interface NewEvent {
   /** A booth payload, or one of the agent's own events (an alert). */
   type: EventType;
   body: Buffer;
-  /** The payload's session.id, for the operator's search. */
-  sessionId: string;
+  /** The payload's session.id, for the operator's search; an alert has none. */
+  sessionId: string | null;
   dedupeKey: string | null;
   occurredAt: string;
   /** A Send Test event: delivered to `onlyEndpoint` alone. */

@@ -88,13 +88,16 @@ function prepareStatements(db: Database) {
       WHERE e.captured_at >= @since AND e.captured_at < @until AND (d.status <> 'queued' OR d.attempts_used > 0 OR d.waited = 1)
       GROUP BY hour, outcome`),
     byEndpoint: prepare(`SELECT endpoint_id AS endpointId, status, COUNT(*) AS n FROM deliveries GROUP BY endpoint_id, status`),
+    // CROSS JOIN keeps the few Send Test (or alert) events as the outer loop: left to itself,
+    // SQLite walks every delivery in endpoint order (to group without sorting) and looks each
+    // one up in events_test, 28 ms a call for 100,000 deliveries instead of a few microseconds.
     testsByEndpoint: prepare(`
       SELECT d.endpoint_id AS endpointId, d.status, COUNT(*) AS n
-      FROM events e INDEXED BY events_test JOIN deliveries d ON d.event_seq = e.seq WHERE e.test = 1
+      FROM events e INDEXED BY events_test CROSS JOIN deliveries d ON d.event_seq = e.seq WHERE e.test = 1
       GROUP BY d.endpoint_id, d.status`),
     alertsByEndpoint: prepare(`
       SELECT d.endpoint_id AS endpointId, d.status, COUNT(*) AS n
-      FROM events e INDEXED BY events_alert JOIN deliveries d ON d.event_seq = e.seq WHERE e.alert = 1
+      FROM events e INDEXED BY events_alert CROSS JOIN deliveries d ON d.event_seq = e.seq WHERE e.alert = 1
       GROUP BY d.endpoint_id, d.status`),
     eventByEndpoint: prepare(`
       SELECT d.endpoint_id AS endpointId, d.status, COUNT(*) AS n
