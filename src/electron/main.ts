@@ -29,7 +29,7 @@ import type { DeliverySummary } from '../store/store.js';
 import { applyAutostart, autostartPlan, HIDDEN_ARG } from './autostart.js';
 import { proxyFromResolution } from './proxy.js';
 import { nextRestart, type RestartState } from './restart-backoff.js';
-import { shouldNotifyFailure, trayModel, type MenuAction, type TrayIcon } from './tray-state.js';
+import { needingOperator, shouldNotifyFailure, trayModel, type MenuAction, type TrayIcon } from './tray-state.js';
 import { externalUrlAllowed, isPanelUrl, panelOrigin } from './window-rules.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -205,13 +205,14 @@ async function main(): Promise<void> {
         panelWanted = false;
         return;
       case 'status': {
-        const failedBefore = summary?.counts.failed ?? 0;
+        const failedBefore = summary === null ? 0 : needingOperator(summary);
         summary = event.status;
-        if (shouldNotifyFailure(failedBefore, event.status.counts.failed, lastNotifiedAt, Date.now()) && Notification.isSupported()) {
+        const failed = needingOperator(summary);
+        if (shouldNotifyFailure(failedBefore, failed, lastNotifiedAt, Date.now()) && Notification.isSupported()) {
           lastNotifiedAt = Date.now();
           const notice = new Notification({
             title: 'Booth Agent',
-            body: `${event.status.counts.failed} deliveries failed. Open the panel to see why and retry.`,
+            body: `${failed} deliveries failed. Open the panel to see why and retry.`,
           });
           notice.on('click', () => showPanel());
           notice.show();

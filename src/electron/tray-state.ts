@@ -24,7 +24,7 @@ export function trayModel(summary: DeliverySummary | null, startAtLogin: boolean
   const icon: TrayIcon =
     summary === null
       ? 'waiting'
-      : summary.counts.failed > summary.recovering.count
+      : needingOperator(summary) > 0
         ? 'failed'
         : summary.paused
           ? 'paused'
@@ -59,8 +59,8 @@ function tooltip(summary: DeliverySummary | null): string {
   if (summary === null) return 'Booth Agent: starting…';
   const { queued, waiting, delivered, failed } = summary.counts;
   const head =
-    failed > summary.recovering.count
-      ? `${failed - summary.recovering.count} failed: open the panel`
+    needingOperator(summary) > 0
+      ? `${needingOperator(summary)} failed: open the panel`
       : summary.paused
         ? 'delivery paused'
         : failed > 0
@@ -72,6 +72,11 @@ function tooltip(summary: DeliverySummary | null): string {
               : 'all delivered';
   const { verdict } = closeoutVerdict(summary.closeout);
   return `Booth Agent: ${head}\n${verdict.charAt(0).toUpperCase()}${verdict.slice(1)}\n${delivered} delivered · ${queued} queued · ${waiting} waiting · ${failed} failed`;
+}
+
+/** Failed deliveries that will not be tried again by themselves: the ones the operator must act on. */
+export function needingOperator(summary: DeliverySummary): number {
+  return summary.counts.failed - summary.recovering.count;
 }
 
 /**

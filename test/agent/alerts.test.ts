@@ -75,6 +75,38 @@ describe('alerts', () => {
     expect(crm.requests.map((r) => JSON.parse(r.body.toString('utf8')).type)).toContain('session');
   }, 30_000);
 
+  it('a chat-format alert reaches a Slack-like incoming webhook as one line of text when a delivery fails', async () => {
+    const crm = await receiver(500);
+    // As Slack's incoming webhooks do: a JSON object with a text string, or 400 invalid_payload.
+    const slack = await startReceiver({
+      handler: (request) => {
+        const body = JSON.parse(request.body.toString('utf8')) as unknown;
+        const ok =
+          typeof body === 'object' &&
+          body !== null &&
+          Object.keys(body).join() === 'text' &&
+          typeof (body as { text: unknown }).text === 'string';
+        return ok ? { status: 200, body: 'ok' } : { status: 400, body: 'invalid_payload' };
+      },
+    });
+    open.push({ stop: () => slack.close() });
+    const t = await agent({ device_name: 'Booth 2' });
+    t.addEndpoint(crm.url, { ca: crm.certificate.cert });
+    t.addEndpoint(slack.url, { ca: slack.certificate.cert, types: ['agent.*'], format: 'chat' });
+
+    expect((await t.post(contractExamples.share!)).status).toBe(202);
+    await waitFor('the message', () => slack.requests[0], 15_000);
+    const { text } = JSON.parse(slack.requests[0]!.body.toString('utf8')) as { text: string };
+    expect(text).toMatch(/^Booth 2 \(event 1\): 1 delivery failed to https:\/\/127\.0\.0\.1:\d+\/… \(last error: HTTP 500/);
+    expect(text).not.toContain('\n');
+    // The guest's address, in the share that failed, stays out of the channel.
+    expect(text).not.toContain(JSON.parse(contractExamples.share!).share.value);
+    await waitFor(
+      'the alert delivered',
+      () => t.agent.store.views.list({ type: 'agent.delivery_failed', limit: 1 })[0]?.status === 'delivered',
+    );
+  }, 30_000);
+
   it("an alert endpoint's own failures raise no alert", async () => {
     const chat = await receiver(500);
     const t = await agent({ heartbeat_interval_ms: 1000 });
