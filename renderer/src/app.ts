@@ -141,7 +141,14 @@ function endpointCard(endpoint: EndpointView): HTMLElement {
     'li',
     { class: 'endpoint', 'data-endpoint': endpoint.id },
     h('div', { class: 'url' }, endpoint.url),
-    h('div', { class: 'meta' }, types, endpoint.strictOrder ? ' · one at a time' : '', ' · ', status),
+    h(
+      'div',
+      { class: 'meta' },
+      types,
+      endpoint.strictOrder ? ' · one at a time' : endpoint.inFlightLimit !== null ? ` · up to ${endpoint.inFlightLimit} at once` : '',
+      ' · ',
+      status,
+    ),
     h(
       'div',
       { class: 'row' },
