@@ -333,7 +333,7 @@ const table = figures.table();
 console.log(`\n${table}`);
 writePart(
   null,
-  `# Benchmarks\n\nMeasured by \`npm run bench\` (bench/agent.mjs, bench/panel.mjs, bench/export.mjs) on ${new Date().toISOString().slice(0, 10)}, ` +
+  `# Benchmarks\n\nMeasured by \`npm run bench\` (bench/agent.mjs, bench/panel.mjs, bench/export.mjs, bench/receivers.mjs) on ${new Date().toISOString().slice(0, 10)}, ` +
     `Node ${process.version}, ${cpus().length} × ${cpu}, ${process.platform}. Each figure is compared with a baseline ` +
     'measured in the same run on the same machine; the machines are shared, so rerun before drawing fine conclusions.\n\n' +
     table,

@@ -210,6 +210,7 @@ function describeEndpoint(endpoint: EndpointView): string {
   const traits = [
     ...(endpoint.format !== 'snappic' ? [`${endpoint.format} format`] : []),
     ...(endpoint.strictOrder ? ['strict order'] : []),
+    ...(!endpoint.strictOrder && endpoint.inFlightLimit !== null ? [`up to ${endpoint.inFlightLimit} in flight`] : []),
     ...(endpoint.hasCa ? ['own CA'] : []),
     ...(endpoint.autoRecover !== 'on' ? [`auto-recover ${endpoint.autoRecover}`] : []),
     ...(endpoint.maxPerMinute !== null ? [`at most ${endpoint.maxPerMinute}/min`] : []),

@@ -65,6 +65,7 @@ export function subscriptionWords(types: readonly TypeFilter[] | null): string {
 export function endpointFacts(endpoint: EndpointView): string[] {
   const facts: string[] = [];
   if (endpoint.strictOrder) facts.push('one at a time');
+  else if (endpoint.inFlightLimit !== null) facts.push(`up to ${endpoint.inFlightLimit} at once`);
   if (endpoint.format === 'flat') facts.push('flat format');
   if (endpoint.format === 'chat') facts.push('chat messages');
   if (endpoint.maxPerMinute !== null) facts.push(`at most ${endpoint.maxPerMinute} a minute`);

@@ -68,6 +68,11 @@ export interface EndpointView {
   format: PayloadFormat;
   /** At most this many attempts start in any minute; null: no limit. */
   maxPerMinute: number | null;
+  /**
+   * How many deliveries the agent lets into flight at once, as it last found from the
+   * endpoint's answers (at most max_in_flight; 1 in strict order); null until it has sent.
+   */
+  inFlightLimit: number | null;
   /** The names of the extra headers sent with each delivery; their values are never shown. */
   headerNames: string[];
   /** An extra CA is trusted for this endpoint. */

@@ -86,8 +86,11 @@ export const settingsSchema = z.object({
   connect_timeout_ms: ms.min(1).default(10_000),
   /** No complete response this long after sending: the attempt failed. */
   attempt_timeout_ms: ms.min(1).default(15_000),
-  /** Deliveries in flight at once per endpoint (an endpoint can ask for strictly one). */
-  max_in_flight: count.min(1).max(32).default(4),
+  /**
+   * The most deliveries in flight at once per endpoint: the ceiling of the limit the agent
+   * finds from the endpoint's answers (core/concurrency-limit.ts). Strict order: one.
+   */
+  max_in_flight: count.min(1).max(64).default(32),
   /** agent.backlog_waiting is raised when a delivery has waited this long (docs/webhooks.md, "Alerts"). */
   alert_waiting_after_ms: ms.min(1000).default(15 * 60_000),
   /** agent.heartbeat is sent this often; 0: never. */

@@ -1,5 +1,5 @@
-// The delivery loop. Each enabled endpoint is served on its own: up to a few deliveries in
-// flight, claimed oldest first, so a slow or unreachable endpoint never holds up another.
+// The delivery loop. Each enabled endpoint is served on its own: as many deliveries in flight
+// as it takes (below), claimed oldest first, so a slow or unreachable endpoint never holds up another.
 //
 // An unreachable endpoint is put on hold: its deliveries wait (no retry used up) and the
 // loop checks the endpoint with a TLS handshake, backing off up to a minute, until it can
@@ -27,6 +27,14 @@
 // Failed deliveries whose automatic retry has come (docs/webhooks.md, "Automatic recovery")
 // go back in the queue in the turn that finds them due, within its commit, so they are
 // claimed in that same turn. The loop keeps the earliest such time and wakes for it.
+//
+// How many may be in flight is found per endpoint from its answers (core/concurrency-limit.ts):
+// it grows while answers come back delivered and as fast, and comes down on 429, 503, no
+// answer in time, or answers slowing down, never past `max_in_flight`. The loop writes it
+// to the endpoint's row when it changes, at most once a second, for `status` and the panel,
+// and the next start begins from it.
+import { setMaxListeners } from 'node:events';
+import { ConcurrencyLimit, limitSignal } from '../core/concurrency-limit.js';
 import { expiredReason } from '../core/policy.js';
 import { RATE_WINDOW_MS, RateWindow } from '../core/rate-window.js';
 import { recoverySchedule } from '../core/recovery.js';
@@ -39,6 +47,8 @@ import { checkReachable, type Reachability } from './reachability.js';
 const IDLE_TICK_MS = 1000;
 // Expiry counts in days; a sweep walks every undelivered row, so it runs every few minutes.
 const EXPIRY_SWEEP_MS = 5 * 60_000;
+/** The in-flight limit moves with every answer; its row is written at most this often. */
+const LIMIT_SAVE_MS = 1000;
 
 export interface DispatcherDeps extends AttemptDeps {
   endpoints: Endpoints;
@@ -58,6 +68,11 @@ interface EndpointState {
   inFlight: Set<number>;
   /** Claimed (leased) and waiting for a free slot, oldest first. */
   ready: Claim[];
+  /** How many may be in flight (strict order: one, whatever this says). */
+  limit: ConcurrencyLimit;
+  /** The limit as last written to the endpoint's row, and when. */
+  savedLimit: number | null;
+  savedAt: number;
   /** Wait before the next connectivity check; grows while the endpoint stays unreachable. */
   backoffMs: number | null;
   nextCheckAt: number;
@@ -95,6 +110,9 @@ export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
     this.check = deps.checkReachable ?? checkReachable;
+    // Each attempt in flight listens for the shutdown: up to max_in_flight per endpoint,
+    // more than Node's default of ten, which would warn of a leak that is not one.
+    setMaxListeners(0, this.shutdown.signal);
     this.lastSweepAt = this.now();
   }
 
@@ -137,7 +155,12 @@ export class Dispatcher {
     this.shutdown.abort();
     await pending;
     try {
-      this.log(this.deps.queue.inOneCommit(() => this.recordFinished(this.now())));
+      this.log(
+        this.deps.queue.inOneCommit(() => {
+          this.saveLimits(null);
+          return this.recordFinished(this.now());
+        }),
+      );
     } catch (error) {
       this.deps.log.error({ err: error }, 'the last attempts could not be recorded; they are sent again at the next start');
     }
@@ -192,7 +215,7 @@ export class Dispatcher {
       const dropped = [...this.state.values()].filter((state) => !claimed.has(state));
       const released = [...this.unclaimed, ...dropped.flatMap((state) => state.ready.map((claim) => claim.seq))];
       this.deps.queue.release(this.deps.owner, released);
-      return { recorded, recovered, recoverAt, claimed, dropped, nextWake };
+      return { recorded, recovered, recoverAt, claimed, dropped, nextWake, saved: this.saveLimits(now) };
     };
     // A turn with nothing to record or give back (an idle tick, a capture while the endpoint
     // is held) takes no write lock; its claims, if any, commit on their own.
@@ -200,12 +223,16 @@ export class Dispatcher {
       recovering ||
       this.finished.length > 0 ||
       this.unclaimed.length > 0 ||
-      [...this.state.values()].some((state) => state.ready.length > 0);
+      [...this.state.values()].some((state) => state.ready.length > 0 || this.limitToSave(state, now) !== null);
     const turn = writes ? this.deps.queue.inOneCommit(work) : work();
     // Committed: only now does memory follow what the outbox says.
     this.unclaimed = [];
     this.recoverAt = turn.recoverAt;
     for (const state of turn.dropped) state.ready = [];
+    for (const [state, limit] of turn.saved) {
+      state.savedLimit = limit;
+      state.savedAt = now;
+    }
     this.log(turn.recorded);
     for (const { id, status, recoveries } of turn.recovered) {
       this.deps.log.info({ delivery: id, to: status, reason: `automatic retry ${recoveries}` }, 'delivery state');
@@ -260,15 +287,50 @@ export class Dispatcher {
   private stateOf(endpoint: Endpoint, settings: Settings): EndpointState {
     let state = this.state.get(endpoint.id);
     if (!state) {
-      state = { endpoint, inFlight: new Set(), ready: [], backoffMs: null, nextCheckAt: 0, checking: false, rate: null };
+      state = {
+        endpoint,
+        inFlight: new Set(),
+        ready: [],
+        limit: new ConcurrencyLimit(settings.max_in_flight, endpoint.strictOrder ? null : endpoint.inFlightLimit),
+        savedLimit: endpoint.inFlightLimit,
+        savedAt: -Infinity,
+        backoffMs: null,
+        nextCheckAt: 0,
+        checking: false,
+        rate: null,
+      };
       this.state.set(endpoint.id, state);
+    } else if (state.endpoint.url !== endpoint.url) {
+      // Another receiver: what the old one took says nothing about it.
+      state.limit = new ConcurrencyLimit(settings.max_in_flight);
+      state.savedLimit = null;
     }
     state.endpoint = endpoint;
+    state.limit.setCeiling(settings.max_in_flight);
     state.backoffMs ??= settings.offline_check_min_ms;
     // A rate set since the last turn starts from the outbox's last minute.
     if (endpoint.maxPerMinute === null) state.rate = null;
     else state.rate ??= { window: new RateWindow(), readThrough: null, readAt: 0, holding: false };
     return state;
+  }
+
+  /** The endpoint's limit when it is to be written to its row now; null when it is not. */
+  private limitToSave(state: EndpointState, now: number | null): number | null {
+    const { limit } = state.limit;
+    if (state.endpoint.strictOrder || limit === state.savedLimit) return null;
+    return now === null || now - state.savedAt >= LIMIT_SAVE_MS ? limit : null;
+  }
+
+  /** Writes the limits that changed (at `now`: those last written a while ago; null: all). */
+  private saveLimits(now: number | null): [EndpointState, number][] {
+    const saved: [EndpointState, number][] = [];
+    for (const state of this.state.values()) {
+      const limit = this.limitToSave(state, now);
+      if (limit === null) continue;
+      this.deps.endpoints.setInFlightLimit(state.endpoint.id, limit);
+      saved.push([state, limit]);
+    }
+    return saved;
   }
 
   /**
@@ -279,7 +341,7 @@ export class Dispatcher {
    */
   private claimFor(state: EndpointState, settings: Settings, now: number): { claims: Claim[]; nextDue: number } {
     const { endpoint } = state;
-    const window = endpoint.strictOrder ? 1 : 2 * settings.max_in_flight;
+    const window = endpoint.strictOrder ? 1 : 2 * state.limit.limit;
     const slots = window - state.inFlight.size - state.ready.length;
     const room = Math.min(slots, this.rateRoom(state, now));
     const maxWait = Math.max(settings.retry_delay_ms, settings.retry_after_max_ms);
@@ -333,24 +395,29 @@ export class Dispatcher {
 
   /** Starts ready deliveries while the endpoint has room in flight and its rate has room. */
   private launch(state: EndpointState, settings: Settings): void {
-    const capacity = state.endpoint.strictOrder ? 1 : settings.max_in_flight;
     const { rate } = state;
-    const limit = state.endpoint.maxPerMinute;
-    while (state.inFlight.size < capacity && state.ready.length > 0) {
+    const perMinute = state.endpoint.maxPerMinute;
+    while (state.inFlight.size < (state.endpoint.strictOrder ? 1 : state.limit.limit) && state.ready.length > 0) {
       const now = this.now();
-      if (rate && limit !== null && rate.window.room(limit, now) <= 0) break;
+      if (rate && perMinute !== null && rate.window.room(perMinute, now) <= 0) break;
       const claim = state.ready.shift()!;
       state.inFlight.add(claim.seq);
       rate?.window.started(claim.seq, now);
-      this.track(this.attempt(state, claim, settings), { delivery: claim.id }, () => this.attemptDone(state, claim));
+      // The limit it started under hears its answer, even if the endpoint's URL changes meanwhile.
+      const { limit } = state;
+      const mark = limit.start();
+      this.track(this.attempt(state, claim, settings, limit, mark), { delivery: claim.id }, () => this.attemptDone(state, claim));
     }
   }
 
-  private async attempt(state: EndpointState, claim: Claim, settings: Settings): Promise<void> {
+  private async attempt(state: EndpointState, claim: Claim, settings: Settings, limit: ConcurrencyLimit, mark: number): Promise<void> {
     const { endpoint } = state;
     const attempt = await makeAttempt(this.deps, endpoint, claim, settings, this.shutdown.signal);
     if (!attempt) return;
     this.finished.push({ claim, attempt });
+    if (!endpoint.strictOrder) {
+      limit.observe(mark, limitSignal(attempt.outcome, attempt.decision), attempt.record.durationMs, state.inFlight.size);
+    }
     if (attempt.outcome.kind === 'answered') state.backoffMs = settings.offline_check_min_ms;
     const { decision } = attempt;
     if (decision.status === 'waiting' && !state.checking) {

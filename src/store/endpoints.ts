@@ -50,6 +50,7 @@ interface EndpointRow {
   headers: string | null;
   format: PayloadFormat;
   max_per_minute: number | null;
+  in_flight_limit: number | null;
 }
 
 /** An endpoint as listings show it: everything but its secrets, CA and header values. */
@@ -98,13 +99,15 @@ export class Endpoints {
           strict_order = COALESCE(@strictOrder, strict_order), ca = CASE WHEN @setCa THEN @ca ELSE ca END,
           auto_recover = COALESCE(@autoRecover, auto_recover), format = COALESCE(@format, format),
           max_per_minute = CASE WHEN @setMaxPerMinute THEN @maxPerMinute ELSE max_per_minute END,
-          headers = CASE WHEN @setHeaders THEN @headers ELSE headers END
+          headers = CASE WHEN @setHeaders THEN @headers ELSE headers END,
+          in_flight_limit = CASE WHEN @url IS NOT NULL AND @url <> url THEN NULL ELSE in_flight_limit END
         WHERE id = @id`),
       rotate: db.prepare(`
         UPDATE endpoints SET previous_secret = CASE WHEN rotation_pending = 1 THEN previous_secret ELSE secret END,
           secret = @secret, previous_secret_until = @until, rotation_pending = 1
         WHERE id = @id`),
       confirmRotation: db.prepare(`UPDATE endpoints SET rotation_pending = 0 WHERE id = ? AND rotation_pending = 1`),
+      setInFlightLimit: db.prepare(`UPDATE endpoints SET in_flight_limit = ? WHERE id = ?`),
       setSecrets: db.prepare(`UPDATE endpoints SET secret = ?, previous_secret = ?, headers = ? WHERE id = ?`),
     };
   }
@@ -155,6 +158,7 @@ export class Endpoints {
       autoRecover: row.auto_recover,
       format: row.format,
       maxPerMinute: row.max_per_minute,
+      inFlightLimit: row.strict_order === 1 ? 1 : row.in_flight_limit,
       headers: headers === null ? {} : (JSON.parse(headers) as Record<string, string>),
       ca: row.ca,
       unreachableSince: row.unreachable_since,
@@ -206,6 +210,7 @@ export class Endpoints {
     return Object.keys(headers).length === 0 ? null : this.box.seal(JSON.stringify(headers));
   }
 
+  /** A new URL is another receiver: its in-flight limit is found again from scratch. */
   update(id: string, changes: EndpointChanges): boolean {
     return (
       this.s.update.run({
@@ -237,5 +242,10 @@ export class Endpoints {
 
   confirmRotation(id: string): boolean {
     return this.s.confirmRotation.run(id).changes > 0;
+  }
+
+  /** The delivery loop's in-flight limit for the endpoint, as it last found it. */
+  setInFlightLimit(id: string, limit: number): void {
+    this.s.setInFlightLimit.run(limit, id);
   }
 }

@@ -283,6 +283,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The in-flight limit the delivery loop found for each endpoint (core/concurrency-limit.ts),
+    // written when it changes, at most once a second: `status` and the panel show it, and
+    // the next start begins from it rather than from scratch.
+    version: 80,
+    up(db) {
+      db.exec(`ALTER TABLE endpoints ADD COLUMN in_flight_limit INTEGER CHECK (in_flight_limit > 0);`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -79,6 +79,8 @@ describe('the panel', () => {
     await expect.poll(() => result.textContent(), { timeout: 10_000 }).toContain('Verified');
     expect(await result.textContent()).toMatch(/HTTP 200 in \d+ ms/);
     expect(await result.textContent()).toContain('TLS: TLSv1.3, certificate trusted.');
+    // How many deliveries the agent lets into flight at once, as the delivery loop found it.
+    await expect.poll(() => card.locator('.meta').textContent()).toMatch(/ · up to \d+ at once · /);
 
     await card.getByLabel(/Test event type/).selectOption('survey');
     await card.getByRole('button', { name: 'Send test' }).click();

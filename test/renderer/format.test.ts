@@ -103,6 +103,7 @@ describe("an endpoint's options in words", () => {
     format: 'snappic',
     maxPerMinute: null,
     headerNames: [],
+    inFlightLimit: null,
     hasCa: false,
     unreachableSince: null,
     clockSkewMs: null,
@@ -127,6 +128,8 @@ describe("an endpoint's options in words", () => {
         headerNames: ['X-Api-Key', 'X-Tenant'],
       }),
     ).toEqual(['one at a time', 'flat format', 'at most 30 a minute', 'no automatic retries', 'headers: X-Api-Key, X-Tenant']);
+    expect(endpointFacts({ ...plain, inFlightLimit: 12 })).toEqual(['up to 12 at once']);
+    expect(endpointFacts({ ...plain, inFlightLimit: 12, strictOrder: true })).toEqual(['one at a time']);
     expect(endpointFacts({ ...plain, format: 'chat', autoRecover: 'all' })).toEqual([
       'chat messages',
       'automatic retries, also after a refusal',
