@@ -2,32 +2,21 @@
 // baseline measured in the same run on the same machine, since shared machines are noisy.
 // Prints a table and writes BENCHMARKS.md. Run: npm run bench
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import selfsigned from 'selfsigned';
 import { Agent, request } from 'undici';
 import { generateSecret, signatureHeaders } from '../dist/core/signing.js';
 import { openStore } from '../dist/store/store.js';
+import { loopbackCertificate, temp } from './loopback-tls.mjs';
 import { Figures, writePart } from './report.mjs';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
-const temp = (name) => mkdtempSync(join(tmpdir(), `booth-bench-${name}-`));
 const figures = new Figures();
 
 // A loopback HTTPS receiver in a process of its own, so it competes with neither side.
-const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
-  keyType: 'ec',
-  algorithm: 'sha256',
-  extensions: [
-    { name: 'basicConstraints', cA: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-  ],
-});
-const certDir = temp('cert');
-writeFileSync(join(certDir, 'cert.pem'), pems.cert);
-writeFileSync(join(certDir, 'key.pem'), pems.private);
+const certDir = await loopbackCertificate();
 const receiverSource = `
   const { createServer } = require('node:https'); const fs = require('node:fs');
   let count = 0;
@@ -145,7 +134,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
   const url = `https://127.0.0.1:${receiver.port}/hook`;
   const secret = generateSecret();
   const bodies = Array.from({ length: DRAIN }, (_, i) => Buffer.from(session(`plain-${i}`)));
-  const dispatcher = new Agent({ connect: { ca: pems.cert } });
+  const dispatcher = new Agent({ connect: { ca: readFileSync(join(certDir, 'cert.pem')) } });
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -242,7 +231,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
     latencies.push(performance.now() - started);
   }
   await agent.stop();
-  const dispatcher = new Agent({ connect: { ca: pems.cert } });
+  const dispatcher = new Agent({ connect: { ca: readFileSync(join(certDir, 'cert.pem')) } });
   const plain = [];
   for (let i = 0; i < 100; i++) {
     const before = await receiver.count();

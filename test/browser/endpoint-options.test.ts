@@ -1,43 +1,20 @@
 // The panel's endpoint options (format, automatic retries, rate, alerts, extra headers) and
 // the settings of automatic retries and alerts, in a real browser against a real agent.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent, type TestAgent } from '../helpers/agent.js';
-import { launchBrowser, openPanel, screenshot } from '../helpers/browser.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestAgent } from '../helpers/agent.js';
+import { panelSuite, screenshot } from '../helpers/browser.js';
+import type { Receiver } from '../helpers/receiver.js';
 
-let browser: Browser;
+const suite = panelSuite();
+const { panel } = suite;
 let receiver: Receiver;
-const agents: TestAgent[] = [];
-let errors: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  await browser?.close();
-  await receiver?.close();
-});
-afterEach(async () => {
-  expect(errors, 'errors in the page').toEqual([]);
-  for (const agent of agents.splice(0)) await agent.stop();
-  receiver.handle(() => ({ status: 200, body: 'ok' }));
+beforeAll(() => {
+  receiver = suite.receiver();
 });
 
 const SECRET_VALUE = 'secret-value-123';
 const OTHER_VALUE = 'other-value-456';
-
-async function panel(settings = {}): Promise<{ t: TestAgent; page: Page; adminToken: string }> {
-  const t = await startTestAgent(settings);
-  agents.push(t);
-  t.addEndpoint(receiver.url, { ca: receiver.certificate.cert });
-  const adminToken = t.agent.store.settings.token('admin_token');
-  const opened = await openPanel(browser, `${t.base}/#token=${adminToken}`);
-  errors = opened.errors;
-  await expect.poll(() => opened.page.getByRole('heading', { level: 1 }).textContent()).toBe('All delivered');
-  return { t, page: opened.page, adminToken };
-}
 
 /** Everything the page holds and everything the admin API tells it: no header value may be in either. */
 async function seenByThePanel(t: TestAgent, page: Page, adminToken: string): Promise<string> {

@@ -2,44 +2,21 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent, type TestAgent } from '../helpers/agent.js';
-import { launchBrowser, openPanel, screenshot } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { panelSuite, screenshot } from '../helpers/browser.js';
 import { contractExamples } from '../helpers/contract.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait.js';
 
-let browser: Browser;
+const suite = panelSuite();
+const { panel } = suite;
 let receiver: Receiver;
-const agents: TestAgent[] = [];
-let errors: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  await browser?.close();
-  await receiver?.close();
-});
-afterEach(async () => {
-  expect(errors, 'errors in the page').toEqual([]);
-  for (const agent of agents.splice(0)) await agent.stop();
-  receiver.handle(() => ({ status: 200, body: 'ok' }));
+beforeAll(() => {
+  receiver = suite.receiver();
 });
 
 const heading = (page: Page) => page.getByRole('heading', { level: 1 });
-
-async function panel(settings = {}, width = 1280, height = 800): Promise<{ t: TestAgent; page: Page }> {
-  const t = await startTestAgent(settings);
-  agents.push(t);
-  t.addEndpoint(receiver.url, { ca: receiver.certificate.cert });
-  const opened = await openPanel(browser, `${t.base}/#token=${t.agent.store.settings.token('admin_token')}`, width, height);
-  errors = opened.errors;
-  await expect.poll(() => heading(opened.page).textContent()).toBe('All delivered');
-  return { t, page: opened.page };
-}
 
 const session = (id: string) =>
   JSON.stringify({

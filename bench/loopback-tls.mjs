@@ -1,0 +1,25 @@
+// What every benchmark with a receiver needs: throwaway folders, and a self-signed
+// certificate for 127.0.0.1 that the receiver serves and the agent trusts
+// (NODE_EXTRA_CA_CERTS=<dir>/cert.pem).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import selfsigned from 'selfsigned';
+
+export const temp = (name) => mkdtempSync(join(tmpdir(), `booth-bench-${name}-`));
+
+/** A folder holding cert.pem and key.pem for 127.0.0.1. */
+export async function loopbackCertificate() {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+    ],
+  });
+  const dir = temp('cert');
+  writeFileSync(join(dir, 'cert.pem'), pems.cert);
+  writeFileSync(join(dir, 'key.pem'), pems.private);
+  return dir;
+}
