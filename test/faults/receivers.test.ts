@@ -120,7 +120,11 @@ describe('a long outage', () => {
     const probe = await startReceiver();
     const port = probe.port;
     await probe.close();
-    const t = await startTestAgent();
+    // The receiver shares this process with the agent, which opens up to max_in_flight TLS
+    // connections at once when the endpoint is back: on a busy machine an answer can take
+    // longer than the short test timeouts, which would count as a retry used (or hold the
+    // endpoint again). The contract's own timeouts are far from that; this test is about the outage.
+    const t = await startTestAgent({ connect_timeout_ms: 10_000, attempt_timeout_ms: 15_000 });
     running.push(t);
     const endpoint = t.addEndpoint(`https://127.0.0.1:${port}/hook`, { ca: probe.certificate.cert });
     await t.post(session('outage-first'));
