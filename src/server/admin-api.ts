@@ -5,7 +5,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DELIVERY_STATUSES } from '../core/policy.js';
-import { payloadTypeSchema } from '../core/payload.js';
+import { AGENT_EVENT_TYPES } from '../core/event-types.js';
+import { PAYLOAD_TYPES } from '../core/payload.js';
 import { checkAdminRequest } from '../core/request-guard.js';
 import { hotFolderFiles } from '../capture/hot-folder.js';
 import { maskHeaders } from '../core/endpoint-headers.js';
@@ -72,7 +73,7 @@ const REFUSAL_STATUS: Record<Refusal['kind'], number> = { invalid: 400, 'not-fou
 
 const deliveriesQuery = z.object({
   status: z.enum(DELIVERY_STATUSES as [string, ...string[]]).optional(),
-  type: payloadTypeSchema.optional(),
+  type: z.enum([...PAYLOAD_TYPES, ...AGENT_EVENT_TYPES], { error: 'must be a payload type or an agent.* alert' }).optional(),
   session: z
     .string()
     .trim()

@@ -105,6 +105,16 @@ describe('alerts', () => {
       'the alert delivered',
       () => t.agent.store.views.list({ type: 'agent.delivery_failed', limit: 1 })[0]?.status === 'delivered',
     );
+
+    // The panel's list finds alert deliveries by their type; an unknown type is refused by name.
+    const admin = { authorization: `Bearer ${t.agent.store.settings.token('admin_token')}` };
+    const page = (await (await fetch(`${t.base}/api/deliveries?type=agent.delivery_failed`, { headers: admin })).json()) as {
+      items: { type: string; endpointUrl: string }[];
+    };
+    expect(page.items.map((d) => [d.type, d.endpointUrl])).toEqual([['agent.delivery_failed', slack.url]]);
+    const refused = await fetch(`${t.base}/api/deliveries?type=agent.lunch`, { headers: admin });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('must be a payload type or an agent.* alert');
   }, 30_000);
 
   it("an alert endpoint's own failures raise no alert", async () => {
