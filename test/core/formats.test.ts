@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderBody } from '../../src/core/formats.js';
 import { PAYLOAD_TYPES } from '../../src/core/payload.js';
-import { chatLines, contractExamples, flatFormat } from '../helpers/contract.js';
+import { chatLines, contractExamples, field, flatFormat } from '../helpers/contract.js';
 
 const TIMESTAMP = '2025-01-15T14:30:00.000Z';
 
@@ -64,13 +64,6 @@ describe('flat', () => {
   });
 
   it('names colliding form fields by field_id, then by _2, _3, in form order', () => {
-    const field = (field_id: string, field_title: string, value: string) => ({
-      field_id,
-      field_title,
-      field_type: 'text',
-      value,
-      required: false,
-    });
     const share = JSON.parse(stored('share').toString());
     share.data_capture.sections = [
       { title: 'A', position: 0, fields: [field('first', 'Name', 'Ada'), field('last', 'Name', 'Lovelace'), field('kind', 'type', 'VIP')] },

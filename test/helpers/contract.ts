@@ -39,3 +39,12 @@ export const flatFormat: Record<string, { keys: string[]; formFields: boolean }>
 export const chatLines: Record<string, string> = Object.fromEntries(
   [...formats.chat!.matchAll(/^\| (.+?) \| `([^`]+)`.* \|$/gm)].map(([, body, text]) => [body!.replaceAll('`', ''), text!]),
 );
+
+/** One data_capture field of a text input, as the payloads carry it. */
+export const field = (field_id: string, field_title: string, value: string) => ({
+  field_id,
+  field_title,
+  field_type: 'text',
+  value,
+  required: false,
+});

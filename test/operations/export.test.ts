@@ -15,6 +15,7 @@ import { addEndpoint } from '../../src/operations/endpoints.js';
 import { exportEvents } from '../../src/operations/export.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDir } from '../helpers/temp.js';
+import { field } from '../helpers/contract.js';
 
 const START = Date.parse('2026-06-01T08:00:00Z');
 const EVENTS = 10_000;
@@ -50,13 +51,6 @@ const session = (i: number) => ({
   direct_url: `https://cdn.example.com/${i}.jpg`,
   site_url: `https://photos.example.com/${i}`,
   type: 'still',
-});
-const field = (field_id: string, field_title: string, value: string) => ({
-  field_id,
-  field_title,
-  field_type: 'text',
-  value,
-  required: false,
 });
 
 function payload(i: number): Record<string, unknown> {
