@@ -48,6 +48,8 @@ export interface Claim {
   /** Automatic retries made of it since it was queued. */
   recoveries: number;
   body: Buffer;
+  /** When its lease runs out: after that another claim may take it. */
+  leaseExpiresAt: number;
 }
 
 /** A failed delivery put back by its automatic retry, which is its `recoveries`-th. */
@@ -298,19 +300,16 @@ export class DeliveryQueue {
         const params = { endpointId, owner, now, until: now + leaseMs, limit, maxWait: maxWaitMs };
         const rows = (strictOrder ? this.s.dueHead : this.s.dueSome).all(params) as ClaimRow[];
         for (const row of rows) this.s.lease.run({ owner, until: params.until, now, seq: row.seq });
-        return rows.map(toClaim);
+        return rows.map((row) => toClaim(row, params.until));
       }),
     );
   }
 
   /** Leases one delivery by id, even while its endpoint is held (Send Test tries at once). */
   claimById(deliveryId: string, owner: string, now: number, leaseMs: number): Claim | null {
-    const row = this.s.claimById.get({ id: deliveryId, owner, now, until: now + leaseMs }) as { seq: number } | undefined;
-    return row ? this.claimed(row.seq) : null;
-  }
-
-  private claimed(seq: number): Claim {
-    return toClaim(this.s.claimed.get(seq) as ClaimRow);
+    const until = now + leaseMs;
+    const row = this.s.claimById.get({ id: deliveryId, owner, now, until }) as { seq: number } | undefined;
+    return row ? toClaim(this.s.claimed.get(row.seq) as ClaimRow, until) : null;
   }
 
   /**
@@ -558,8 +557,8 @@ export class DeliveryQueue {
   }
 }
 
-type ClaimRow = Omit<Claim, 'test'> & { test: number };
+type ClaimRow = Omit<Claim, 'test' | 'leaseExpiresAt'> & { test: number };
 
-function toClaim(row: ClaimRow): Claim {
-  return { ...row, test: row.test === 1 };
+function toClaim(row: ClaimRow, leaseExpiresAt: number): Claim {
+  return { ...row, test: row.test === 1, leaseExpiresAt };
 }
