@@ -142,7 +142,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       const prepared = prepareIngest(body, { idempotencyKey }, settings, now);
       if (prepared.kind !== 'ready') return prepared;
       try {
-        return captureDone(captured(await group.run(() => store.queue.capture(prepared.event, now, settings.idempotency_window_ms))));
+        const window = settings.idempotency_window_ms;
+        const stored = await group.run(
+          () => store.queue.capture(prepared.event, now, window),
+          () => store.queue.captureBare(prepared.event, now, window),
+        );
+        return captureDone(captured(stored));
       } catch (error) {
         return captureDone(unavailable(error));
       }

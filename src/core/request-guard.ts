@@ -20,12 +20,25 @@ export function bearerToken(header: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
+/**
+ * The hashes of the tokens compared against: the ingest and admin tokens, asked about on
+ * every request, and new ones only after a rotation (the oldest are dropped past a few).
+ */
+const expectedHashes = new Map<string, Buffer>();
+const KEPT_HASHES = 4;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
 /** Compares tokens in constant time (by their hashes, so lengths leak nothing either). */
 export function tokensEqual(given: string | null, expected: string): boolean {
   if (given === null) return false;
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  let hash = expectedHashes.get(expected);
+  if (hash === undefined) {
+    hash = sha256(expected);
+    expectedHashes.set(expected, hash);
+    if (expectedHashes.size > KEPT_HASHES) expectedHashes.delete(expectedHashes.keys().next().value!);
+  }
+  return timingSafeEqual(sha256(given), hash);
 }
 
 /** An Idempotency-Key header: visible ASCII, 1 to 255 characters. Returns why not, or null. */

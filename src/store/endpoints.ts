@@ -78,6 +78,13 @@ const newUlid = ulidFactory();
 
 export class Endpoints {
   private readonly s;
+  /**
+   * The endpoints as last read, with the outbox's endpoints_version token at that read:
+   * valid while the token is the same, whoever changed the table (this connection, the CLI,
+   * a transaction since rolled back). The delivery loop reads them on every turn, and
+   * opening sealed secrets costs more than the turn's own queries.
+   */
+  private cache: { token: number; endpoints: readonly Endpoint[] } | null = null;
 
   constructor(
     private readonly db: Database,
@@ -85,7 +92,7 @@ export class Endpoints {
   ) {
     this.s = {
       all: db.prepare(`SELECT * FROM endpoints ORDER BY created_at, id`),
-      one: db.prepare(`SELECT * FROM endpoints WHERE id = ?`),
+      version: db.prepare(`SELECT token FROM endpoints_version`).pluck(),
       insert: db.prepare(`
         INSERT INTO endpoints (id, url, secret, types, strict_order, ca, auto_recover, format, max_per_minute, headers, created_at)
         VALUES (@id, @url, @secret, @types, @strictOrder, @ca, @autoRecover, @format, @maxPerMinute, @headers, @now)`),
@@ -112,17 +119,22 @@ export class Endpoints {
     };
   }
 
-  list(): Endpoint[] {
-    return (this.s.all.all() as EndpointRow[]).map((row) => this.toEndpoint(row));
+  /** Every endpoint, oldest first; shared between callers, and so frozen. */
+  list(): readonly Endpoint[] {
+    const token = this.s.version.get() as number;
+    if (this.cache?.token !== token) {
+      const endpoints = (this.s.all.all() as EndpointRow[]).map((row) => frozen(this.toEndpoint(row)));
+      this.cache = { token, endpoints: Object.freeze(endpoints) };
+    }
+    return this.cache.endpoints;
   }
 
   get(id: string): Endpoint | null {
-    const row = this.s.one.get(id) as EndpointRow | undefined;
-    return row ? this.toEndpoint(row) : null;
+    return this.list().find((endpoint) => endpoint.id === id) ?? null;
   }
 
   /** Endpoints whose secrets this process cannot open. */
-  locked(): Endpoint[] {
+  locked(): readonly Endpoint[] {
     return this.list().filter((e) => e.secretsLocked);
   }
 
@@ -248,4 +260,10 @@ export class Endpoints {
   setInFlightLimit(id: string, limit: number): void {
     this.s.setInFlightLimit.run(limit, id);
   }
+}
+
+function frozen(endpoint: Endpoint): Endpoint {
+  Object.freeze(endpoint.headers);
+  if (endpoint.types) Object.freeze(endpoint.types);
+  return Object.freeze(endpoint);
 }

@@ -292,6 +292,32 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`ALTER TABLE endpoints ADD COLUMN in_flight_limit INTEGER CHECK (in_flight_limit > 0);`);
     },
   },
+  {
+    // A token that every change to the endpoints table replaces with a random one, made by
+    // any connection of any process. Endpoints are read (and their secrets opened) on every
+    // turn of the delivery loop; a reader keeps what it read until the token differs. A
+    // random value rather than a counter: a change rolled back restores the token it replaced,
+    // and a count could reach that same value again by another change.
+    version: 90,
+    up(db) {
+      db.exec(`
+        CREATE TABLE endpoints_version (
+          id    INTEGER PRIMARY KEY CHECK (id = 1),
+          token INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO endpoints_version (id, token) VALUES (1, random());
+        CREATE TRIGGER endpoints_version_insert AFTER INSERT ON endpoints BEGIN
+          UPDATE endpoints_version SET token = random();
+        END;
+        CREATE TRIGGER endpoints_version_update AFTER UPDATE ON endpoints BEGIN
+          UPDATE endpoints_version SET token = random();
+        END;
+        CREATE TRIGGER endpoints_version_delete AFTER DELETE ON endpoints BEGIN
+          UPDATE endpoints_version SET token = random();
+        END;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

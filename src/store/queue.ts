@@ -48,6 +48,8 @@ export interface Claim {
   /** Automatic retries made of it since it was queued. */
   recoveries: number;
   body: Buffer;
+  /** When its lease runs out: after that another claim may take it. */
+  leaseExpiresAt: number;
 }
 
 /** A failed delivery put back by its automatic retry, which is its `recoveries`-th. */
@@ -236,40 +238,48 @@ export class DeliveryQueue {
    * be acknowledged once this returns. A repeat of a recent dedupe key creates nothing.
    */
   capture(event: NewEvent, now: number, dedupeWindowMs: number): Captured {
-    return this.atomically((): Captured => {
-      if (event.dedupeKey !== null) {
-        const existing = this.s.findDuplicate.get(event.dedupeKey, now - dedupeWindowMs) as { id: string; deliveries: number } | undefined;
-        if (existing) return { ...existing, duplicate: true, deliveryIds: [] };
-      }
-      const id = `evt_${newUlid(now)}`;
-      const { lastInsertRowid } = this.s.insertEvent.run({
-        id,
-        type: event.type,
-        body: event.body,
-        dedupeKey: event.dedupeKey,
-        test: event.test ? 1 : 0,
-        alert: isAgentEventType(event.type) ? 1 : 0,
-        occurredAt: event.occurredAt,
-        sessionId: event.sessionId,
+    return this.atomically(() => this.captureBare(event, now, dedupeWindowMs));
+  }
+
+  /**
+   * capture() inside a transaction the caller holds, without a savepoint of its own: if it
+   * throws, part of the event may be written, and the caller must roll the whole
+   * transaction back (the JSON API's group commit does, store/group-commit.ts).
+   */
+  captureBare(event: NewEvent, now: number, dedupeWindowMs: number): Captured {
+    if (!this.db.inTransaction) throw new Error('captureBare runs inside a transaction the caller rolls back on failure');
+    if (event.dedupeKey !== null) {
+      const existing = this.s.findDuplicate.get(event.dedupeKey, now - dedupeWindowMs) as { id: string; deliveries: number } | undefined;
+      if (existing) return { ...existing, duplicate: true, deliveryIds: [] };
+    }
+    const id = `evt_${newUlid(now)}`;
+    const { lastInsertRowid } = this.s.insertEvent.run({
+      id,
+      type: event.type,
+      body: event.body,
+      dedupeKey: event.dedupeKey,
+      test: event.test ? 1 : 0,
+      alert: isAgentEventType(event.type) ? 1 : 0,
+      occurredAt: event.occurredAt,
+      sessionId: event.sessionId,
+      now,
+    });
+    const targets = (
+      event.onlyEndpoint === undefined
+        ? this.s.subscribed.all({ type: event.type, alert: isAgentEventType(event.type) ? 1 : 0 })
+        : this.s.oneEndpoint.all(event.onlyEndpoint)
+    ) as { id: string; unreachable_since: number | null }[];
+    const deliveryIds = targets.map(() => `msg_${newUlid(now)}`);
+    targets.forEach((endpoint, i) => {
+      this.s.insertDelivery.run({
+        id: deliveryIds[i],
+        eventSeq: lastInsertRowid,
+        endpointId: endpoint.id,
+        status: endpoint.unreachable_since === null ? 'queued' : 'waiting',
         now,
       });
-      const targets = (
-        event.onlyEndpoint === undefined
-          ? this.s.subscribed.all({ type: event.type, alert: isAgentEventType(event.type) ? 1 : 0 })
-          : this.s.oneEndpoint.all(event.onlyEndpoint)
-      ) as { id: string; unreachable_since: number | null }[];
-      const deliveryIds = targets.map(() => `msg_${newUlid(now)}`);
-      targets.forEach((endpoint, i) => {
-        this.s.insertDelivery.run({
-          id: deliveryIds[i],
-          eventSeq: lastInsertRowid,
-          endpointId: endpoint.id,
-          status: endpoint.unreachable_since === null ? 'queued' : 'waiting',
-          now,
-        });
-      });
-      return { id, deliveries: targets.length, duplicate: false, deliveryIds };
     });
+    return { id, deliveries: targets.length, duplicate: false, deliveryIds };
   }
 
   /**
@@ -298,19 +308,16 @@ export class DeliveryQueue {
         const params = { endpointId, owner, now, until: now + leaseMs, limit, maxWait: maxWaitMs };
         const rows = (strictOrder ? this.s.dueHead : this.s.dueSome).all(params) as ClaimRow[];
         for (const row of rows) this.s.lease.run({ owner, until: params.until, now, seq: row.seq });
-        return rows.map(toClaim);
+        return rows.map((row) => toClaim(row, params.until));
       }),
     );
   }
 
   /** Leases one delivery by id, even while its endpoint is held (Send Test tries at once). */
   claimById(deliveryId: string, owner: string, now: number, leaseMs: number): Claim | null {
-    const row = this.s.claimById.get({ id: deliveryId, owner, now, until: now + leaseMs }) as { seq: number } | undefined;
-    return row ? this.claimed(row.seq) : null;
-  }
-
-  private claimed(seq: number): Claim {
-    return toClaim(this.s.claimed.get(seq) as ClaimRow);
+    const until = now + leaseMs;
+    const row = this.s.claimById.get({ id: deliveryId, owner, now, until }) as { seq: number } | undefined;
+    return row ? toClaim(this.s.claimed.get(row.seq) as ClaimRow, until) : null;
   }
 
   /**
@@ -558,8 +565,8 @@ export class DeliveryQueue {
   }
 }
 
-type ClaimRow = Omit<Claim, 'test'> & { test: number };
+type ClaimRow = Omit<Claim, 'test' | 'leaseExpiresAt'> & { test: number };
 
-function toClaim(row: ClaimRow): Claim {
-  return { ...row, test: row.test === 1 };
+function toClaim(row: ClaimRow, leaseExpiresAt: number): Claim {
+  return { ...row, test: row.test === 1, leaseExpiresAt };
 }

@@ -52,6 +52,16 @@ describe('tokensEqual', () => {
     expect(tokensEqual('', 'secret-token')).toBe(false);
     expect(tokensEqual(null, 'secret-token')).toBe(false);
   });
+
+  it('stays right as the expected token changes, more times than hashes are kept', () => {
+    const tokens = Array.from({ length: 10 }, (_, n) => `rotated-token-${n}`);
+    for (let round = 0; round < 2; round++) {
+      for (const [n, token] of tokens.entries()) {
+        expect(tokensEqual(token, token)).toBe(true);
+        expect(tokensEqual(tokens[(n + 1) % tokens.length]!, token)).toBe(false);
+      }
+    }
+  });
 });
 
 describe('idempotencyKeyProblem', () => {

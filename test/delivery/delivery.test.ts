@@ -1,14 +1,20 @@
 // Capture → outbox → signed delivery to a real HTTPS receiver on 127.0.0.1.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PAYLOAD_TYPES } from '../../src/core/payload.js';
+import { generateSecret } from '../../src/core/signing.js';
+import { Dispatcher } from '../../src/delivery/dispatcher.js';
+import { Sender } from '../../src/delivery/sender.js';
 import { openStore } from '../../src/store/store.js';
 import { VERSION } from '../../src/version.js';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
 import { contractExamples } from '../helpers/contract.js';
 import { startReceiver } from '../helpers/receiver.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const running: { stop(): Promise<void> }[] = [];
@@ -298,6 +304,56 @@ describe('deliveries claimed ahead of a free slot', () => {
     await waitFor('everything delivered to the other', () => t.agent.store.views.counts().delivered === 12, 10_000);
     expect(new Set(kept.requests.map((r) => String(r.headers['webhook-id']))).size).toBe(kept.requests.length);
     expect(leased(t)).toBe(0);
+  });
+
+  it('a claim that waited until its lease could run out during its attempt is claimed afresh before it is sent', async () => {
+    // One in flight at a time, so the other two wait behind the first, leased; the clock
+    // the loop reads is moved on while the first is out.
+    let clock = Date.now();
+    const leaseMs = 60_000;
+    const attemptTimeoutMs = 5_000;
+    const store = openStore(join(tempDir('lease-'), 'outbox.db'));
+    running.push({ stop: async () => store.close() });
+    store.settings.writeAll({ max_in_flight: 1, lease_ms: leaseMs, attempt_timeout_ms: attemptTimeoutMs });
+    const leaseLeft: number[] = [];
+    const receiver = await startReceiver({
+      handler: (request, index) => {
+        const id = String(request.headers['webhook-id']);
+        leaseLeft.push((store.db.prepare('SELECT lease_expires_at FROM deliveries WHERE id = ?').pluck().get(id) as number) - clock);
+        return { status: 200, delayMs: index === 0 ? 300 : 0 };
+      },
+    });
+    running.push({ stop: () => receiver.close() });
+    store.endpoints.add(
+      { url: receiver.url, secret: generateSecret(), types: null, strictOrder: false, ca: receiver.certificate.cert },
+      clock,
+    );
+    for (let n = 0; n < 3; n++) {
+      store.queue.capture(
+        { type: 'session', body: Buffer.from(session(`late${n}`)), dedupeKey: null, occurredAt: '', sessionId: null },
+        clock,
+        1000,
+      );
+    }
+    const sender = new Sender({ userAgent: 'test', connectTimeoutMs: 5000, attemptTimeoutMs });
+    const dispatcher = new Dispatcher({
+      queue: store.queue,
+      endpoints: store.endpoints,
+      settings: () => store.settings.read(),
+      sender,
+      log: pino({ level: 'silent' }),
+      owner: 'run:lease-test',
+      now: () => clock,
+    });
+    running.push({ stop: () => dispatcher.stop(1000).then(() => sender.close()) });
+    dispatcher.start();
+    await waitFor('the first attempt out, the others claimed behind it', () => receiver.requests.length === 1);
+    expect(store.db.prepare('SELECT COUNT(*) FROM deliveries WHERE lease_owner IS NOT NULL').pluck().get()).toBe(3);
+    // Less of the lease is left than an attempt may take: sent now, the delivery could be claimed again mid-attempt.
+    clock += leaseMs - attemptTimeoutMs;
+    await waitFor('all delivered', () => store.views.counts().delivered === 3, 10_000);
+    expect(new Set(receiver.requests.map((r) => String(r.headers['webhook-id']))).size).toBe(3);
+    expect(leaseLeft.slice(1).every((left) => left >= leaseMs - 1000)).toBe(true);
   });
 
   it('nothing stays claimed once the agent has stopped', async () => {

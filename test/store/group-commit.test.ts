@@ -40,12 +40,52 @@ describe('GroupCommit', () => {
     expect(d.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(2);
   });
 
+  it('runs the group without savepoints, and again with them when an item fails, keeping only the failure out', async () => {
+    const d = db();
+    const group = new GroupCommit(d);
+    const insert = d.prepare('INSERT INTO t VALUES (?)');
+    const inSavepoint = d.transaction((x: Buffer | null) => insert.run(x));
+    const runs: string[] = [];
+    // The failing item writes a row before it throws: without a savepoint, that row is
+    // part of the transaction, so the whole of it must go.
+    const item = (name: string, fails: boolean) =>
+      group.run(
+        () => {
+          runs.push(`${name} in its savepoint`);
+          return inSavepoint(fails ? null : Buffer.from(name)).changes;
+        },
+        () => {
+          runs.push(`${name} bare`);
+          insert.run(Buffer.from(`${name} half`));
+          return insert.run(fails ? null : Buffer.from(name)).changes;
+        },
+      );
+    expect(await Promise.all([item('a', false), item('b', false)])).toEqual([1, 1]);
+    expect(runs).toEqual(['a bare', 'b bare']);
+    expect(d.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(4);
+
+    runs.length = 0;
+    const outcomes = await Promise.allSettled([item('c', false), item('d', true), item('e', false)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(runs).toEqual(['c bare', 'd bare', 'c in its savepoint', 'd in its savepoint', 'e in its savepoint']);
+    const rows = d.prepare('SELECT x FROM t').pluck().all() as Buffer[];
+    expect(rows.map((x) => x.toString())).toEqual(['a half', 'a', 'b half', 'b', 'c', 'e']);
+  });
+
   it('fails every item, and keeps none, when the disk fills and SQLite rolls the transaction back', async () => {
     const d = db();
     const group = new GroupCommit(d);
     d.pragma(`max_page_count = ${(d.pragma('page_count', { simple: true }) as number) + 3}`);
     const insert = d.transaction((n: number) => d.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(n)));
-    const outcomes = await Promise.allSettled([100, 50_000, 100].map((n) => group.run(() => insert(n))));
+    const bare = d.prepare('INSERT INTO t VALUES (?)');
+    const outcomes = await Promise.allSettled(
+      [100, 50_000, 100].map((n) =>
+        group.run(
+          () => insert(n),
+          () => bare.run(Buffer.alloc(n)),
+        ),
+      ),
+    );
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(d.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(0);
   });
