@@ -9,6 +9,8 @@
 // (about half the cost of a capture). So an item may also give its work without a
 // savepoint of its own, and the group is first run that way; if any item fails, the whole
 // transaction is rolled back, and the group is run again as above, each item in its savepoint.
+// A failure of the transaction itself (the write lock not had in time, a failed commit) is
+// not run again: it fails every item, as it would have in savepoints.
 import type { Database } from 'better-sqlite3';
 
 interface Pending<T> {
@@ -21,6 +23,11 @@ interface Pending<T> {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** An item failed in a run without savepoints: the run is rolled back whole and made again with them. */
+class ItemFailed {
+  constructor(readonly error: unknown) {}
+}
 
 export class GroupCommit {
   private queue: Pending<unknown>[] = [];
@@ -44,7 +51,13 @@ export class GroupCommit {
     this.commit = (batch) => transaction.immediate(batch);
     // Any failure here leaves the transaction to be rolled back whole.
     const bare = db.transaction((batch: Pending<unknown>[]) =>
-      batch.map((item): Outcome => ({ ok: true, value: (item.bare ?? item.work)() })),
+      batch.map((item): Outcome => {
+        try {
+          return { ok: true, value: (item.bare ?? item.work)() };
+        } catch (error) {
+          throw new ItemFailed(error);
+        }
+      }),
     );
     this.commitBare = (batch) => bare.immediate(batch);
   }
@@ -67,9 +80,10 @@ export class GroupCommit {
     try {
       try {
         outcomes = this.commitBare(batch);
-      } catch {
-        // Rolled back, nothing of it kept: again, each item on its own.
-        outcomes = this.commit(batch);
+      } catch (error) {
+        if (!(error instanceof ItemFailed)) throw error;
+        // Rolled back, nothing of it kept: again, each item in its savepoint, unless it was alone.
+        outcomes = batch.length === 1 ? [{ ok: false, error: error.error }] : this.commit(batch);
       }
     } catch (error) {
       for (const item of batch) item.reject(error);

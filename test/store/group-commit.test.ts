@@ -72,6 +72,51 @@ describe('GroupCommit', () => {
     expect(rows.map((x) => x.toString())).toEqual(['a half', 'a', 'b half', 'b', 'c', 'e']);
   });
 
+  it('a commit that fails with no item failing fails the group without running it again', async () => {
+    const d = new BetterSqlite3(':memory:');
+    d.pragma('foreign_keys = ON');
+    // A deferred foreign key is checked at COMMIT: every item succeeds, the commit fails.
+    d.exec('CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)');
+    const group = new GroupCommit(d);
+    const insert = d.prepare('INSERT INTO c VALUES (?)');
+    const runs: string[] = [];
+    const outcomes = await Promise.allSettled(
+      [1, 2].map((n) =>
+        group.run(
+          () => {
+            runs.push(`${n} in its savepoint`);
+            return insert.run(n).changes;
+          },
+          () => {
+            runs.push(`${n} bare`);
+            return insert.run(n).changes;
+          },
+        ),
+      ),
+    );
+    expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : o.status))).toEqual([
+      'SqliteError: FOREIGN KEY constraint failed',
+      'SqliteError: FOREIGN KEY constraint failed',
+    ]);
+    expect(runs).toEqual(['1 bare', '2 bare']);
+    expect(d.prepare('SELECT COUNT(*) FROM c').pluck().get()).toBe(0);
+  });
+
+  it('an item alone that fails is not run again in a savepoint', async () => {
+    const d = db();
+    const group = new GroupCommit(d);
+    const runs: string[] = [];
+    const outcome = group.run(
+      () => runs.push('in its savepoint'),
+      () => {
+        runs.push('bare');
+        return d.prepare('INSERT INTO t VALUES (NULL)').run().changes;
+      },
+    );
+    await expect(outcome).rejects.toThrow(/NOT NULL constraint failed/);
+    expect(runs).toEqual(['bare']);
+  });
+
   it('fails every item, and keeps none, when the disk fills and SQLite rolls the transaction back', async () => {
     const d = db();
     const group = new GroupCommit(d);
