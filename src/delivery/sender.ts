@@ -187,13 +187,18 @@ function readHead(body: Readable): Promise<Buffer | null> {
       size += chunk.length;
       if (size >= RESPONSE_HEAD_BYTES) done();
     };
-    // The status line is what counts; a body that breaks off keeps what arrived.
+    // The status line is what counts; a body that breaks off keeps what arrived. The error
+    // listener stays: destroying a body still arriving makes it emit an AbortError, which
+    // with no listener would be thrown, and end the agent.
+    let finished = false;
     const done = () => {
-      body.off('data', onData).off('end', done).off('error', done).off('close', done);
+      if (finished) return;
+      finished = true;
+      body.off('data', onData);
       body.destroy();
       resolve(size === 0 ? null : Buffer.concat(chunks).subarray(0, RESPONSE_HEAD_BYTES));
     };
-    body.on('data', onData).once('end', done).once('error', done).once('close', done);
+    body.on('data', onData).on('error', done).once('end', done).once('close', done);
   });
 }
 
