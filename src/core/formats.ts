@@ -133,17 +133,24 @@ function chatLine(e: Body, test: boolean): string {
 }
 
 function happened(e: Body): string {
-  const where = `in session ${e.session?.id} at event ${e.event_id}`;
+  // A part the payload no longer has (an erased guest's session id) is left out of the line.
+  const at = shown(e.event_id, ' at event ');
+  const where = `${shown(e.session?.id, ' in session ')}${at}`;
   switch (e.type) {
     case 'session':
-      return `a new ${SESSION_WORDS[e.session?.type] ?? 'photo'} session ${e.session?.id} at event ${e.event_id}`;
+      return `a new ${SESSION_WORDS[e.session?.type] ?? 'photo'} session${shown(e.session?.id, ' ')}${at}`;
     case 'share':
-      return `a share by ${e.share?.type} ${where}`;
+      return `a share${shown(e.share?.type, ' by ')}${where}`;
     case 'survey':
-      return `a survey was completed ${where}`;
+      return `a survey was completed${where}`;
     case 'competition_win':
-      return `a prize was won ${where} (${e.prize?.name})`;
+      return `a prize was won${where}${shown(e.prize?.name, ' (', ')')}`;
     default:
       return String(e.type);
   }
+}
+
+/** A string or number of the payload with the words around it, or nothing when it has none. */
+function shown(value: unknown, before = '', after = ''): string {
+  return typeof value === 'string' || typeof value === 'number' ? `${before}${value}${after}` : '';
 }

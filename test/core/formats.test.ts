@@ -168,6 +168,18 @@ describe('chat', () => {
     for (const value of personal) expect(line).not.toContain(value);
   });
 
+  it('leaves out what an erased payload no longer has, rather than writing "undefined"', () => {
+    const erased = (type: string, drop: (payload: Record<string, any>) => void) => {
+      const payload = JSON.parse(stored(type).toString());
+      drop(payload);
+      return text(Buffer.from(JSON.stringify(payload)));
+    };
+    expect(erased('session', (p) => delete p.session.id)).toBe('Booth Agent: a new photo session at event 1');
+    expect(erased('share', (p) => delete p.session)).toBe('Booth Agent: a share by email at event 1');
+    expect(erased('competition_win', (p) => (delete p.session.id, delete p.prize.name))).toBe('Booth Agent: a prize was won at event 1');
+    expect(erased('survey', (p) => (delete p.session, delete p.event_id))).toBe('Booth Agent: a survey was completed');
+  });
+
   it('marks a Send Test line, since a channel does not see headers', () => {
     expect(text(stored('share'), true)).toBe(chatLines.share!.replace('Booth Agent:', 'Booth Agent (test):'));
   });
