@@ -167,4 +167,21 @@ export function jsonlLine(event: ExportEvent, urls: ReadonlyMap<string, string>)
   return `{"payload":${body},"capturedAt":${JSON.stringify(iso(event.capturedAt))},"deliveries":${JSON.stringify(deliveries)}}\n`;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/**
+ * `new Date(ms).toISOString()`, with the date, hour and minute kept from the last call: an
+ * export writes two or three a row, and events of one minute share all but the seconds.
+ * A Date and its string cost about 1.2 µs, a tenth of a CSV export's time.
+ */
+export function iso(ms: number): string {
+  const at = Math.trunc(ms);
+  // Before 1970 or past year 9999 (a string of another length), or no time at all: as Date does it.
+  if (!(at >= 0 && at < YEAR_10000)) return new Date(ms).toISOString();
+  const within = at % MINUTE;
+  const minute = at - within;
+  if (minute !== lastMinute.start) lastMinute = { start: minute, prefix: new Date(minute).toISOString().slice(0, 17) };
+  return `${lastMinute.prefix}${String(Math.floor(within / 1000)).padStart(2, '0')}.${String(within % 1000).padStart(3, '0')}Z`;
+}
+
+const MINUTE = 60_000;
+const YEAR_10000 = Date.UTC(10_000, 0, 1);
+let lastMinute = { start: NaN, prefix: '' };
