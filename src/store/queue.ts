@@ -144,8 +144,13 @@ function prepareStatements(db: Database) {
       INSERT INTO attempts (delivery_seq, started_at, duration_ms, outcome, status_code, error, response_head, reason)
       VALUES (@seq, @startedAt, @durationMs, @outcome, @statusCode, @error, @responseHead, @reason)`),
     clockSkew: prepare(`UPDATE endpoints SET clock_skew_ms = @skew WHERE id = @id AND clock_skew_ms IS NOT @skew`),
+    // A retry decided while the endpoint was held meanwhile (another attempt found it
+    // unreachable) waits with the endpoint, as the rest of its queue does.
     settle: prepare(`
-      UPDATE deliveries SET status = @status, attempts_used = attempts_used + @used, next_attempt_at = @next,
+      UPDATE deliveries SET
+        status = CASE WHEN @status = 'queued' AND (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NOT NULL
+          THEN 'waiting' ELSE @status END,
+        attempts_used = attempts_used + @used, next_attempt_at = @next,
         last_error = @lastError, delivered_at = @deliveredAt, recover_at = @recoverAt, lease_owner = NULL, lease_expires_at = NULL,
         updated_at = @now
       WHERE seq = @seq AND lease_owner = @owner`),

@@ -249,6 +249,23 @@ describe('settle', () => {
     expect(s.queue.claim(endpoint.id, 'run:a', NOW + 30, LEASE, 5, false).map((c) => c.body.toString())).toEqual(['{"n":1}', '{"n":2}']);
   });
 
+  it('an attempt that comes back for a retry after its endpoint was held waits with the endpoint', () => {
+    const s = store();
+    const endpoint = addEndpoint(s);
+    capture(s, 1);
+    capture(s, 2);
+    const [lost, cut] = s.queue.claim(endpoint.id, 'run:a', NOW + 10, LEASE, 2, false);
+    s.queue.settle(lost!, 'run:a', attempt('unreachable', null), { status: 'waiting', reason: 'offline' }, NOW + 20);
+    // The other was in flight meanwhile, and its connection was cut: a retry in 10 s.
+    const retry: Decision = { status: 'queued', nextAttemptAt: NOW + 10_030, usesAttempt: true, reason: 'no answer; retry 1 of 3 in 10 s' };
+    s.queue.settle(cut!, 'run:a', attempt('no-response', null), retry, NOW + 30);
+    expect(s.views.counts()).toMatchObject({ waiting: 2, queued: 0 });
+    expect(s.views.get(cut!.id)).toMatchObject({ status: 'waiting', attemptsUsed: 1 });
+    // Back before its retry was due: it still waits its 10 s.
+    s.queue.resumeEndpoint(endpoint.id, NOW + 40);
+    expect(s.queue.claim(endpoint.id, 'run:a', NOW + 40, LEASE, 5, false).map((c) => c.id)).toEqual([lost!.id]);
+  });
+
   it('disables the endpoint on 410', () => {
     const s = store();
     const { endpoint, claim } = claimed(s);
