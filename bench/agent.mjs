@@ -7,7 +7,6 @@ import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { pino } from 'pino';
 import { generateSecret, signatureHeaders } from '../dist/core/signing.js';
@@ -15,6 +14,7 @@ import { Dispatcher } from '../dist/delivery/dispatcher.js';
 import { Sender } from '../dist/delivery/sender.js';
 import { openStore } from '../dist/store/store.js';
 import { loopbackCertificate, temp } from './loopback-tls.mjs';
+import { countDelivered, prepareOutbox } from './outbox.mjs';
 import { Figures, writePart } from './report.mjs';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -75,32 +75,6 @@ async function spawnAgent(dataDir, env = {}) {
   };
 }
 
-function prepare(dataDir, endpointUrl, queued = 0, held = false, settings = {}) {
-  const store = openStore(join(dataDir, 'outbox.db'));
-  for (const [key, value] of Object.entries(settings)) store.settings.write(key, value);
-  const endpoint = store.endpoints.add(
-    { url: endpointUrl, secret: generateSecret(), types: null, strictOrder: false, ca: null },
-    Date.now(),
-  );
-  if (held) store.db.prepare('UPDATE endpoints SET unreachable_since = ? WHERE id = ?').run(Date.now(), endpoint.id);
-  store.db.transaction(() => {
-    for (let i = 0; i < queued; i++) {
-      const body = Buffer.from(
-        JSON.stringify({
-          type: 'session',
-          event_id: 1,
-          timestamp: new Date().toISOString(),
-          session: { id: `b-${i}`, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' },
-        }),
-      );
-      store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `b-${i}` }, Date.now(), 1000);
-    }
-  })();
-  const token = store.settings.token('ingest_token');
-  store.close();
-  return { token, secret: endpoint.secret };
-}
-
 /** CPU time (user + system, every thread) a process has used so far, in seconds. */
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString());
 const cpuSeconds = (pid) => {
@@ -112,12 +86,6 @@ const ownCpuMs = (since) => {
   return (used.user + used.system) / 1000;
 };
 
-const countDelivered = (dataDir) => {
-  const db = new BetterSqlite3(join(dataDir, 'outbox.db'), { readonly: true });
-  const n = db.prepare("SELECT n FROM delivery_counts WHERE status = 'delivered'").pluck().get();
-  db.close();
-  return n;
-};
 const until = async (check, timeoutMs, intervalMs = 50) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -236,7 +204,7 @@ async function senderAlone(url, bodies, secret, inFlight) {
  */
 async function outboxAlone(count) {
   const dataDir = temp('outbox-alone');
-  prepare(dataDir, 'https://127.0.0.1:9/hook', count, false, { max_in_flight: 4 });
+  prepareOutbox(dataDir, 'https://127.0.0.1:9/hook', { queued: count, settings: { max_in_flight: 4 } });
   const store = openStore(join(dataDir, 'outbox.db'));
   const answered = { kind: 'answered', status: 200, location: null, retryAfter: null };
   const sender = {
@@ -306,7 +274,7 @@ async function outboxAlone(count) {
   const outboxCpuMs = await outboxAlone(DRAIN);
 
   const dataDir = temp('drain');
-  prepare(dataDir, url, DRAIN, true, { max_in_flight: IN_FLIGHT });
+  prepareOutbox(dataDir, url, { queued: DRAIN, held: true, settings: { max_in_flight: IN_FLIGHT } });
   const agent = await spawnAgent(dataDir);
   const drainStart = performance.now();
   const deliveredBefore = countDelivered(dataDir);
@@ -378,7 +346,7 @@ async function outboxAlone(count) {
   const CLIENTS = 16;
   const bodies = Array.from({ length: N }, (_, i) => session(`c-${i}`));
   const dataDir = temp('capture');
-  const { token } = prepare(dataDir, 'https://127.0.0.1:9/never');
+  const token = prepareOutbox(dataDir, 'https://127.0.0.1:9/never');
   const agent = await spawnAgent(dataDir);
   const agentCpu = cpuSeconds(agent.child.pid);
   let started = performance.now();
@@ -425,7 +393,7 @@ async function outboxAlone(count) {
   const receiver = await startReceiver();
   const url = `https://127.0.0.1:${receiver.port}/hook`;
   const dataDir = temp('latency');
-  const { token } = prepare(dataDir, url);
+  const token = prepareOutbox(dataDir, url);
   const agent = await spawnAgent(dataDir);
   const latencies = [];
   for (let i = 0; i < 100; i++) {
@@ -470,14 +438,14 @@ async function outboxAlone(count) {
 {
   const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
   const emptyDir = temp('empty');
-  prepare(emptyDir, 'https://127.0.0.1:9/never');
+  prepareOutbox(emptyDir, 'https://127.0.0.1:9/never');
   const idle = await spawnAgent(emptyDir);
   await new Promise((r) => setTimeout(r, 3000));
   const idleRss = rss(idle.child.pid);
   await idle.stop();
 
   const fullDir = temp('full');
-  const { token } = prepare(fullDir, 'https://127.0.0.1:9/never', 100_000, true);
+  const token = prepareOutbox(fullDir, 'https://127.0.0.1:9/never', { queued: 100_000, held: true });
   const full = await spawnAgent(fullDir);
   const acceptStart = performance.now();
   const first = await postEvent(full.port, token, session('startup'));

@@ -11,9 +11,8 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { generateSecret } from '../dist/core/signing.js';
-import { openStore } from '../dist/store/store.js';
 import { loopbackCertificate, temp } from './loopback-tls.mjs';
+import { countDelivered, prepareOutbox } from './outbox.mjs';
 import { Figures, writePart } from './report.mjs';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -83,38 +82,6 @@ async function startReceiver(latencyMs) {
   };
 }
 
-/** A data folder with one endpoint and `n` deliveries waiting for it, written before the agent starts. */
-function prepare(url, n, settings) {
-  const dataDir = temp('receivers');
-  const store = openStore(join(dataDir, 'outbox.db'));
-  store.endpoints.add({ url, secret: generateSecret(), types: null, strictOrder: false, ca: null }, Date.now());
-  for (const [key, value] of Object.entries(settings)) store.settings.write(key, value);
-  store.db.transaction(() => {
-    for (let i = 0; i < n; i++) {
-      const body = Buffer.from(
-        JSON.stringify({
-          type: 'session',
-          event_id: 1,
-          timestamp: new Date().toISOString(),
-          session: { id: `r-${i}`, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' },
-        }),
-      );
-      store.queue.capture({ type: 'session', body, dedupeKey: null, occurredAt: '', sessionId: `r-${i}` }, Date.now(), 1000);
-    }
-  })();
-  store.close();
-  return dataDir;
-}
-
-function delivered(dataDir) {
-  const db = new BetterSqlite3(join(dataDir, 'outbox.db'), { readonly: true });
-  try {
-    return db.prepare("SELECT n FROM delivery_counts WHERE status = 'delivered'").pluck().get() ?? 0;
-  } finally {
-    db.close();
-  }
-}
-
 /** The limit the agent last wrote to the endpoint's row. */
 function savedLimit(dataDir) {
   const db = new BetterSqlite3(join(dataDir, 'outbox.db'), { readonly: true });
@@ -128,7 +95,8 @@ function savedLimit(dataDir) {
 /** Drains `n` deliveries into a fresh receiver answering in `latencyMs`; answers what the receiver saw and how long it took. */
 async function drain(latencyMs, n, settings) {
   const receiver = await startReceiver(latencyMs);
-  const dataDir = prepare(`https://127.0.0.1:${receiver.port}/hook`, n, settings);
+  const dataDir = temp('receivers');
+  prepareOutbox(dataDir, `https://127.0.0.1:${receiver.port}/hook`, { queued: n, settings });
   const agent = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'run', '--port', '0'], {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: join(certDir, 'cert.pem') },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -136,7 +104,7 @@ async function drain(latencyMs, n, settings) {
   const exited = new Promise((resolve) => agent.once('exit', resolve));
   const started = performance.now();
   const deadline = started + 20 * ((n * latencyMs) / CAPACITY) + 60_000;
-  while (delivered(dataDir) < n) {
+  while (countDelivered(dataDir) < n) {
     if (performance.now() > deadline) throw new Error(`the drain of ${n} at ${latencyMs} ms did not finish in time`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
