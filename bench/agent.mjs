@@ -13,7 +13,7 @@ import { generateSecret, signatureHeaders } from '../dist/core/signing.js';
 import { Dispatcher } from '../dist/delivery/dispatcher.js';
 import { Sender } from '../dist/delivery/sender.js';
 import { openStore } from '../dist/store/store.js';
-import { loopbackCertificate, temp } from './loopback-tls.mjs';
+import { loopbackCertificate, spawnReceiver, temp } from './loopback-tls.mjs';
 import { countDelivered, prepareOutbox } from './outbox.mjs';
 import { Figures, writePart } from './report.mjs';
 
@@ -29,23 +29,10 @@ const receiverSource = `
     req.resume(); req.on('end', () => { count++; res.writeHead(200); res.end('ok'); });
   });
   server.keepAliveTimeout = 60000;
-  server.listen(Number(process.argv[2] || 0), '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
+  server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
   process.on('message', () => process.send(count));
 `;
-async function startReceiver(port = 0) {
-  const child = spawn(process.execPath, ['-e', receiverSource, certDir, String(port)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const line = await new Promise((resolve) => child.stdout.once('data', resolve));
-  return {
-    child,
-    port: JSON.parse(String(line)).port,
-    count: () =>
-      new Promise((resolve) => {
-        child.once('message', resolve);
-        child.send('count');
-      }),
-    stop: () => child.kill(),
-  };
-}
+const startReceiver = () => spawnReceiver(receiverSource, [certDir]);
 
 async function spawnAgent(dataDir, env = {}) {
   const started = performance.now();

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { loopbackCertificate, temp } from './loopback-tls.mjs';
+import { loopbackCertificate, spawnReceiver, temp } from './loopback-tls.mjs';
 import { countDelivered, prepareOutbox } from './outbox.mjs';
 import { Figures, writePart } from './report.mjs';
 
@@ -66,21 +66,7 @@ const receiverSource = `
   process.on('message', () => process.send(seen));
 `;
 
-async function startReceiver(latencyMs) {
-  const child = spawn(process.execPath, ['-e', receiverSource, certDir, String(latencyMs), String(CAPACITY)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const line = await new Promise((resolve) => child.stdout.once('data', resolve));
-  return {
-    port: JSON.parse(String(line)).port,
-    seen: () =>
-      new Promise((resolve) => {
-        child.once('message', resolve);
-        child.send('seen');
-      }),
-    stop: () => child.kill(),
-  };
-}
+const startReceiver = (latencyMs) => spawnReceiver(receiverSource, [certDir, String(latencyMs), String(CAPACITY)]);
 
 /** The limit the agent last wrote to the endpoint's row. */
 function savedLimit(dataDir) {
@@ -111,7 +97,7 @@ async function drain(latencyMs, n, settings) {
   const seconds = (performance.now() - started) / 1000;
   agent.kill('SIGTERM');
   await exited;
-  const seen = await receiver.seen();
+  const seen = await receiver.count();
   receiver.stop();
   const limit = savedLimit(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
