@@ -1,11 +1,11 @@
 // The panel with a million deliveries: one page of the deliveries list (first, deep, and
 // filtered), against a bare indexed query on the same database, and the panel's first
-// paint in Debian's Chromium. Prints a table; figures are ratios against the baseline
+// paint in Chromium (scripts/browser.mjs). Prints a table; figures are ratios against the baseline
 // measured in the same run, because shared machines are noisy.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../scripts/browser.mjs';
 import { startAgent } from '../dist/agent.js';
 import { generateSecret } from '../dist/core/signing.js';
 import { openStore } from '../dist/store/store.js';
@@ -74,10 +74,7 @@ console.log(lines.join('\n'));
 store.close();
 
 const agent = await startAgent({ dataDir: dir, port: 0, stopGraceMs: 100 });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-});
+const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 const url = `http://127.0.0.1:${agent.port}/#token=${agent.store.settings.token('admin_token')}`;
 const paints = [];

@@ -1,7 +1,7 @@
 // Renders the app and tray icons from SVG to the PNGs electron-builder and the tray use,
-// with Debian's Chromium. Run after changing an icon: node scripts/make-icons.mjs
+// with a local Chromium (scripts/browser.mjs). Run after changing an icon: node scripts/make-icons.mjs
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 
 const tray = {
   delivered: {
@@ -28,10 +28,7 @@ for (const [name, { color, mark }] of Object.entries(tray)) {
   );
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-});
+const browser = await launchChromium();
 const page = await browser.newPage();
 async function render(svgFile, size, out) {
   await page.setViewportSize({ width: size, height: size });

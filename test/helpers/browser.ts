@@ -1,28 +1,15 @@
-// Debian's Chromium driven by playwright-core (never a downloaded browser), one per test file.
+// A Chromium-based browser driven by playwright-core (never a downloaded one), one per test
+// file; scripts/browser.mjs says where it is looked for.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/browser.mjs';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Settings } from '../../src/core/settings.js';
 import { startTestAgent, type TestAgent } from './agent.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 export const SCREENSHOTS = fileURLToPath(new URL('../../test-output/screenshots/', import.meta.url));
-
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
-}
 
 /** A page with the panel open at `url`, failing the test on any script error in the page. */
 export async function openPanel(browser: Browser, url: string, width = 1280, height = 800): Promise<{ page: Page; errors: string[] }> {
@@ -67,7 +54,7 @@ export function panelSuite(): {
   const agents: TestAgent[] = [];
   let errors: string[] = [];
   beforeAll(async () => {
-    browser = await launchBrowser();
+    browser = await launchChromium({ args: ['--disable-sync'] });
     receiver = await startReceiver();
   });
   afterAll(async () => {
