@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 const START = Date.parse('2026-06-01T00:00:00Z');
 
 describe('outbox maintenance', () => {
-  it('prunes delivered events past the retention, keeps failed ones, and stays bounded', () => {
+  it('prunes delivered events past the retention, keeps failed ones, and stays bounded', async () => {
     const file = join(tempDir(), 'outbox.db');
     const store = openStore(file);
     store.settings.write('retention_days', 1);
@@ -49,7 +49,7 @@ describe('outbox maintenance', () => {
           at + 2,
         );
       }
-      const done = maintain(store, START + (day + 1) * DAY);
+      const done = await maintain(store, START + (day + 1) * DAY);
       expect(done.walCheckpointed).toBe(true);
       expect(existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0).toBe(0);
       pages.push(store.db.pragma('page_count', { simple: true }) as number);
@@ -69,7 +69,7 @@ describe('outbox maintenance', () => {
     store.close();
   });
 
-  it('strips the personal data of delivered events after erase_personal_after_days, keeping their records', () => {
+  it('strips the personal data of delivered events after erase_personal_after_days, keeping their records', async () => {
     const store = openStore(join(tempDir(), 'outbox.db'));
     const endpoint = store.endpoints.add(
       { url: 'https://a.example/h', secret: generateSecret(), types: ['share'], strictOrder: false, ca: null },
@@ -114,10 +114,10 @@ describe('outbox maintenance', () => {
     capture(4, START + 3 * DAY);
     settle(START + 3 * DAY, 'delivered');
 
-    expect(maintain(store, START + 4 * DAY).stripped).toBe(0);
+    expect((await maintain(store, START + 4 * DAY)).stripped).toBe(0);
     store.settings.write('erase_personal_after_days', 2);
-    expect(maintain(store, START + 4 * DAY).stripped).toBe(1);
-    expect(maintain(store, START + 4 * DAY).stripped).toBe(0);
+    expect((await maintain(store, START + 4 * DAY)).stripped).toBe(1);
+    expect((await maintain(store, START + 4 * DAY)).stripped).toBe(0);
 
     const rows = store.db.prepare('SELECT session_id, body, dedupe_key, stripped_at FROM events ORDER BY seq').all() as {
       session_id: string;
