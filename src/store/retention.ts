@@ -1,6 +1,6 @@
 // Keeps the outbox bounded on a booth that runs for months: delivered events lose their
-// personal data after `erase_personal_after_days` (when set), delivered events older than the
-// retention are pruned (failed ones stay until the operator acts), what the integrations
+// personal data after `erase_personal_after_days` (when set), delivered events and alerts
+// older than the retention are pruned (failed ones stay until the operator acts), what the integrations
 // keep of their own is pruned with them, and the WAL file is checkpointed back to empty,
 // so the disk holds what is useful and no more. Runs a minute after start (off the start-up
 // path: a large checkpoint can take a while) and then hourly.
@@ -22,7 +22,10 @@ export type Pruner = (cutoff: number) => void;
 /**
  * Removes events older than `cutoff` whose every delivery was delivered, with their
  * deliveries and attempts. Events with a failed, queued or waiting delivery are kept: they
- * still need someone. In chunks of `seq` (chunks.ts), up to the newest event captured
+ * still need someone. Alerts (the agent's own agent.* events) are removed whatever became
+ * of their deliveries, an old alert about a past outage helping no one and holding no
+ * guest's data, except the newest of each kind: the alert monitor counts the next one from
+ * it (alert-watch.ts). In chunks of `seq` (chunks.ts), up to the newest event captured
  * before `cutoff`.
  */
 export async function pruneDelivered(db: Database, cutoff: number): Promise<number> {
@@ -34,7 +37,9 @@ export async function pruneDelivered(db: Database, cutoff: number): Promise<numb
     DELETE FROM events WHERE seq IN (
       SELECT e.seq FROM events e
       WHERE e.seq BETWEEN @from AND @to AND e.captured_at < @cutoff
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status <> 'delivered'))`);
+        AND CASE WHEN e.alert = 1
+          THEN EXISTS (SELECT 1 FROM events a INDEXED BY events_alert WHERE a.alert = 1 AND a.type = e.type AND a.seq > e.seq)
+          ELSE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status <> 'delivered') END)`);
   const last = bounds.hi;
   let from = bounds.lo;
   let removed = 0;
