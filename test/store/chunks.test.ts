@@ -14,6 +14,7 @@ import { replayToEndpoint } from '../../src/operations/replay.js';
 import { generateSecret } from '../../src/core/signing.js';
 import { maintain } from '../../src/store/retention.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { CLI } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -248,4 +249,47 @@ describe('in chunks, the same outcome', () => {
     expect(store.db.prepare(`SELECT COUNT(*) FROM events WHERE stripped_at IS NOT NULL`).pluck().get()).toBe(before + 1);
     store.close();
   });
+
+  it('killed mid-way (SIGKILL), replay and erase leave whole chunks done; run again, they finish', async () => {
+    const { file, store, ctx } = setup();
+    const erased = store.db.prepare('SELECT COUNT(*) FROM events WHERE stripped_at IS NOT NULL').pluck();
+    const half = store.db
+      .prepare(
+        `SELECT COUNT(*) FROM events e WHERE (e.stripped_at IS NOT NULL) =
+           EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status <> 'delivered')`,
+      )
+      .pluck();
+    fill(store, LARGE);
+    const endpoint = addEndpoint(store);
+    const queued = store.db.prepare('SELECT COUNT(*) FROM deliveries').pluck();
+    /** Runs the CLI and kills it once `started` says its first chunk is committed; how far it had got by then. */
+    const killMidway = async (args: string[], started: () => number) => {
+      const child = spawn(process.execPath, [CLI, '--data-dir', join(file, '..'), ...args], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      for (let i = 0; i < 2000 && started() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      child.kill('SIGKILL');
+      expect(await exited).toBeNull();
+      return started();
+    };
+
+    const replayed = await killMidway(['replay', '--endpoint', endpoint.id], () => queued.get() as number);
+    expect(replayed).toBeGreaterThan(0);
+    expect(replayed).toBeLessThan(LARGE);
+    expect(replayed % 500).toBe(0);
+    expect(await replayToEndpoint(ctx, endpoint.id, {})).toMatchObject({ queued: LARGE - replayed, skipped: { onItsWay: replayed } });
+    expect(queued.get()).toBe(LARGE);
+
+    const named = store.db.prepare(`SELECT COUNT(*) FROM events WHERE CAST(body AS TEXT) LIKE '%guest0@%'`).pluck();
+    const before = named.get() as number;
+    const done = await killMidway(['erase', '--email', 'guest0@example.com'], () => erased.get() as number);
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(before);
+    expect(half.get()).toBe(0);
+    expect(store.db.prepare('SELECT COUNT(*) FROM erasures').pluck().get()).toBe(0);
+    const rest = await eraseGuest(ctx, { email: 'guest0@example.com' });
+    expect(rest.counts.events.share).toBe(before - done);
+    expect(named.get()).toBe(0);
+    expect(half.get()).toBe(0);
+    store.close();
+  }, 60_000);
 });
