@@ -1,7 +1,7 @@
 // The agent against the machine's limits (issue 6). Every figure is compared with a
 // baseline measured in the same run on the same machine, since shared machines are noisy.
 // Prints a table and writes BENCHMARKS.md. Run: npm run bench
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
@@ -421,7 +421,93 @@ async function outboxAlone(count) {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-// 4–6. Memory with 100,000 in the outbox, idle CPU while an endpoint waits, start-up.
+// 4. Capture latency while an operator replays 20,000 events to an endpoint added late: from
+// the panel (the admin API, in the agent's own process) and from `booth-agent replay` (another
+// process), against the same agent capturing with nothing else running. A capture is started
+// every 5 ms whether the last was answered or not, and timed from then to its 202, so a
+// capture held up holds up those due after it in the figure too (one client waiting for each
+// answer would count a stall of a second as one slow capture). Both endpoints are held, so
+// nothing is sent.
+{
+  const REPLAYED = 20_000;
+  const EVERY_MS = 5;
+  const IDLE_MS = 2000;
+  const dataDir = temp('replay');
+  const token = prepareOutbox(dataDir, 'https://127.0.0.1:9/never', { queued: REPLAYED, held: true });
+  const store = openStore(join(dataDir, 'outbox.db'));
+  const lateEndpoint = () => {
+    const { id } = store.endpoints.add(
+      { url: 'https://127.0.0.1:9/late', secret: generateSecret(), types: null, strictOrder: false, ca: null },
+      Date.now(),
+    );
+    store.db.prepare('UPDATE endpoints SET unreachable_since = ? WHERE id = ?').run(Date.now(), id);
+    return id;
+  };
+  const [fromPanel, fromCli] = [lateEndpoint(), lateEndpoint()];
+  const adminToken = store.settings.token('admin_token');
+  store.close();
+  const agent = await spawnAgent(dataDir);
+  let n = 0;
+  /** Captures every EVERY_MS until `running` settles; each capture's latency, how long it ran, and what it gave. */
+  const capturesWhile = async (running) => {
+    let done = false;
+    const started = performance.now();
+    const finished = running.then((result) => ((done = true), result));
+    const latencies = [];
+    for (let due = started; !done; due += EVERY_MS) {
+      latencies.push(
+        postEvent(agent.port, token, session(`r-${n++}`)).then((status) => {
+          if (status !== 202) throw new Error(`capture answered ${status}`);
+          return performance.now() - due;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due + EVERY_MS - performance.now())));
+    }
+    const result = await finished;
+    return { latencies: await Promise.all(latencies), ms: performance.now() - started, result };
+  };
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  await capturesWhile(sleep(500));
+  const idle = await capturesWhile(sleep(IDLE_MS));
+  const panel = await capturesWhile(
+    request(`http://127.0.0.1:${agent.port}/api/endpoints/${fromPanel}/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: '{}',
+    }).then(async (res) => ({ status: res.statusCode, body: await res.body.json() })),
+  );
+  if (panel.result.status !== 200 || panel.result.body.queued < REPLAYED)
+    throw new Error(`replay answered ${JSON.stringify(panel.result)}`);
+  const cli = await capturesWhile(
+    new Promise((resolve, reject) =>
+      execFile(process.execPath, [CLI, '--data-dir', dataDir, '--json', 'replay', '--endpoint', fromCli], (error, stdout) =>
+        error ? reject(error) : resolve(JSON.parse(stdout)),
+      ),
+    ),
+  );
+  if (cli.result.queued < REPLAYED) throw new Error(`booth-agent replay said ${JSON.stringify(cli.result)}`);
+  await agent.stop();
+  const spread = (run) =>
+    `p50 ${percentile(run.latencies, 50).toFixed(1)} ms, max ${Math.max(...run.latencies).toFixed(1)} ms; ${run.latencies.length} captures over ${(run.ms / 1000).toFixed(1)} s`;
+  const idle99 = percentile(idle.latencies, 99);
+  for (const [how, run] of [
+    ['from the panel (admin API, in the agent)', panel],
+    ['by booth-agent replay (another process)', cli],
+  ]) {
+    const p99 = percentile(run.latencies, 99);
+    figures.record(
+      `capture p99 while ${REPLAYED.toLocaleString('en')} events are replayed ${how}, a capture every ${EVERY_MS} ms`,
+      `${p99.toFixed(1)} ms (${spread(run)})`,
+      `same agent, nothing else running: ${idle99.toFixed(1)} ms (${spread(idle)})`,
+      `+${(p99 - idle99).toFixed(1)} ms`,
+      '≤ +50 ms',
+      p99 - idle99 <= 50,
+    );
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+// 5–7. Memory with 100,000 in the outbox, idle CPU while an endpoint waits, start-up.
 {
   const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
   const emptyDir = temp('empty');

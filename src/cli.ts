@@ -626,8 +626,8 @@ selectionOptions(
 )
   .option('--again', 'also send again the events it already received, under the same webhook-ids')
   .action(async (options: SelectionOptions & { endpoint: string; again?: boolean }, command: Command) => {
-    await withOperations(command, (ctx) => {
-      const result = replayToEndpoint(ctx, options.endpoint, { ...selection(options), again: options.again ?? false });
+    await withOperations(command, async (ctx) => {
+      const result = await replayToEndpoint(ctx, options.endpoint, { ...selection(options), again: options.again ?? false });
       const endpoint = ctx.store.endpoints.get(options.endpoint)!;
       print(command, result, describeReplay(result, endpoint.url, endpoint.types));
     });
@@ -683,8 +683,8 @@ program
     if ([email, phone, session].filter((given) => given !== undefined).length !== 1) {
       throw new UsageError('give exactly one of --email, --phone or --session');
     }
-    await withOperations(command, (ctx) => {
-      const result = eraseGuest(ctx, input);
+    await withOperations(command, async (ctx) => {
+      const result = await eraseGuest(ctx, input);
       print(command, result, describeErasure(result));
     });
   });

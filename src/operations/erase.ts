@@ -9,9 +9,10 @@ import { eraseDslrSessions } from '../capture/dslrbooth.js';
 import { eraseHotFolderRecords } from '../capture/hot-folder.js';
 import { PAYLOAD_TYPES, type PayloadType } from '../core/payload.js';
 import { mentions, normaliseEmail, parsePhone, type GuestIdentifier } from '../core/personal-data.js';
-import type { EraseCounts, EraseResult } from '../core/read-model.js';
+import type { AlreadySent, EraseCounts, ErasedEvent, EraseResult } from '../core/read-model.js';
+import { CHUNK_SEQS, inChunks } from '../store/chunks.js';
 import {
-  alreadySent,
+  addAlreadySent,
   deliveriesOf,
   dropUndelivered,
   eventsNaming,
@@ -58,8 +59,16 @@ function normalised(guest: GuestIdentifier): string {
  * Erases (or with `dryRun` only counts and lists) a guest's personal data, named by exactly
  * one of `email`, `phone` or `session`. Afterwards the WAL is checkpointed, so the erased
  * bytes leave the -wal file too.
+ *
+ * The events are gone through in chunks of their `seq` (store/chunks.ts), each one short
+ * transaction, so capture goes on meanwhile. Each event is erased whole in one of them:
+ * its payload stripped and its deliveries not made yet dropped together, so it is never
+ * sent half erased. The last chunk reaches the newest event (one captured meanwhile too)
+ * and, in the same transaction, erases the integrations' records and writes the audit. An
+ * erase interrupted leaves the events it reached erased and the rest as they were; run
+ * again, it erases the rest.
  */
-export function eraseGuest(ctx: OperationContext, input: unknown): EraseResult {
+export async function eraseGuest(ctx: OperationContext, input: unknown): Promise<EraseResult> {
   const { email, phone, session, dryRun } = parseInput(eraseSchema, input);
   const guest: GuestIdentifier =
     email !== undefined
@@ -74,35 +83,47 @@ export function eraseGuest(ctx: OperationContext, input: unknown): EraseResult {
   const named = (text: string) => mentions(guest, text);
   const now = ctx.now();
 
-  const result = db
-    .transaction((): EraseResult => {
-      const events = eventsNaming(db, guest);
-      const listed = deliveriesOf(db, events);
-      const sent = alreadySent(db, events, now);
-      const byType = Object.fromEntries(PAYLOAD_TYPES.map((type) => [type, 0])) as Record<PayloadType, number>;
-      for (const event of events) byType[event.type] += 1;
-      const integrations = {
-        eventIds: new Set(events.map((e) => e.id)),
-        sessionIds: new Set(guest.kind === 'session' ? [guest.value] : []),
-        mentions: named,
-      };
-      const counts: EraseCounts = {
-        events: byType,
-        undeliveredDropped: listed.reduce((sum, e) => sum + e.undelivered, 0),
-        responseSnippets: responseSnippetsOf(db, events),
-        hotFolderRecords: eraseHotFolderRecords(db, integrations, dryRun),
-        dslrSessions: eraseDslrSessions(db, integrations, dryRun),
-      };
-      let auditId: number | null = null;
-      if (!dryRun) {
-        // Stripped first: an event whose deliveries are all dropped is then not taken for one sent nowhere.
-        stripEvents(db, events, { keepSessionId: guest.kind !== 'session', drop: named }, now);
-        dropUndelivered(db, events);
-        auditId = recordErasure(db, { at: now, kind: guest.kind, identifierHash, counts });
-      }
-      return { dryRun, kind: guest.kind, identifierHash, counts, events: listed, alreadySent: sent, auditId };
-    })
-    .immediate();
+  const byType = Object.fromEntries(PAYLOAD_TYPES.map((type) => [type, 0])) as Record<PayloadType, number>;
+  const listed: ErasedEvent[] = [];
+  const sent = new Map<string, AlreadySent>();
+  const eventIds = new Set<string>();
+  let responseSnippets = 0;
+  let result: EraseResult | undefined;
+  const newest = db.prepare('SELECT MAX(seq) FROM events').pluck();
+  let from = (db.prepare('SELECT MIN(seq) FROM events').pluck().get() as number | null) ?? 1;
+  const chunk = db.transaction(() => {
+    const to = from + CHUNK_SEQS - 1;
+    const events = eventsNaming(db, guest, from, to);
+    listed.push(...deliveriesOf(db, events));
+    addAlreadySent(db, events, now, sent);
+    responseSnippets += responseSnippetsOf(db, events);
+    for (const event of events) {
+      byType[event.type] += 1;
+      eventIds.add(event.id);
+    }
+    if (!dryRun) {
+      // Stripped first: an event whose deliveries are all dropped is then not taken for one sent nowhere.
+      stripEvents(db, events, { keepSessionId: guest.kind !== 'session', drop: named }, now);
+      dropUndelivered(db, events);
+    }
+    from = to + 1;
+    if (to < ((newest.get() as number | null) ?? 0)) return true;
+    const integrations = { eventIds, sessionIds: new Set(guest.kind === 'session' ? [guest.value] : []), mentions: named };
+    const counts: EraseCounts = {
+      events: byType,
+      undeliveredDropped: listed.reduce((sum, e) => sum + e.undelivered, 0),
+      responseSnippets,
+      hotFolderRecords: eraseHotFolderRecords(db, integrations, dryRun),
+      dslrSessions: eraseDslrSessions(db, integrations, dryRun),
+    };
+    const auditId = dryRun ? null : recordErasure(db, { at: now, kind: guest.kind, identifierHash, counts });
+    const alreadySent = [...sent.values()].filter((e) => e.delivered + e.attempted > 0);
+    result = { dryRun, kind: guest.kind, identifierHash, counts, events: listed, alreadySent, auditId };
+    return false;
+  });
+  // A dry run changes nothing, so it takes no write lock.
+  await inChunks(() => (dryRun ? chunk.deferred() : chunk.immediate()));
+  const done = result!;
 
   if (!dryRun) {
     // TRUNCATE copies the pages into the database (where secure_delete zeroed what was
@@ -112,10 +133,10 @@ export function eraseGuest(ctx: OperationContext, input: unknown): EraseResult {
     const [checkpoint] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     const walEmptied = checkpoint?.busy === 0;
     ctx.log.info(
-      { kind: guest.kind, identifierHash, counts: result.counts, auditId: result.auditId, walEmptied, by: 'operator' },
+      { kind: guest.kind, identifierHash, counts: done.counts, auditId: done.auditId, walEmptied, by: 'operator' },
       'guest erased',
     );
     ctx.wake();
   }
-  return result;
+  return done;
 }

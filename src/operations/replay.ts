@@ -12,10 +12,12 @@ export type ReplayInput = z.input<typeof replaySchema>;
 
 /**
  * Queues the selected captured events (no Send Test events, only the types the endpoint
- * subscribes to) to one enabled endpoint, in one transaction, and says what became of
- * each: queued, sent again, or skipped and why.
+ * subscribes to) to one enabled endpoint, and says what became of each: queued, sent
+ * again, or skipped and why. The events are those captured when it starts, taken in short
+ * transactions (store/chunks.ts), so capture goes on meanwhile; run again after an
+ * interruption, it queues what the first run did not reach.
  */
-export function replayToEndpoint(ctx: OperationContext, endpointId: string, input: unknown): ReplayResult {
+export async function replayToEndpoint(ctx: OperationContext, endpointId: string, input: unknown): Promise<ReplayResult> {
   const endpoint = ctx.store.endpoints.get(endpointId);
   if (!endpoint) throw new Refusal('not-found', `there is no endpoint ${endpointId}`);
   const { again, ...chosen } = parseInput(replaySchema, input);
@@ -26,7 +28,8 @@ export function replayToEndpoint(ctx: OperationContext, endpointId: string, inpu
     );
   }
   const selection = toSelection(chosen);
-  const counts = ctx.store.queue.replay(endpointId, selection, endpoint.types, again, ctx.now());
+  const counts = await ctx.store.queue.replay(endpointId, selection, endpoint.types, again, ctx.now());
+  if (!counts) throw new Refusal('not-found', `endpoint ${endpointId} was removed while the events were replayed to it`);
   ctx.log.info({ endpoint: endpointId, selection, again, ...counts, by: 'operator' }, 'events replayed');
   ctx.wake();
   return { endpointId, ...counts };

@@ -20,18 +20,20 @@ export interface EventRow {
 export const EVENT_COLUMNS = 'seq, id, type, body, dedupe_key, captured_at';
 
 /**
- * The events that name the guest: for a session, its events; for an address or a number,
- * every event not stripped yet with it in any text of its payload (known fields or not)
- * or in its Idempotency-Key.
+ * The events with `seq` from `from` to `to` that name the guest: for a session, its events;
+ * for an address or a number, every event not stripped yet with it in any text of its
+ * payload (known fields or not) or in its Idempotency-Key.
  */
-export function eventsNaming(db: Database, guest: GuestIdentifier): EventRow[] {
+export function eventsNaming(db: Database, guest: GuestIdentifier, from: number, to: number): EventRow[] {
   if (guest.kind === 'session') {
-    return db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? ORDER BY seq`).all(guest.value) as EventRow[];
+    return db
+      .prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`)
+      .all(guest.value, from, to) as EventRow[];
   }
   const found: EventRow[] = [];
   for (const row of db
-    .prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stripped_at IS NULL ORDER BY seq`)
-    .iterate() as Iterable<EventRow>) {
+    .prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq BETWEEN ? AND ? AND stripped_at IS NULL ORDER BY seq`)
+    .iterate(from, to) as Iterable<EventRow>) {
     const named =
       payloadMentions(guest, JSON.parse(row.body.toString('utf8'))) || (row.dedupe_key !== null && mentions(guest, row.dedupe_key));
     if (named) found.push(row);
@@ -78,11 +80,11 @@ export function deliveriesOf(db: Database, events: readonly EventRow[]): ErasedE
 }
 
 /**
- * Where the events already went: per endpoint, the deliveries delivered, and those not
- * delivered that were sent at least once (an attempt that reached the receiver, whatever it
- * answered) or are in flight now.
+ * Where the events already went, added to `byEndpoint`: per endpoint, the deliveries
+ * delivered, and those not delivered that were sent at least once (an attempt that reached
+ * the receiver, whatever it answered) or are in flight now.
  */
-export function alreadySent(db: Database, events: readonly EventRow[], now: number): AlreadySent[] {
+export function addAlreadySent(db: Database, events: readonly EventRow[], now: number, byEndpoint: Map<string, AlreadySent>): void {
   const rows = db.prepare(`
     SELECT d.endpoint_id AS endpointId, p.url,
       SUM(d.status = 'delivered') AS delivered,
@@ -91,7 +93,6 @@ export function alreadySent(db: Database, events: readonly EventRow[], now: numb
         OR EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_seq = d.seq AND a.outcome <> 'unreachable'))) AS attempted
     FROM deliveries d JOIN endpoints p ON p.id = d.endpoint_id
     WHERE d.event_seq = @seq GROUP BY d.endpoint_id`);
-  const byEndpoint = new Map<string, AlreadySent>();
   for (const event of events) {
     for (const row of rows.all({ seq: event.seq, now }) as AlreadySent[]) {
       const sum = byEndpoint.get(row.endpointId) ?? { endpointId: row.endpointId, url: row.url, delivered: 0, attempted: 0 };
@@ -100,7 +101,6 @@ export function alreadySent(db: Database, events: readonly EventRow[], now: numb
       byEndpoint.set(row.endpointId, sum);
     }
   }
-  return [...byEndpoint.values()].filter((e) => e.delivered + e.attempted > 0);
 }
 
 /** How many stored answers of the events' attempts there are (what stripping them clears, or dropping deliveries removes). */

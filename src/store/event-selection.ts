@@ -28,6 +28,8 @@ export interface SelectionSql {
   /** Conditions on `events e`, to follow WHERE. */
   where: string;
   params: Record<string, number | string>;
+  /** The range of `seq` the time range covers, as it was when the SQL was made. */
+  seqs: { lo: number; hi: number };
 }
 
 /** The SQL that picks the selection's events, or null when no event was captured in its time range. */
@@ -53,7 +55,7 @@ export function selectionSql(db: Database, selection: EventSelection): Selection
     where.push(`json_extract(CAST(e.body AS TEXT), '$.event_id') = @organiserEventId`);
     params.organiserEventId = selection.organiserEventId;
   }
-  return { where: where.join(' AND '), params };
+  return { where: where.join(' AND '), params, seqs: { lo: bounds.lo, hi: bounds.hi } };
 }
 
 /** The types that carry a form (data_capture), whose fields become the CSV's columns. */

@@ -13,6 +13,7 @@ import { ulidFactory } from '../core/ids.js';
 import type { Decision, DeliveryStatus } from '../core/policy.js';
 import { RATE_WINDOW_MS } from '../core/rate-window.js';
 import type { AttemptSummary, ReplayResult } from '../core/read-model.js';
+import { CHUNK_SEQS, inChunks } from './chunks.js';
 import { selectionSql, type EventSelection } from './event-selection.js';
 
 export interface NewEvent {
@@ -505,68 +506,90 @@ export class DeliveryQueue {
   }
 
   /**
-   * The operator's replay, in one transaction: every selected event of a type the endpoint
-   * subscribes to that it never had gets a new delivery (a new webhook-id), in capture
-   * order; with `again`, those already delivered to it go back in the queue with a fresh
-   * set of attempts and their own webhook-ids, so the receiver can drop what it has seen.
-   * Deliveries queued, waiting or failed are left as they are, and every event is counted.
+   * The operator's replay: every selected event of a type the endpoint subscribes to that
+   * it never had gets a new delivery (a new webhook-id), in capture order; with `again`,
+   * those already delivered to it go back in the queue with a fresh set of attempts and
+   * their own webhook-ids, so the receiver can drop what it has seen. Deliveries queued,
+   * waiting or failed are left as they are, and every event is counted.
+   *
+   * The selection is the events captured when the replay starts (those captured after get
+   * their deliveries as they are captured). It runs in chunks of their `seq` (chunks.ts),
+   * each one transaction that counts and queues its events, so an interrupted replay
+   * leaves whole chunks done and the rest untouched: run again, it queues the rest. A new
+   * delivery is queued or waiting as the endpoint is when its chunk runs. Null: the
+   * endpoint was removed meanwhile, and its deliveries with it.
    */
-  replay(
+  async replay(
     endpointId: string,
     selection: EventSelection,
     subscribed: readonly TypeFilter[] | null,
     again: boolean,
     now: number,
-  ): Omit<ReplayResult, 'endpointId'> {
-    return this.atomically(() => {
-      const endpoint = this.s.oneEndpoint.get(endpointId) as { unreachable_since: number | null };
-      const status = endpoint.unreachable_since === null ? 'queued' : 'waiting';
-      const result = {
-        queued: 0,
-        resent: 0,
-        waiting: status === 'waiting',
-        skipped: { delivered: 0, onItsWay: 0, failed: 0, notSubscribed: 0 },
-      };
-      const sql = selectionSql(this.db, selection);
-      if (!sql) return result;
-      const params = { ...sql.params, endpointId, subscribed: subscribed === null ? null : JSON.stringify(subscribed), status, now };
-      const takes = '(@subscribed IS NULL OR e.type IN (SELECT value FROM json_each(@subscribed)))';
-      const tally = this.db
-        .prepare(
-          `SELECT CASE WHEN ${takes} THEN COALESCE(d.status, 'none') ELSE 'not-subscribed' END AS kind, COUNT(*) AS n
-           FROM events e LEFT JOIN deliveries d ON d.event_seq = e.seq AND d.endpoint_id = @endpointId
-           WHERE ${sql.where} GROUP BY kind`,
-        )
-        .all(params) as { kind: DeliveryStatus | 'none' | 'not-subscribed'; n: number }[];
-      for (const { kind, n } of tally) {
-        if (kind === 'not-subscribed') result.skipped.notSubscribed = n;
-        else if (kind === 'delivered') result.skipped.delivered = n;
-        else if (kind === 'failed') result.skipped.failed = n;
-        else if (kind !== 'none') result.skipped.onItsWay += n;
-      }
-      const missing = this.db
-        .prepare(
-          `SELECT e.seq FROM events e WHERE ${sql.where} AND ${takes}
-             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.endpoint_id = @endpointId)
-           ORDER BY e.seq`,
-        )
-        .pluck()
-        .all(params) as number[];
-      for (const eventSeq of missing) this.s.insertDelivery.run({ id: `msg_${newUlid(now)}`, eventSeq, endpointId, status, now });
-      result.queued = missing.length;
-      if (again) {
-        result.resent = this.db
-          .prepare(
-            `UPDATE deliveries SET status = @status, attempts_used = 0, queued_at = @now, next_attempt_at = @now,
-               recoveries = 0, recover_at = NULL, delivered_at = NULL, last_error = NULL, updated_at = @now
-             WHERE endpoint_id = @endpointId AND status = 'delivered'
-               AND event_seq IN (SELECT e.seq FROM events e WHERE ${sql.where} AND ${takes})`,
-          )
-          .run(params).changes;
-        result.skipped.delivered -= result.resent;
-      }
-      return result;
-    });
+  ): Promise<Omit<ReplayResult, 'endpointId'> | null> {
+    const result = {
+      queued: 0,
+      resent: 0,
+      waiting: false,
+      skipped: { delivered: 0, onItsWay: 0, failed: 0, notSubscribed: 0 },
+    };
+    const sql = selectionSql(this.db, selection);
+    if (!sql) {
+      const endpoint = this.s.oneEndpoint.get(endpointId) as { unreachable_since: number | null } | undefined;
+      return endpoint ? { ...result, waiting: endpoint.unreachable_since !== null } : null;
+    }
+    const takes = '(@subscribed IS NULL OR e.type IN (SELECT value FROM json_each(@subscribed)))';
+    const chunk = `${sql.where} AND e.seq BETWEEN @from AND @to`;
+    const tally = this.db.prepare(
+      `SELECT CASE WHEN ${takes} THEN COALESCE(d.status, 'none') ELSE 'not-subscribed' END AS kind, COUNT(*) AS n
+       FROM events e LEFT JOIN deliveries d ON d.event_seq = e.seq AND d.endpoint_id = @endpointId
+       WHERE ${chunk} GROUP BY kind`,
+    );
+    const missing = this.db
+      .prepare(
+        `SELECT e.seq FROM events e WHERE ${chunk} AND ${takes}
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.endpoint_id = @endpointId)
+         ORDER BY e.seq`,
+      )
+      .pluck();
+    const resend = this.db.prepare(
+      `UPDATE deliveries SET status = @status, attempts_used = 0, queued_at = @now, next_attempt_at = @now,
+         recoveries = 0, recover_at = NULL, delivered_at = NULL, last_error = NULL, updated_at = @now
+       WHERE endpoint_id = @endpointId AND status = 'delivered'
+         AND event_seq IN (SELECT e.seq FROM events e WHERE ${chunk} AND ${takes})`,
+    );
+    const params = { ...sql.params, endpointId, subscribed: subscribed === null ? null : JSON.stringify(subscribed), now };
+    const last = sql.seqs.hi;
+    let from = sql.seqs.lo;
+    let removed = false;
+    await inChunks(() =>
+      this.atomically(() => {
+        const endpoint = this.s.oneEndpoint.get(endpointId) as { unreachable_since: number | null } | undefined;
+        if (!endpoint) {
+          removed = true;
+          return false;
+        }
+        const status = endpoint.unreachable_since === null ? 'queued' : 'waiting';
+        result.waiting = status === 'waiting';
+        const range = { ...params, status, from, to: Math.min(last, from + CHUNK_SEQS - 1) };
+        for (const { kind, n } of tally.all(range) as { kind: DeliveryStatus | 'none' | 'not-subscribed'; n: number }[]) {
+          if (kind === 'not-subscribed') result.skipped.notSubscribed += n;
+          else if (kind === 'delivered') result.skipped.delivered += n;
+          else if (kind === 'failed') result.skipped.failed += n;
+          else if (kind !== 'none') result.skipped.onItsWay += n;
+        }
+        const seqs = missing.all(range) as number[];
+        for (const eventSeq of seqs) this.s.insertDelivery.run({ id: `msg_${newUlid(now)}`, eventSeq, endpointId, status, now });
+        result.queued += seqs.length;
+        if (again) {
+          const resent = resend.run(range).changes;
+          result.resent += resent;
+          result.skipped.delivered -= resent;
+        }
+        from = range.to + 1;
+        return from <= last;
+      }),
+    );
+    return removed ? null : result;
   }
 }
 

@@ -64,6 +64,15 @@ function refusal(work: () => unknown): Refusal {
   throw new Error('expected a refusal');
 }
 
+async function refusedAsync(work: () => Promise<unknown>): Promise<Refusal> {
+  const error: unknown = await work().then(
+    () => new Error('expected a refusal'),
+    (thrown: unknown) => thrown,
+  );
+  if (error instanceof Refusal) return error;
+  throw error;
+}
+
 describe('endpoint operations', () => {
   it('add, edit, disable, enable, rotate, confirm and remove: each logged once, each waking the loop', () => {
     const { ctx, lines, wakes } = context();
@@ -286,7 +295,7 @@ describe('delivery operations', () => {
 });
 
 describe('replay', () => {
-  it('queues what the endpoint lacks as waiting while it cannot be reached; logged once, waking the loop', () => {
+  it('queues what the endpoint lacks as waiting while it cannot be reached; logged once, waking the loop', async () => {
     const { ctx, lines, wakes } = context();
     const body = Buffer.from('{"type":"session","event_id":5}');
     for (const n of [1, 2, 3]) {
@@ -297,7 +306,7 @@ describe('replay', () => {
     lines.length = 0;
     const before = wakes();
 
-    expect(replayToEndpoint(ctx, endpoint.id, { event: 5, since: new Date(NOW - 150_000).toISOString() })).toEqual({
+    expect(await replayToEndpoint(ctx, endpoint.id, { event: 5, since: new Date(NOW - 150_000).toISOString() })).toEqual({
       endpointId: endpoint.id,
       queued: 2,
       resent: 0,
@@ -305,13 +314,13 @@ describe('replay', () => {
       skipped: { delivered: 0, onItsWay: 0, failed: 0, notSubscribed: 0 },
     });
     expect(ctx.store.views.counts()).toMatchObject({ waiting: 2, queued: 0 });
-    expect(replayToEndpoint(ctx, endpoint.id, { event: 6 })).toMatchObject({ queued: 0, skipped: { onItsWay: 0 } });
+    expect(await replayToEndpoint(ctx, endpoint.id, { event: 6 })).toMatchObject({ queued: 0, skipped: { onItsWay: 0 } });
     expect(lines.map((l) => [l.msg, l.by, l.queued])).toEqual([
       ['events replayed', 'operator', 2],
       ['events replayed', 'operator', 0],
     ]);
     expect(wakes() - before).toBe(2);
-    const refused = refusal(() => replayToEndpoint(ctx, endpoint.id, { until: 'tomorrow', again: 'yes' }));
+    const refused = await refusedAsync(() => replayToEndpoint(ctx, endpoint.id, { until: 'tomorrow', again: 'yes' }));
     expect(refused.issues.map((i) => i.path)).toEqual(['until', 'again']);
   });
 });
@@ -384,7 +393,7 @@ describe("the organiser's data", () => {
   const bodies = (ctx: OperationContext) =>
     (ctx.store.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all() as Buffer[]).map((b) => b.toString());
 
-  it("erases a guest by phone number, the integrations' records with them, and logs only a hash and counts", () => {
+  it("erases a guest by phone number, the integrations' records with them, and logs only a hash and counts", async () => {
     const { ctx, lines, wakes } = context();
     addEndpoint(ctx, { url: 'https://hooks.example.com/a' });
     capture(
@@ -411,10 +420,10 @@ describe("the organiser's data", () => {
     ctx.store.db.prepare(`INSERT INTO dslr_sessions (session_id, started_at, updated_at) VALUES ('s2', 1, 1), ('s9', 1, 1)`).run();
     const before = bodies(ctx);
 
-    const planned = eraseGuest(ctx, { phone: '07700-900-123', dryRun: true });
+    const planned = await eraseGuest(ctx, { phone: '07700-900-123', dryRun: true });
     expect(bodies(ctx)).toEqual(before);
     expect(lines).toHaveLength(1);
-    const result = eraseGuest(ctx, { phone: '07700-900-123' });
+    const result = await eraseGuest(ctx, { phone: '07700-900-123' });
     const counts = {
       events: { session: 0, share: 1, survey: 1, competition_win: 0 },
       undeliveredDropped: 2,
@@ -447,14 +456,14 @@ describe("the organiser's data", () => {
     expect(wakes()).toBe(2);
   });
 
-  it('erases a session: its events lose the session id too, and dslrBooth forgets it', () => {
+  it('erases a session: its events lose the session id too, and dslrBooth forgets it', async () => {
     const { ctx } = context();
     capture(ctx, { type: 'session', session: session('booth-42') });
     capture(ctx, { type: 'session', session: session('booth-420') });
     ctx.store.db
       .prepare(`INSERT INTO dslr_sessions (session_id, started_at, updated_at) VALUES ('booth-42', 1, 1), ('booth-420', 1, 1)`)
       .run();
-    const result = eraseGuest(ctx, { session: 'booth-42' });
+    const result = await eraseGuest(ctx, { session: 'booth-42' });
     expect(result.counts).toMatchObject({ events: { session: 1 }, dslrSessions: 1, undeliveredDropped: 0 });
     expect(ctx.store.db.prepare('SELECT session_id FROM events ORDER BY seq').pluck().all()).toEqual([null, 'booth-420']);
     expect(bodies(ctx)[0]).not.toContain('booth-42');
@@ -469,9 +478,9 @@ describe("the organiser's data", () => {
     [{ session: '  ' }, 'session', 'must not be empty'],
     [{ email: 'a@example.com', dryRun: 'yes' }, 'dryRun', 'must be true or false'],
     [{ name: 'Jane' }, '', 'name'],
-  ])('refuses to erase %j, naming %j', (input, path, message) => {
+  ])('refuses to erase %j, naming %j', async (input, path, message) => {
     const { ctx, lines } = context();
-    const refused = refusal(() => eraseGuest(ctx, input));
+    const refused = await refusedAsync(() => eraseGuest(ctx, input));
     expect(refused.kind).toBe('invalid');
     expect(refused.issues).toEqual(expect.arrayContaining([{ path, message: expect.stringContaining(message) }]));
     expect(lines).toEqual([]);

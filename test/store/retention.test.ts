@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 const START = Date.parse('2026-06-01T00:00:00Z');
 
 describe('outbox maintenance', () => {
-  it('prunes delivered events past the retention, keeps failed ones, and stays bounded', () => {
+  it('prunes delivered events past the retention, keeps failed ones, and stays bounded', async () => {
     const file = join(tempDir(), 'outbox.db');
     const store = openStore(file);
     store.settings.write('retention_days', 1);
@@ -49,7 +49,7 @@ describe('outbox maintenance', () => {
           at + 2,
         );
       }
-      const done = maintain(store, START + (day + 1) * DAY);
+      const done = await maintain(store, START + (day + 1) * DAY);
       expect(done.walCheckpointed).toBe(true);
       expect(existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0).toBe(0);
       pages.push(store.db.pragma('page_count', { simple: true }) as number);
@@ -69,7 +69,7 @@ describe('outbox maintenance', () => {
     store.close();
   });
 
-  it('strips the personal data of delivered events after erase_personal_after_days, keeping their records', () => {
+  it('strips the personal data of delivered events after erase_personal_after_days, keeping their records', async () => {
     const store = openStore(join(tempDir(), 'outbox.db'));
     const endpoint = store.endpoints.add(
       { url: 'https://a.example/h', secret: generateSecret(), types: ['share'], strictOrder: false, ca: null },
@@ -114,10 +114,10 @@ describe('outbox maintenance', () => {
     capture(4, START + 3 * DAY);
     settle(START + 3 * DAY, 'delivered');
 
-    expect(maintain(store, START + 4 * DAY).stripped).toBe(0);
+    expect((await maintain(store, START + 4 * DAY)).stripped).toBe(0);
     store.settings.write('erase_personal_after_days', 2);
-    expect(maintain(store, START + 4 * DAY).stripped).toBe(1);
-    expect(maintain(store, START + 4 * DAY).stripped).toBe(0);
+    expect((await maintain(store, START + 4 * DAY)).stripped).toBe(1);
+    expect((await maintain(store, START + 4 * DAY)).stripped).toBe(0);
 
     const rows = store.db.prepare('SELECT session_id, body, dedupe_key, stripped_at FROM events ORDER BY seq').all() as {
       session_id: string;
@@ -143,6 +143,61 @@ describe('outbox maintenance', () => {
     ]);
     expect(store.views.counts()).toMatchObject({ delivered: 2, failed: 1 });
     expect(store.views.unsentCount(null)).toBe(1);
+    store.close();
+  });
+
+  it("prunes alerts past the retention whatever became of their deliveries but the newest of each kind; keeps guests' failed events", async () => {
+    const store = openStore(join(tempDir(), 'outbox.db'));
+    store.settings.write('retention_days', 1);
+    const alerts = store.endpoints.add(
+      { url: 'https://alerts.example/h', secret: generateSecret(), types: ['agent.*'], strictOrder: false, ca: null },
+      START,
+    );
+    const guests = store.endpoints.add(
+      { url: 'https://crm.example/h', secret: generateSecret(), types: null, strictOrder: false, ca: null },
+      START,
+    );
+    const alert = (at: number, type: 'agent.delivery_failed' | 'agent.heartbeat' = 'agent.delivery_failed') =>
+      store.queue.capture(
+        {
+          type,
+          body: Buffer.from(`{"type":"${type}"}`),
+          dedupeKey: null,
+          occurredAt: '',
+          sessionId: null,
+        },
+        at,
+        DAY,
+      );
+    const fail = (endpointId: string, at: number) => {
+      const [claim] = store.queue.claim(endpointId, 'run:sim', at, 60_000, 1, false);
+      store.queue.settle(
+        claim!,
+        'run:sim',
+        { startedAt: at, durationMs: 5, outcome: 'answered', statusCode: 500, error: null, responseHead: null },
+        { status: 'failed', reason: 'HTTP 500', disableEndpoint: false, usesAttempt: true, recoverAt: null },
+        at,
+      );
+    };
+    alert(START);
+    fail(alerts.id, START);
+    alert(START + 1); // still queued: its endpoint could not be reached for days
+    store.queue.capture(
+      { type: 'session', body: Buffer.from('{"type":"session"}'), dedupeKey: null, occurredAt: '', sessionId: 's' },
+      START,
+      DAY,
+    );
+    fail(guests.id, START);
+    alert(START + 3 * DAY);
+    alert(START + 2, 'agent.heartbeat'); // the newest heartbeat: the next one counts from it
+
+    expect((await maintain(store, START + 3 * DAY + 1)).pruned).toBe(2);
+    expect(store.db.prepare('SELECT type, captured_at AS at, alert FROM events ORDER BY seq').all()).toEqual([
+      { type: 'session', at: START, alert: 0 },
+      { type: 'agent.delivery_failed', at: START + 3 * DAY, alert: 1 },
+      { type: 'agent.heartbeat', at: START + 2, alert: 1 },
+    ]);
+    expect(store.views.counts()).toMatchObject({ failed: 1, queued: 2 });
     store.close();
   });
 });
