@@ -1,5 +1,6 @@
 // The composition root: one data folder, one outbox, one capture server, one delivery loop.
-// `booth-agent run` and (later) the Electron app's utility process both start an Agent here.
+// `booth-agent run` and the Electron app's utility process (through agent-host.ts) both start
+// an Agent here.
 import type { Logger } from 'pino';
 import { ulidFactory } from './core/ids.js';
 import { ChangeFeed } from './server/change-feed.js';

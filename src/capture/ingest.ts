@@ -1,4 +1,4 @@
-// Every way an event comes in (the JSON API, `booth-agent emit`, later the triggers and the
+// Every way an event comes in (the JSON API, `booth-agent emit`, dslrBooth's triggers and the
 // hot folder) ends here: validate, complete, and commit to the outbox.
 //
 // The stored body is the booth's own bytes. When it leaves out `event_id` or `timestamp`,

@@ -67,9 +67,9 @@ async function main(): Promise<void> {
 
   const tray = new Tray(trayImage('waiting'));
   const renderTray = () => {
-    const model = trayModel(summary, preferences.startAtLogin);
+    const model = trayModel(summary, preferences.startAtLogin, startError);
     tray.setImage(trayImage(model.icon));
-    tray.setToolTip(startError === null ? model.tooltip : `Booth Agent: ${startError}`);
+    tray.setToolTip(model.tooltip);
     tray.setContextMenu(Menu.buildFromTemplate(model.menu.map(toMenuItem)));
   };
   const toMenuItem = (item: ReturnType<typeof trayModel>['menu'][number]): MenuItemConstructorOptions =>

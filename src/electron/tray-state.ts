@@ -19,8 +19,14 @@ export interface TrayModel {
   menu: MenuItemModel[];
 }
 
-/** `summary` is null until the agent has said how things stand (starting, or restarting). */
-export function trayModel(summary: DeliverySummary | null, startAtLogin: boolean): TrayModel {
+/** The longest tooltip Windows shows whole, in UTF-16 code units (NOTIFYICONDATA's szTip holds 128 with the NUL). */
+export const TOOLTIP_MAX = 127;
+
+/**
+ * `summary` is null until the agent has said how things stand (starting, or restarting);
+ * `startError` says why the agent could not start, until it is ready again.
+ */
+export function trayModel(summary: DeliverySummary | null, startAtLogin: boolean, startError: string | null = null): TrayModel {
   const icon: TrayIcon =
     summary === null
       ? 'waiting'
@@ -33,7 +39,7 @@ export function trayModel(summary: DeliverySummary | null, startAtLogin: boolean
             : 'delivered';
   return {
     icon,
-    tooltip: tooltip(summary),
+    tooltip: fitTooltip(startError === null ? tooltipLines(summary) : [`Booth Agent: ${startError}`]),
     menu: [
       { type: 'normal', action: 'open-panel', label: 'Open panel', enabled: summary !== null },
       { type: 'separator' },
@@ -55,8 +61,8 @@ export function trayModel(summary: DeliverySummary | null, startAtLogin: boolean
   };
 }
 
-function tooltip(summary: DeliverySummary | null): string {
-  if (summary === null) return 'Booth Agent: starting…';
+function tooltipLines(summary: DeliverySummary | null): string[] {
+  if (summary === null) return ['Booth Agent: starting…'];
   const { queued, waiting, delivered, failed } = summary.counts;
   const head =
     needingOperator(summary) > 0
@@ -71,7 +77,29 @@ function tooltip(summary: DeliverySummary | null): string {
               ? `sending ${queued}`
               : 'all delivered';
   const { verdict } = closeoutVerdict(summary.closeout);
-  return `Booth Agent: ${head}\n${verdict.charAt(0).toUpperCase()}${verdict.slice(1)}\n${delivered} delivered · ${queued} queued · ${waiting} waiting · ${failed} failed`;
+  return [
+    `Booth Agent: ${head}`,
+    `${verdict.charAt(0).toUpperCase()}${verdict.slice(1)}`,
+    `${delivered} delivered · ${queued} queued · ${waiting} waiting · ${failed} failed`,
+  ];
+}
+
+/**
+ * The lines, most important first, that fit in TOOLTIP_MAX: whole lines while they fit, so
+ * the counts go before the verdict does; a first line too long alone (a start error naming
+ * a deep path) is cut with an ellipsis, never inside a surrogate pair.
+ */
+function fitTooltip(lines: string[]): string {
+  let text = '';
+  for (const line of lines) {
+    const next = text === '' ? line : `${text}\n${line}`;
+    if (next.length > TOOLTIP_MAX) break;
+    text = next;
+  }
+  if (text !== '') return text;
+  let end = TOOLTIP_MAX - 1;
+  if (/[\uD800-\uDBFF]/.test(lines[0]!.charAt(end - 1))) end--;
+  return `${lines[0]!.slice(0, end)}…`;
 }
 
 /** Failed deliveries that will not be tried again by themselves: the ones the operator must act on. */

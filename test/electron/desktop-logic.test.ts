@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { applyAutostart, autostartPlan } from '../../src/electron/autostart.js';
 import { proxyFromResolution } from '../../src/electron/proxy.js';
 import { HEALTHY_RUN_MS, nextRestart } from '../../src/electron/restart-backoff.js';
-import { shouldNotifyFailure, trayModel } from '../../src/electron/tray-state.js';
+import { TOOLTIP_MAX, shouldNotifyFailure, trayModel } from '../../src/electron/tray-state.js';
 import { externalUrlAllowed, isPanelUrl, panelOrigin } from '../../src/electron/window-rules.js';
 import type { DeliverySummary } from '../../src/store/store.js';
 
@@ -48,6 +48,33 @@ describe('trayModel', () => {
     expect(trayModel(summary({ delivered: 7, queued: 1, waiting: 2, failed: 3 }), true).tooltip).toBe(
       'Booth Agent: 3 failed: open the panel\nNot safe to pack up: 6 not delivered\n7 delivered · 1 queued · 2 waiting · 3 failed',
     );
+  });
+
+  it(`keeps the tooltip within Windows' ${TOOLTIP_MAX} characters, dropping the counts before the verdict`, () => {
+    const big = summary(
+      { delivered: 1_234_567, queued: 234_567, waiting: 345_678, failed: 456_789 },
+      { recovering: { count: 456_789, nextAt: 1 } },
+    );
+    big.closeout.unsent = 98_765;
+    const tooltip = trayModel(big, true).tooltip;
+    expect(tooltip.length).toBeLessThanOrEqual(TOOLTIP_MAX);
+    expect(tooltip).toBe(
+      'Booth Agent: 456789 failed, retrying by themselves\nNot safe to pack up: 1037034 not delivered, 98765 events with no endpoint',
+    );
+    // The three lines whole would not have fitted: the counts line is what went.
+    expect(`${tooltip}\n1234567 delivered · 234567 queued · 345678 waiting · 456789 failed`.length).toBeGreaterThan(TOOLTIP_MAX);
+  });
+
+  it('cuts a start error too long to show with an ellipsis, never inside a character', () => {
+    // The camera emoji (two UTF-16 units) begins where the cut falls.
+    const folder = 'another booth-agent is already running on the data folder /home/';
+    const deep = `${folder}${'x'.repeat(TOOLTIP_MAX - 2 - 'Booth Agent: '.length - folder.length)}📸 photos`;
+    const tooltip = trayModel(null, true, deep).tooltip;
+    expect(tooltip).toHaveLength(TOOLTIP_MAX - 1);
+    expect(tooltip.startsWith('Booth Agent: another booth-agent is already running')).toBe(true);
+    expect(tooltip.endsWith('…')).toBe(true);
+    expect(tooltip).toBe(Buffer.from(tooltip, 'utf8').toString('utf8')); // no lone surrogate
+    expect(trayModel(null, true, 'the data folder is read-only').tooltip).toBe('Booth Agent: the data folder is read-only');
   });
 
   it.each([
