@@ -25,6 +25,7 @@ export function closeoutReport(input: {
   endpoints: EndpointCloseout[];
   unsent: number;
   paused: boolean;
+  now: number;
 }): CloseoutReport {
   const totals: StatusCounts = { queued: 0, waiting: 0, delivered: 0, failed: 0 };
   for (const endpoint of input.endpoints)
@@ -48,9 +49,17 @@ export function closeoutReport(input: {
               '(booth-agent closeout --wait 5m)',
       );
     }
-    if (e.failed > 0) {
+    const { count: recovering, nextAt } = e.recovering;
+    if (recovering > 0) {
       advice.push(
-        `${plural(e.failed, 'delivery', 'deliveries')} to ${e.url} failed: fix the endpoint and retry them (booth-agent retry --failed), ` +
+        `${plural(recovering, 'delivery', 'deliveries')} to ${e.url} failed and will be tried again by themselves ` +
+          `(${nextAt === null || nextAt <= input.now ? 'now' : `next in ${plural(Math.ceil((nextAt - input.now) / 60_000), 'minute', 'minutes')}`}): ` +
+          'keep the booth online, or retry them now (booth-agent retry --failed)',
+      );
+    }
+    if (e.failed > recovering) {
+      advice.push(
+        `${plural(e.failed - recovering, 'delivery', 'deliveries')} to ${e.url} failed: fix the endpoint and retry them (booth-agent retry --failed), ` +
           'or export them (booth-agent export)',
       );
     }

@@ -162,6 +162,8 @@ export interface EndpointCloseout extends StatusCounts {
   enabled: boolean;
   disabledReason: string | null;
   unreachableSince: number | null;
+  /** Of the failed, those with an automatic retry to come (the endpoint's auto-recover), and the earliest. */
+  recovering: Recovering;
 }
 
 export interface CloseoutReport {

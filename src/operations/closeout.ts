@@ -23,6 +23,7 @@ export function closeout(ctx: OperationContext, input: unknown): CloseoutReport 
   const { store } = ctx;
   const eventId = event ?? null;
   const counts = store.views.closeoutByEndpoint(eventId);
+  const recovering = store.views.recoveringByEndpoint(eventId);
   const endpoints = store.endpoints
     .list()
     .map(publicEndpoint)
@@ -33,6 +34,13 @@ export function closeout(ctx: OperationContext, input: unknown): CloseoutReport 
       disabledReason: e.disabledReason,
       unreachableSince: e.unreachableSince,
       ...(counts.get(e.id) ?? { queued: 0, waiting: 0, delivered: 0, failed: 0 }),
+      recovering: recovering.get(e.id) ?? { count: 0, nextAt: null },
     }));
-  return closeoutReport({ eventId, endpoints, unsent: store.views.unsentCount(eventId), paused: store.settings.read().paused });
+  return closeoutReport({
+    eventId,
+    endpoints,
+    unsent: store.views.unsentCount(eventId),
+    paused: store.settings.read().paused,
+    now: ctx.now(),
+  });
 }

@@ -109,6 +109,14 @@ function prepareStatements(db: Database) {
       SELECT COUNT(*) AS count, MIN(d.recover_at) AS nextAt
       FROM deliveries d INDEXED BY deliveries_recover JOIN endpoints p ON p.id = d.endpoint_id
       WHERE d.recover_at IS NOT NULL AND d.status = 'failed' AND p.auto_recover <> 'off'`),
+    // Guests' failed deliveries with an automatic retry to come, of each endpoint: few, and
+    // found through their own index; `event` null counts those of every event.
+    recoveringByEndpoint: prepare(`
+      SELECT d.endpoint_id AS endpointId, COUNT(*) AS count, MIN(d.recover_at) AS nextAt
+      FROM deliveries d INDEXED BY deliveries_recover JOIN endpoints p ON p.id = d.endpoint_id JOIN events e ON e.seq = d.event_seq
+      WHERE d.recover_at IS NOT NULL AND d.status = 'failed' AND p.auto_recover <> 'off' AND e.test = 0 AND e.alert = 0
+        AND (@event IS NULL OR json_extract(CAST(e.body AS TEXT), '$.event_id') = @event)
+      GROUP BY d.endpoint_id`),
     eventUnsent: prepare(`
       SELECT COUNT(*) FROM unsent_events u JOIN events e ON e.seq = u.event_seq
       WHERE json_extract(CAST(e.body AS TEXT), '$.event_id') = ?`).pluck(),
@@ -212,6 +220,12 @@ export class DeliveryViews {
       add(this.s.alertsByEndpoint.all() as CountRow[], -1);
     }
     return byEndpoint;
+  }
+
+  /** The guests' failed deliveries of each endpoint that will be retried by themselves, of one organiser's event or of all. */
+  recoveringByEndpoint(eventId: number | null): Map<string, Recovering> {
+    const rows = this.s.recoveringByEndpoint.all({ event: eventId }) as (Recovering & { endpointId: string })[];
+    return new Map(rows.map(({ endpointId, ...recovering }) => [endpointId, recovering]));
   }
 
   /** Guests' events with no delivery at all, of one organiser's event or of all. */

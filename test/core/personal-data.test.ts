@@ -97,6 +97,7 @@ describe('closeout', () => {
     enabled: true,
     disabledReason: null,
     unreachableSince: null,
+    recovering: { count: 0, nextAt: null },
     queued: 0,
     waiting: 0,
     delivered: 0,
@@ -125,6 +126,7 @@ describe('closeout', () => {
       ],
       unsent: 1,
       paused: true,
+      now: 0,
     });
     expect(report).toMatchObject({ safe: false, totals: { delivered: 2, waiting: 1, failed: 1, queued: 3 } });
     expect(report.verdict).toBe('not safe to pack up: 5 not delivered, 1 event with no endpoint');
@@ -134,6 +136,19 @@ describe('closeout', () => {
       '1 delivery to https://hooks.example.com/a failed: fix the endpoint and retry them (booth-agent retry --failed), or export them (booth-agent export)',
       '3 deliveries for https://b.example/h, which is disabled (HTTP 410 Gone): enable it (booth-agent endpoint enable ep_2), or export them (booth-agent export)',
       '1 event was captured with no endpoint to send it to: export them (booth-agent export)',
+    ]);
+  });
+
+  it('tells failures that will be retried by themselves from those that need the operator', () => {
+    const now = Date.parse('2026-06-01T21:00:00Z');
+    const advice = (recovering: { count: number; nextAt: number | null }) =>
+      closeoutReport({ eventId: null, endpoints: [endpoint({ failed: 3 }, { recovering })], unsent: 0, paused: false, now }).advice;
+    expect(advice({ count: 2, nextAt: now + 4 * 60_000 + 1 })).toEqual([
+      '2 deliveries to https://hooks.example.com/a failed and will be tried again by themselves (next in 5 minutes): keep the booth online, or retry them now (booth-agent retry --failed)',
+      '1 delivery to https://hooks.example.com/a failed: fix the endpoint and retry them (booth-agent retry --failed), or export them (booth-agent export)',
+    ]);
+    expect(advice({ count: 3, nextAt: now - 1 })).toEqual([
+      '3 deliveries to https://hooks.example.com/a failed and will be tried again by themselves (now): keep the booth online, or retry them now (booth-agent retry --failed)',
     ]);
   });
 

@@ -524,4 +524,34 @@ describe("the organiser's data", () => {
     removeEndpoint(ctx, a.id);
     expect(closeout(ctx, {})).toMatchObject({ unsent: 3, endpoints: [] });
   });
+
+  it("closeout counts the failures the endpoint's auto-recover will retry by itself apart, and no Send Test among them", () => {
+    const { ctx } = context();
+    const a = addEndpoint(ctx, { url: 'https://hooks.example.com/a', types: ['session'] });
+    for (const [id, eventId] of [
+      ['s1', 1],
+      ['s2', 1],
+      ['s3', 2],
+    ] as const)
+      capture(ctx, { type: 'session', event_id: eventId, session: session(id) });
+    ctx.store.queue.capture(
+      { type: 'session', body: Buffer.from('{}'), dedupeKey: null, occurredAt: '', sessionId: 't', test: true, onlyEndpoint: a.id },
+      NOW,
+      1000,
+    );
+    // All four failed; the two of event 1 and the Send Test have a retry to come.
+    ctx.store.db
+      .prepare(`UPDATE deliveries SET status = 'failed', recover_at = CASE WHEN seq = 3 THEN NULL ELSE @at END`)
+      .run({ at: NOW + 90_000 });
+    const report = closeout(ctx, {});
+    expect(report.endpoints[0]).toMatchObject({ failed: 3, recovering: { count: 2, nextAt: NOW + 90_000 } });
+    expect(report.advice).toEqual([
+      '2 deliveries to https://hooks.example.com/a failed and will be tried again by themselves (next in 2 minutes): keep the booth online, or retry them now (booth-agent retry --failed)',
+      '1 delivery to https://hooks.example.com/a failed: fix the endpoint and retry them (booth-agent retry --failed), or export them (booth-agent export)',
+    ]);
+    expect(closeout(ctx, { event: 2 }).endpoints[0]).toMatchObject({ failed: 1, recovering: { count: 0, nextAt: null } });
+    expect(closeout(ctx, { event: 1 }).endpoints[0]).toMatchObject({ failed: 2, recovering: { count: 2 } });
+    editEndpoint(ctx, a.id, { autoRecover: 'off' });
+    expect(closeout(ctx, {}).endpoints[0]).toMatchObject({ failed: 3, recovering: { count: 0 } });
+  });
 });
