@@ -156,6 +156,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const dslrBooth = new DslrBooth(store.db, { settings: () => store.settings.read(), capture, log });
     const hotFolder = new HotFolderSetting(new HotFolder(store.db, { settings: () => store.settings.read(), capture, log }), log);
     cleanup.unshift(() => hotFolder.close());
+    // Before the capture server answers: a booth program that saves a file once it does must
+    // find it sent, not taken for one already there.
+    hotFolder.firstLook(initial);
 
     const port = options.port ?? initial.port;
     try {

@@ -16,6 +16,20 @@ export class HotFolderSetting {
     private readonly log: Logger,
   ) {}
 
+  /**
+   * Lists the configured folder if it has never been watched, so that what it holds now is
+   * what counts as already there; the agent does this before its capture server answers.
+   */
+  firstLook(settings: Settings): void {
+    const wanted = hotFolderOptions(settings);
+    if (wanted === null) return;
+    try {
+      this.folder.firstLook(wanted);
+    } catch {
+      // `follow` lists it again as it starts the watch, and logs why that fails.
+    }
+  }
+
   async follow(settings: () => Settings): Promise<void> {
     await this.sync(settings());
     this.timer = setInterval(() => {
@@ -30,15 +44,7 @@ export class HotFolderSetting {
   }
 
   private async sync(settings: Settings): Promise<void> {
-    const wanted: HotFolderOptions | null =
-      settings.hot_folder === null
-        ? null
-        : {
-            folder: settings.hot_folder,
-            settleMs: settings.hot_folder_settle_ms,
-            polling: settings.hot_folder_polling,
-            importExisting: settings.hot_folder_import_existing,
-          };
+    const wanted = hotFolderOptions(settings);
     const key = wanted === null ? null : JSON.stringify(wanted);
     if (key === this.current) return;
     await this.folder.stop();
@@ -50,4 +56,15 @@ export class HotFolderSetting {
       this.log.error({ err: error, folder: wanted.folder }, 'hot folder could not be watched');
     }
   }
+}
+
+function hotFolderOptions(settings: Settings): HotFolderOptions | null {
+  return settings.hot_folder === null
+    ? null
+    : {
+        folder: settings.hot_folder,
+        settleMs: settings.hot_folder_settle_ms,
+        polling: settings.hot_folder_polling,
+        importExisting: settings.hot_folder_import_existing,
+      };
 }

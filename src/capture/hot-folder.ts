@@ -4,9 +4,10 @@
 // another type. A file is taken once by its content (sha256), so restarts and renames never
 // send it twice; a file with the content of one taken before is listed with the reason, and
 // logged. The files already there when a folder is first watched are not sent unless the
-// operator asks (hot_folder_import_existing).
+// operator asks (hot_folder_import_existing): the folder is listed when it is first watched,
+// before the capture server answers, and the files of that list are the ones already there.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,6 +87,8 @@ function jsonProblem(error: unknown): string {
 
 const OTHER_TYPES = new Set(['share', 'survey', 'competition_win']);
 
+const ALREADY_THERE = 'already in the folder when it was first watched: not sent';
+
 /** chokidar's polling interval, and how long after 'ready' the folder is looked at again. */
 const POLL_MS = 1000;
 
@@ -109,25 +112,45 @@ export class HotFolder {
   private readonly inProgress = new Set<string>();
 
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly deps: { settings: () => Settings; capture: (body: Buffer) => IngestResult; log: Logger; now?: () => number },
   ) {
     this.s = {
       folder: db.prepare(`SELECT first_watched_at FROM hot_folders WHERE folder = ?`),
       addFolder: db.prepare(`INSERT INTO hot_folders (folder, first_watched_at) VALUES (?, ?)`),
+      existing: db.prepare(`SELECT size, mtime_ms FROM hot_folder_existing WHERE folder = ? AND name = ?`),
+      existingNames: db.prepare(`SELECT name FROM hot_folder_existing WHERE folder = ?`).pluck(),
+      addExisting: db.prepare(`INSERT INTO hot_folder_existing (folder, name, size, mtime_ms) VALUES (?, ?, ?, ?)`),
+      forgetExisting: db.prepare(`DELETE FROM hot_folder_existing WHERE folder = ? AND name = ?`),
       taken: db.prepare(`SELECT path, event_id, outcome FROM hot_folder_files WHERE hash = ?`),
       take: db.prepare(`INSERT INTO hot_folder_files (hash, path, taken_at, event_id, outcome, sent) VALUES (?, ?, ?, ?, ?, ?)`),
       skip: db.prepare(`INSERT OR IGNORE INTO hot_folder_skipped (path, hash, seen_at, outcome) VALUES (?, ?, ?, ?)`),
     };
   }
 
+  /**
+   * The first time a folder is watched, records it, and unless the operator asked for them to
+   * be sent, the media files it holds now: those are the files already there, whenever the
+   * watcher reports them. Synchronous, so that the agent can do it before its capture server
+   * answers; a folder watched before is left as it is.
+   */
+  firstLook(options: Pick<HotFolderOptions, 'folder' | 'importExisting'>): void {
+    const folder = resolve(options.folder);
+    if (this.s.folder.get(folder) !== undefined) return;
+    const files = options.importExisting ? [] : mediaFilesIn(folder);
+    const now = (this.deps.now ?? Date.now)();
+    this.db
+      .transaction(() => {
+        this.s.addFolder.run(folder, now);
+        for (const file of files) this.s.addExisting.run(folder, file.name, file.size, file.mtimeMs);
+      })
+      .immediate();
+  }
+
   /** Starts watching; resolves once the files already there have been seen. */
   async start(options: HotFolderOptions): Promise<void> {
+    this.firstLook(options);
     const folder = resolve(options.folder);
-    const now = (this.deps.now ?? Date.now)();
-    const firstTime = this.s.folder.get(folder) === undefined;
-    if (firstTime) this.s.addFolder.run(folder, now);
-    const skipExisting = firstTime && !options.importExisting;
     let ready = false;
     // Loaded only for a booth that uses a hot folder.
     const { watch } = await import('chokidar');
@@ -145,12 +168,13 @@ export class HotFolder {
       current.reported.add(path);
       // chokidar awaits a write's finish only after 'ready': the files of its first scan are
       // reported at once, possibly still being written.
-      this.handle(current, path, { settle: !ready, alreadyThere: !ready && skipExisting });
+      this.handle(current, path, { settle: !ready });
     });
     watcher.on('error', (error) => this.deps.log.error({ err: error, folder }, 'hot folder: watching failed'));
     await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
     ready = true;
-    this.deps.log.info({ folder, polling: options.polling, skippedExisting: skipExisting }, 'hot folder watched');
+    const alreadyThere = this.s.existingNames.all(folder).length;
+    this.deps.log.info({ folder, polling: options.polling, alreadyThere }, 'hot folder watched');
     this.track(this.rescan(current), { folder }, 'hot folder: could not look at the folder again');
   }
 
@@ -165,30 +189,27 @@ export class HotFolder {
    * chokidar reads the folder, then starts watching it: a file written in between is not
    * reported until something else changes in the folder. With polling the gap lasts until
    * the folder's first stat, taken in the background. One poll interval after 'ready' that
-   * stat has been taken, so one more look then finds whatever the watcher missed.
+   * stat has been taken, so one more look then finds whatever the watcher missed. The files
+   * of the first listing that are no longer there go from it: nothing is left to take.
    */
   private async rescan(w: Watch): Promise<void> {
     if (!(await pause(POLL_MS, w.stopping.signal))) return;
-    const found = (await readdir(w.folder, { withFileTypes: true }))
-      .filter((entry) => entry.isFile() && sessionTypeOfFile(entry.name) !== null)
-      .map((entry) => join(w.folder, entry.name))
-      .filter((path) => !w.reported.has(path) && !this.inProgress.has(path));
+    const names = (await readdir(w.folder, { withFileTypes: true })).filter(isMediaFile).map((entry) => entry.name);
+    const present = new Set(names);
+    const gone = (this.s.existingNames.all(w.folder) as string[]).filter((name) => !present.has(name));
+    if (gone.length > 0) this.db.transaction(() => gone.forEach((name) => this.s.forgetExisting.run(w.folder, name))).immediate();
+    const found = names.map((name) => join(w.folder, name)).filter((path) => !w.reported.has(path) && !this.inProgress.has(path));
     this.deps.log.info({ folder: w.folder, found }, 'hot folder: looked again for files written as watching began');
-    for (const path of found) this.handle(w, path, { settle: true, alreadyThere: false });
+    for (const path of found) this.handle(w, path, { settle: true });
   }
 
   /** Settles (if asked) and takes one file, unless it is being settled or taken already. */
-  private handle(w: Watch, path: string, how: { settle: boolean; alreadyThere: boolean }): void {
+  private handle(w: Watch, path: string, how: { settle: boolean }): void {
     if (this.inProgress.has(path)) return;
     this.inProgress.add(path);
     const work = (async () => {
-      if (how.settle) {
-        const settled = await settle(path, w.settleMs, w.stopping.signal);
-        // A file already there at the first watch is never sent. Stopped before it settles,
-        // it is recorded as it is: the next start, no longer the first, would send it.
-        if (settled === 'gone' || (settled === 'stopped' && !how.alreadyThere)) return;
-      }
-      await this.take(path, how.alreadyThere);
+      if (how.settle && (await settle(path, w.settleMs, w.stopping.signal)) !== 'settled') return;
+      await this.take(w, path);
     })().finally(() => this.inProgress.delete(path));
     this.track(work, { file: path }, 'hot folder: could not take a file');
   }
@@ -200,27 +221,44 @@ export class HotFolder {
   }
 
   /** Takes one settled media file, once. */
-  private async take(path: string, alreadyThere: boolean): Promise<void> {
+  private async take(w: Watch, path: string): Promise<void> {
     const type = sessionTypeOfFile(path);
     if (type === null) return;
+    const found = await stat(path);
     const hash = await sha256(path);
     // From here to the file's row nothing is awaited, so two files with one content cannot
     // both find it untaken.
     const now = (this.deps.now ?? Date.now)();
+    const name = basename(path);
+    const listed = this.s.existing.get(w.folder, name) as { size: number; mtime_ms: number } | undefined;
+    // Once a file is taken its hash keeps it from being sent again, and the first listing's
+    // row for its name goes, in the same transaction. A row that no longer matches was for
+    // another file, gone since.
+    const record = (write: () => void) => {
+      if (!listed) return write();
+      this.db
+        .transaction(() => {
+          write();
+          this.s.forgetExisting.run(w.folder, name);
+        })
+        .immediate();
+    };
     const earlier = this.s.taken.get(hash) as { path: string; event_id: string | null; outcome: string } | undefined;
     if (earlier) {
       // The same file seen again (a restart; the watcher and the rescan both) is no news.
-      if (earlier.path !== path) this.skipRepeat(path, hash, earlier, now);
+      record(() => {
+        if (earlier.path !== path) this.skipRepeat(path, hash, earlier, now);
+      });
       return;
     }
-    if (alreadyThere) {
-      this.s.take.run(hash, path, now, null, 'already in the folder when it was first watched: not sent', 0);
+    if (listed && listed.size === found.size && listed.mtime_ms === found.mtimeMs) {
+      record(() => this.s.take.run(hash, path, now, null, ALREADY_THERE, 0));
       return;
     }
     const settings = this.deps.settings();
     const built = this.payloadFor(path, type, hash, settings);
     if (!built.ok) {
-      this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`, 0);
+      record(() => this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`, 0));
       this.deps.log.warn({ file: path, reason: built.reason }, 'hot folder: file not sent');
       return;
     }
@@ -236,7 +274,9 @@ export class HotFolder {
         : result.kind === 'duplicate'
           ? `already captured as ${result.id}`
           : `sent as ${result.id}`;
-    this.s.take.run(hash, path, now, result.kind === 'invalid' ? null : result.id, outcome, result.kind === 'accepted' ? 1 : 0);
+    record(() =>
+      this.s.take.run(hash, path, now, result.kind === 'invalid' ? null : result.id, outcome, result.kind === 'accepted' ? 1 : 0),
+    );
     this.deps.log[result.kind === 'invalid' ? 'warn' : 'info']({ file: path, outcome }, 'hot folder: file taken');
   }
 
@@ -298,6 +338,26 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
         : value;
   }
   return out;
+}
+
+const isMediaFile = (entry: Dirent) => entry.isFile() && sessionTypeOfFile(entry.name) !== null;
+
+/**
+ * The media files in a folder, with what tells each from a different file saved later under
+ * its name. A folder that does not exist yet holds none: whatever appears in it is new.
+ */
+function mediaFilesIn(folder: string): { name: string; size: number; mtimeMs: number }[] {
+  let entries;
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries.filter(isMediaFile).flatMap((entry) => {
+    const stats = statSync(join(folder, entry.name), { throwIfNoEntry: false });
+    return stats ? [{ name: entry.name, size: stats.size, mtimeMs: stats.mtimeMs }] : [];
+  });
 }
 
 function sha256(path: string): Promise<string> {

@@ -318,6 +318,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The files a hot folder held when it was first watched, listed before the capture server
+    // answers and in the transaction that records the folder: those are "already there",
+    // however late the watcher reports them, even after a restart. A row goes once its file
+    // is taken (its content hash then keeps it from being sent) or has left the folder. Size
+    // and modification time tell a different file saved later under the same name.
+    version: 100,
+    up(db) {
+      db.exec(`
+        CREATE TABLE hot_folder_existing (
+          folder    TEXT NOT NULL REFERENCES hot_folders (folder),
+          name      TEXT NOT NULL,
+          size      INTEGER NOT NULL,
+          mtime_ms  REAL NOT NULL,
+          PRIMARY KEY (folder, name)
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

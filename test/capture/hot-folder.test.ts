@@ -194,6 +194,22 @@ describe('the hot folder', () => {
     );
   });
 
+  it('counts as already there, for a folder set while running, what it held when first watched, not when chokidar looked', async () => {
+    const { dataDir, folder } = setup({ hot_folder: null });
+    writeFileSync(join(folder, 'old.jpg'), randomBytes(1000));
+    const agent = await start(dataDir);
+    agent.store.settings.write('hot_folder', folder);
+    // Written the moment the folder is recorded as watched, before chokidar has read it.
+    const watched = agent.store.db.prepare('SELECT 1 FROM hot_folders WHERE folder = ?').pluck();
+    await waitFor('the folder recorded as watched', () => watched.get(resolve(folder)), 10_000, 1);
+    writeFileSync(join(folder, 'new.jpg'), randomBytes(1000));
+    await waitFor('both files listed', () => hotFolderFiles(agent.store.db, { limit: 10 }).length === 2, 10_000);
+    expect(files(agent)).toEqual(['new.jpg']);
+    expect(hotFolderFiles(agent.store.db, { limit: 10 }).find((f) => f.path === join(folder, 'old.jpg'))?.outcome).toBe(
+      'already in the folder when it was first watched: not sent',
+    );
+  });
+
   it('sends the files already there when the operator asks', async () => {
     const { dataDir, folder } = setup({ hot_folder_import_existing: true });
     writeFileSync(join(folder, 'old.jpg'), randomBytes(1000));

@@ -30,16 +30,21 @@ export function runCli(args: string[], options: { input?: string; env?: NodeJS.P
   });
 }
 
-export interface AgentProcess {
+/** A `booth-agent run --port 0` process. */
+export interface LaunchedAgent {
   child: ChildProcess;
-  port: number;
   output(): string;
   /** Resolves with the exit code once the process has ended. */
   exited: Promise<number | null>;
+  ended(): boolean;
 }
 
-/** Starts `booth-agent run --port 0` and waits for its "listening" log line. */
-export async function spawnAgent(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
+export interface AgentProcess extends LaunchedAgent {
+  port: number;
+}
+
+/** Starts `booth-agent run --port 0`, without waiting for anything. */
+export function launchAgent(dataDir: string, env: NodeJS.ProcessEnv = {}): LaunchedAgent {
   const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'run', '--port', '0'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,14 +55,20 @@ export async function spawnAgent(dataDir: string, env: NodeJS.ProcessEnv = {}): 
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let ended = false;
   void exited.then(() => (ended = true));
+  return { child, output: () => out, exited, ended: () => ended };
+}
+
+/** Starts `booth-agent run --port 0` and waits for its "listening" log line. */
+export async function spawnAgent(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
+  const agent = launchAgent(dataDir, env);
   const port = await waitFor(
     'the agent to listen',
     () => {
-      if (ended) throw new Error(`booth-agent run exited early:\n${out}`);
-      const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
+      if (agent.ended()) throw new Error(`booth-agent run exited early:\n${agent.output()}`);
+      const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(agent.output());
       return match ? Number(match[1]) : 0;
     },
     15_000,
   );
-  return { child, port, output: () => out, exited };
+  return { ...agent, port };
 }

@@ -32,7 +32,8 @@ describe('migrations', () => {
     db.close();
     const reopened = openDatabase(file);
     expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(reopened.prepare('SELECT key FROM settings ORDER BY key').pluck().all()).toEqual(MIGRATIONS.map((m) => `after_${m.version}`));
+    // In the order written: by key, after_100 would sort before after_20.
+    expect(reopened.prepare('SELECT key FROM settings ORDER BY rowid').pluck().all()).toEqual(MIGRATIONS.map((m) => `after_${m.version}`));
     reopened.close();
   });
 
@@ -136,6 +137,23 @@ describe('migrations', () => {
     expect(unsent()).toEqual(['evt_1', 'evt_2', 'evt_4']);
     db.exec(`UPDATE events SET stripped_at = 5 WHERE id = 'evt_2'; DELETE FROM events WHERE id = 'evt_1'`);
     expect(unsent()).toEqual(['evt_4']);
+    db.close();
+  });
+
+  it('100 starts an empty list of the files already there, for folders that were watched', () => {
+    const db = openDatabase(join(tempDir(), 'step100.db'), { migrate: false });
+    migrate(db, 90);
+    db.exec(`INSERT INTO hot_folders (folder, first_watched_at) VALUES ('/f', 1)`);
+    migrate(db, 100);
+    expect(db.prepare('SELECT * FROM hot_folders').all()).toEqual([{ folder: '/f', first_watched_at: 1 }]);
+    expect(db.prepare('SELECT * FROM hot_folder_existing').all()).toEqual([]);
+    const add = db.prepare('INSERT INTO hot_folder_existing (folder, name, size, mtime_ms) VALUES (?, ?, ?, ?)');
+    add.run('/f', 'a.jpg', 1000, 1_700_000_000_123.25);
+    expect(db.prepare('SELECT * FROM hot_folder_existing').all()).toEqual([
+      { folder: '/f', name: 'a.jpg', size: 1000, mtime_ms: 1_700_000_000_123.25 },
+    ]);
+    expect(() => add.run('/f', 'a.jpg', 1, 1)).toThrow(/UNIQUE constraint failed/);
+    expect(() => add.run('/never-watched', 'a.jpg', 1, 1)).toThrow(/FOREIGN KEY constraint failed/);
     db.close();
   });
 
