@@ -101,7 +101,7 @@ describe('the panel files', () => {
     expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
   });
 
-  it('serves every module the page imports', async () => {
+  it('serves every module the page imports, the cards in their folder among them', async () => {
     const seen = new Set<string>();
     const pending = ['/js/app.js'];
     for (let path = pending.pop(); path !== undefined && seen.size < 100; path = pending.pop()) {
@@ -114,7 +114,8 @@ describe('the panel files', () => {
         pending.push(new URL(specifier!, `http://panel${path}`).pathname);
       }
     }
-    expect([...seen]).toContain('/js/endpoint-options.js');
+    expect([...seen]).toContain('/js/cards/endpoints.js');
+    expect([...seen]).toContain('/js/page.js');
   });
 
   it("lists the scripts of the scripts' folders, and only the page's own files beside them", () => {
