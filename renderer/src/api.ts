@@ -19,6 +19,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What went wrong, in the words to show the operator. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function adminToken(): string | null {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (match) {

@@ -4,10 +4,8 @@
 // answers with header names only, so an edit can replace a value or remove a header, not
 // read it.
 import { h } from './dom.js';
+import type { Fields } from './fields.js';
 import type { EndpointView } from './types.js';
-
-/** Where a refusal of each field the admin API may name goes: the control to mark, and the message's place. */
-export type Fields = Record<string, readonly [HTMLElement | null, HTMLElement]>;
 
 export interface OptionControls {
   elements: HTMLElement[];

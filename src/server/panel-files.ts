@@ -1,6 +1,6 @@
 // The panel's files, served from a fixed list read at start: a request names a file in
 // the list or gets 404, so no path (../, %2e%2e, backslashes) can reach anything else.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface PanelFile {
@@ -28,16 +28,16 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /**
- * renderer/ (the page, styles) and dist/panel/renderer/src/ (the compiled scripts), by URL path.
- * Both are found from the package root, two folders up from this module whether it runs
- * from src/ (tests) or dist/ (the command, the packaged app).
+ * renderer/ (the page, styles) and dist/panel/renderer/src/ (the compiled scripts, the
+ * cards' in their folder), by URL path. Both are found from the package root, two folders
+ * up from this module whether it runs from src/ (tests) or dist/ (the command, the packaged app).
  */
 export function loadPanelFiles(
   pageDir = new URL('../../renderer/', import.meta.url),
   scriptDir = new URL('../../dist/panel/renderer/src/', import.meta.url),
 ): Map<string, PanelFile> {
   const files = new Map<string, PanelFile>();
-  const add = (dir: URL, prefix: string) => {
+  const add = (dir: URL, prefix: string, folders: boolean) => {
     let names: string[];
     try {
       names = readdirSync(fileURLToPath(dir));
@@ -47,10 +47,12 @@ export function loadPanelFiles(
     for (const name of names) {
       const type = TYPES[name.slice(name.lastIndexOf('.'))];
       if (type) files.set(`${prefix}${name}`, { type, body: readFileSync(new URL(name, dir)) });
+      else if (folders && statSync(new URL(name, dir)).isDirectory()) add(new URL(`${name}/`, dir), `${prefix}${name}/`, folders);
     }
   };
-  add(pageDir, '/');
-  add(scriptDir, '/js/');
+  // The page's folder holds the scripts' sources too: only its own files are served.
+  add(pageDir, '/', false);
+  add(scriptDir, '/js/', true);
   const index = files.get('/index.html');
   if (index) files.set('/', index);
   return files;

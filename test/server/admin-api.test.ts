@@ -1,7 +1,12 @@
 // The admin API's door and its validation, against a real agent on 127.0.0.1.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPanelFiles } from '../../src/server/panel-files.js';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
+import { tempDir } from '../helpers/temp.js';
 
 let t: TestAgent;
 let admin: string;
@@ -96,7 +101,47 @@ describe('the panel files', () => {
     expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
   });
 
+  it('serves every module the page imports, the cards in their folder among them', async () => {
+    const seen = new Set<string>();
+    const pending = ['/js/app.js'];
+    for (let path = pending.pop(); path !== undefined && seen.size < 100; path = pending.pop()) {
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const script = await call(path, { headers: { authorization: '' } });
+      expect(script.status, path).toBe(200);
+      expect(script.headers['content-type'], path).toBe('text/javascript; charset=utf-8');
+      for (const [, specifier] of script.text.matchAll(/(?:from|import)\s*['"]([^'"]+)['"]/g)) {
+        pending.push(new URL(specifier!, `http://panel${path}`).pathname);
+      }
+    }
+    expect([...seen]).toContain('/js/cards/endpoints.js');
+    expect([...seen]).toContain('/js/page.js');
+  });
+
+  it("lists the scripts of the scripts' folders, and only the page's own files beside them", () => {
+    const page = tempDir('panel-page-');
+    const scripts = tempDir('panel-scripts-');
+    for (const [dir, file] of [
+      [page, 'index.html'],
+      [page, 'src/stray.js'],
+      [scripts, 'app.js'],
+      [scripts, 'cards/a.js'],
+      [scripts, 'cards/more/b.js'],
+      [scripts, 'cards/notes.txt'],
+    ] as const) {
+      mkdirSync(join(dir, file, '..'), { recursive: true });
+      writeFileSync(join(dir, file), file);
+    }
+    const files = loadPanelFiles(pathToFileURL(`${page}/`), pathToFileURL(`${scripts}/`));
+    expect([...files.keys()].sort()).toEqual(['/', '/index.html', '/js/app.js', '/js/cards/a.js', '/js/cards/more/b.js']);
+    expect(files.get('/js/cards/more/b.js')?.body.toString()).toBe('cards/more/b.js');
+  });
+
   it.each([
+    '/js/cards',
+    '/js/cards/',
+    '/js/cards/../../package.json',
+    '/js/cards/%2e%2e/app.js',
     '/../package.json',
     '/%2e%2e/package.json',
     '/js/../../package.json',
