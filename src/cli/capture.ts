@@ -6,7 +6,7 @@ import { hotFolderFiles } from '../capture/hot-folder.js';
 import { ingest } from '../capture/ingest.js';
 import { withOperations } from './context.js';
 import { parseLimit } from './options.js';
-import { localTime, print, UsageError } from './output.js';
+import { count, localTime, print, UsageError } from './output.js';
 
 export function emitCommand(program: Command): void {
   program
@@ -24,7 +24,7 @@ export function emitCommand(program: Command): void {
               command,
               result,
               result.kind === 'accepted'
-                ? `captured ${result.id} (${result.deliveries} deliver${result.deliveries === 1 ? 'y' : 'ies'})`
+                ? `captured ${result.id} (${count(result.deliveries, 'delivery', 'deliveries')})`
                 : `already captured as ${result.id}; nothing new was created`,
             );
             return;

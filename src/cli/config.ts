@@ -1,6 +1,6 @@
 // `config get` and `config set`: the settings.
 import type { Command } from 'commander';
-import { isSettingKey, parseSetting, SETTING_KEYS } from '../core/settings.js';
+import { isSettingKey, parseSetting, SETTING_KEYS, type SettingKey } from '../core/settings.js';
 import { changeSettings } from '../operations/settings.js';
 import { withOperations } from './context.js';
 import { print, UsageError } from './output.js';
@@ -12,12 +12,11 @@ export function configCommand(program: Command): void {
     .command('get [key]')
     .description('print one setting, or all of them')
     .action(async (key: string | undefined, _options, command: Command) => {
-      if (key !== undefined && !isSettingKey(key))
-        throw new UsageError(`unknown setting "${key}"; the settings are ${SETTING_KEYS.join(', ')}`);
+      const setting = key === undefined ? undefined : settingKey(key);
       await withOperations(command, ({ store }) => {
         const settings = store.settings.read();
-        if (key !== undefined) {
-          print(command, { [key]: settings[key] }, String(settings[key]));
+        if (setting !== undefined) {
+          print(command, { [setting]: settings[setting] }, String(settings[setting]));
         } else {
           print(command, settings, SETTING_KEYS.map((k) => `${k} = ${String(settings[k])}`).join('\n'));
         }
@@ -27,8 +26,8 @@ export function configCommand(program: Command): void {
   config
     .command('set <key> <value>')
     .description('change a setting (a running agent picks it up within a second; port at its next start)')
-    .action(async (key: string, value: string, _options, command: Command) => {
-      if (!isSettingKey(key)) throw new UsageError(`unknown setting "${key}"; the settings are ${SETTING_KEYS.join(', ')}`);
+    .action(async (name: string, value: string, _options, command: Command) => {
+      const key = settingKey(name);
       const parsed = parseSetting(key, value);
       if (!parsed.ok) throw new UsageError(parsed.message);
       await withOperations(command, (ctx) => {
@@ -36,4 +35,10 @@ export function configCommand(program: Command): void {
         print(command, { [key]: settings[key] }, `${key} = ${String(settings[key])}`);
       });
     });
+}
+
+/** The setting the operator named, or bad input that lists them all. */
+function settingKey(name: string): SettingKey {
+  if (!isSettingKey(name)) throw new UsageError(`unknown setting "${name}"; the settings are ${SETTING_KEYS.join(', ')}`);
+  return name;
 }

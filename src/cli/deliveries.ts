@@ -4,7 +4,7 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from '../core/policy.js';
 import { retryAllFailed, retryDelivery, setPaused } from '../operations/deliveries.js';
 import { withOperations } from './context.js';
 import { parseLimit } from './options.js';
-import { localTime, print, UsageError } from './output.js';
+import { count, localTime, print, UsageError } from './output.js';
 
 export function deliveriesCommand(program: Command): void {
   program
@@ -43,7 +43,7 @@ export function retryCommand(program: Command): void {
       await withOperations(command, (ctx) => {
         if (id === undefined) {
           const { retried } = retryAllFailed(ctx);
-          print(command, { retried }, `${retried} failed deliver${retried === 1 ? 'y' : 'ies'} queued again`);
+          print(command, { retried }, `${count(retried, 'failed delivery', 'failed deliveries')} queued again`);
         } else {
           print(command, retryDelivery(ctx, id), `${id} queued again`);
         }

@@ -14,7 +14,7 @@ import { eraseGuest, type EraseInput } from '../operations/erase.js';
 import { exportEvents } from '../operations/export.js';
 import { replayToEndpoint } from '../operations/replay.js';
 import { globals, withOperations } from './context.js';
-import { localTime, print, UsageError } from './output.js';
+import { count, localTime, print, UsageError } from './output.js';
 
 interface SelectionOptions {
   event?: string;
@@ -72,7 +72,7 @@ export function exportCommand(program: Command): void {
           throw error;
         }
         const rows = download.rows();
-        print(command, { output: file, format: options.format, rows }, `exported ${rows} event${rows === 1 ? '' : 's'} to ${file}`);
+        print(command, { output: file, format: options.format, rows }, `exported ${count(rows, 'event', 'events')} to ${file}`);
       });
     });
 }
@@ -95,7 +95,7 @@ export function replayCommand(program: Command): void {
 }
 
 function describeReplay(result: ReplayResult, url: string, types: TypeFilter[] | null): string {
-  const events = (n: number) => `${n} event${n === 1 ? '' : 's'}`;
+  const events = (n: number) => count(n, 'event', 'events');
   const { delivered, onItsWay, failed, notSubscribed } = result.skipped;
   const skipped = [
     ...(delivered ? [`${delivered} already delivered (--again sends them again)`] : []),
@@ -138,17 +138,16 @@ export function eraseCommand(program: Command): void {
 
 function describeErasure(result: EraseResult): string {
   const { counts } = result;
-  const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
   const types = Object.entries(counts.events)
-    .filter(([, count]) => count > 0)
-    .map(([type, count]) => `${count} ${type}`);
+    .filter(([, n]) => n > 0)
+    .map(([type, n]) => `${n} ${type}`);
   return [
     result.dryRun ? 'dry run: nothing was changed; an erase would take' : 'erased',
     `  events       ${types.length === 0 ? 'none named this guest' : `${types.join(', ')} (their personal data)`}`,
-    `  undelivered  ${n(counts.undeliveredDropped, 'delivery', 'deliveries')} not made yet, dropped: never sent`,
-    `  answers      ${n(counts.responseSnippets, "receiver's answer", "receivers' answers")} stored with the attempts`,
-    `  hot folder   ${n(counts.hotFolderRecords, 'record', 'records')}`,
-    `  dslrBooth    ${n(counts.dslrSessions, 'session record', 'session records')}`,
+    `  undelivered  ${count(counts.undeliveredDropped, 'delivery', 'deliveries')} not made yet, dropped: never sent`,
+    `  answers      ${count(counts.responseSnippets, "receiver's answer", "receivers' answers")} stored with the attempts`,
+    `  hot folder   ${count(counts.hotFolderRecords, 'record', 'records')}`,
+    `  dslrBooth    ${count(counts.dslrSessions, 'session record', 'session records')}`,
     ...(result.events.length > 0
       ? [
           'events:',
@@ -215,7 +214,7 @@ function describeCloseout(report: CloseoutReport): string {
       const state = !e.enabled ? '  disabled' : e.unreachableSince !== null ? `  unreachable since ${localTime(e.unreachableSince)}` : '';
       return `  ${e.url}  ${e.delivered} delivered · ${e.queued} queued · ${e.waiting} waiting · ${e.failed} failed${state}`;
     }),
-    ...(report.unsent > 0 ? [`  no endpoint  ${report.unsent} event${report.unsent === 1 ? '' : 's'} captured with none to send to`] : []),
+    ...(report.unsent > 0 ? [`  no endpoint  ${count(report.unsent, 'event', 'events')} captured with none to send to`] : []),
     ...(report.advice.length > 0 ? ['what to do:', ...report.advice.map((line) => `  - ${line}`)] : []),
   ].join('\n');
 }

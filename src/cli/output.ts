@@ -11,6 +11,11 @@ export function print(command: Command, json: unknown, text: string): void {
   process.stdout.write(globals(command).json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 }
 
+/** A number with its noun: "1 event", "2 events". */
+export function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function localTime(ms: number | null): string {
   if (ms === null) return 'never';
   const d = new Date(ms);
