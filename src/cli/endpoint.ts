@@ -217,11 +217,11 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function parseRate(value: string): number | null {
-  if (value === 'off') return null;
-  const n = Number(value);
+/** `--max-per-minute`: a number, or off. Not null for off: commander stores a parser's null as "". */
+function parseRate(value: string): number | 'off' {
+  if (value === 'off') return 'off';
   if (!/^\d+$/.test(value)) throw new UsageError(`--max-per-minute must be a whole number or off, not "${value}"`);
-  return n;
+  return Number(value);
 }
 
 /** The options add and edit share: how deliveries to the endpoint are shaped, paced and recovered. */
@@ -242,7 +242,7 @@ function deliveryOptions(command: Command): Command {
 interface DeliveryFlags {
   format?: PayloadFormat;
   autoRecover?: AutoRecover;
-  maxPerMinute?: number | null;
+  maxPerMinute?: number | 'off';
   header?: Record<string, string>;
 }
 
@@ -250,7 +250,7 @@ function deliveryInput(options: DeliveryFlags) {
   return {
     ...(options.format !== undefined ? { format: options.format } : {}),
     ...(options.autoRecover !== undefined ? { autoRecover: options.autoRecover } : {}),
-    ...(options.maxPerMinute !== undefined ? { maxPerMinute: options.maxPerMinute } : {}),
+    ...(options.maxPerMinute !== undefined ? { maxPerMinute: options.maxPerMinute === 'off' ? null : options.maxPerMinute } : {}),
     ...(options.header !== undefined ? { headers: options.header } : {}),
   };
 }
