@@ -185,6 +185,24 @@ describe('endpoints, settings, capture and deliveries', () => {
     expect(JSON.parse((await cli(['--json', 'resume'])).stdout)).toEqual({ paused: false });
   });
 
+  it("sets an endpoint's rate with --max-per-minute N and takes it away with off, as the docs say", async () => {
+    const { cli } = folder();
+    expect((await cli(['endpoint', 'add', receiver.url, '--max-per-minute', '30'])).code).toBe(0);
+    const limited = JSON.parse((await cli(['--json', 'endpoint', 'list'])).stdout)[0];
+    expect(limited.maxPerMinute).toBe(30);
+
+    const off = await cli(['--json', 'endpoint', 'edit', limited.id, '--max-per-minute', 'off']);
+    expect(off.stderr).toBe('');
+    expect(off.code).toBe(0);
+    expect(JSON.parse(off.stdout)).toMatchObject({ id: limited.id, maxPerMinute: null });
+
+    const unlimited = await cli(['--json', 'endpoint', 'add', 'https://hooks.example.com/x', '--max-per-minute', 'off']);
+    expect(unlimited.code).toBe(0);
+    expect(
+      JSON.parse((await cli(['--json', 'endpoint', 'list'])).stdout).map((e: { maxPerMinute: number | null }) => e.maxPerMinute),
+    ).toEqual([null, null]);
+  });
+
   it('exports to a file and to standard output, and replays to an endpoint added later', async () => {
     const { dir, cli } = folder();
     const first = JSON.parse((await cli(['--json', 'endpoint', 'add', receiver.url])).stdout);

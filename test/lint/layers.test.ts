@@ -13,6 +13,7 @@ async function problems(filePath: string, code: string): Promise<string[]> {
 describe('the layers', () => {
   it.each([
     ['src/cli.ts', "import { app } from 'electron';\nexport const a = app;\n", 'Only src/electron/ imports Electron'],
+    ['src/cli/x.ts', "import { app } from 'electron';\nexport const a = app;\n", 'Only src/electron/ imports Electron'],
     ['src/core/x.ts', "import { readFileSync } from 'node:fs';\nexport const a = readFileSync;\n", 'src/core/ is pure'],
     ['src/core/x.ts', "import { connect } from 'net';\nexport const a = connect;\n", 'src/core/ is pure'],
     [
