@@ -13,7 +13,7 @@ export const PAYLOAD_TYPES = Object.keys(TYPE_WORDS) as PayloadType[];
 /** In an endpoint's types: every alert, those of later versions too. */
 export const ALL_ALERTS = 'agent.*';
 
-const isPayloadType = (type: string): type is PayloadType => (PAYLOAD_TYPES as string[]).includes(type);
+export const isPayloadType = (type: string): type is PayloadType => (PAYLOAD_TYPES as string[]).includes(type);
 
 export type HeadlineInput = Pick<PanelState, 'counts' | 'recovering' | 'heldSince' | 'paused'>;
 

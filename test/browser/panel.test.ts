@@ -259,6 +259,16 @@ describe('the panel after an outage', () => {
     expect(rows[0]!['Email Address']).toBe(`'=HYPERLINK("http://evil.example","click me")`);
     await expect.poll(() => page.locator('#export-result').textContent()).toMatch(/^Saved booth-agent-export-.+\.csv\.$/);
     await screenshot(page, 'export');
+
+    // The list may be showing alerts; the export still holds the booth's events.
+    await page.locator('#filter-type').selectOption('agent.heartbeat');
+    const again = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export' }).click();
+    const second = parse(readFileSync((await (await again).path())!).subarray(3), { columns: true }) as Record<string, string>[];
+    expect(second.map((r) => r.type)).toEqual(['share', 'session']);
+    await expect
+      .poll(() => page.locator('#export-result').textContent())
+      .toMatch(/^Saved booth-agent-export-.+\.csv \(every event: alerts are not exported\)\.$/);
   });
 
   it('sends a newly added endpoint the events captured before it, from its card', async () => {

@@ -2,9 +2,9 @@
 // and paged with a cursor; a row opens its detail. Export downloads the captured events.
 import { api, download, messageOf } from '../api.js';
 import { byId, h } from '../dom.js';
-import { clock, localTime, relative, TYPE_WORDS } from '../format.js';
+import { clock, isPayloadType, localTime, relative, TYPE_WORDS } from '../format.js';
 import type { Card } from '../page.js';
-import type { DeliveryPage, PayloadType } from '../types.js';
+import type { DeliveryPage } from '../types.js';
 import { openDetail } from './delivery-detail.js';
 
 /** The cursor of each page seen, the first (null) being the newest; the last is the one shown. */
@@ -46,7 +46,10 @@ function setUpExport(): void {
   byId<HTMLFormElement>('export').addEventListener('submit', (event) => {
     event.preventDefault();
     const query = new URLSearchParams({ format: byId<HTMLSelectElement>('export-format').value });
-    const type = byId<HTMLSelectElement>('filter-type').value;
+    // The list can show alerts, but an export holds the booth's events only: with an alert
+    // type chosen it holds every one of them.
+    const chosen = byId<HTMLSelectElement>('filter-type').value;
+    const type = isPayloadType(chosen) ? chosen : null;
     if (type) query.set('type', type);
     const said = byId('export-result');
     said.textContent = 'Exporting…';
@@ -56,7 +59,8 @@ function setUpExport(): void {
         h('a', { href, download: name }).click();
         // The browser reads the file after this task; let it go once it surely has.
         setTimeout(() => URL.revokeObjectURL(href), 10_000);
-        said.textContent = `Saved ${name}${type ? ` (${TYPE_WORDS[type as PayloadType].toLowerCase()} only)` : ''}.`;
+        const scope = type ? ` (${TYPE_WORDS[type].toLowerCase()} only)` : chosen ? ' (every event: alerts are not exported)' : '';
+        said.textContent = `Saved ${name}${scope}.`;
       })
       .catch((error: unknown) => (said.textContent = messageOf(error)));
   });
