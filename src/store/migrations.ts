@@ -318,6 +318,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // When a delivery first failed in its current round (since its capture or the operator's
+    // retry), kept through its automatic retries and cleared once it is delivered: each
+    // failure is reported in the first agent.delivery_failed after this time, even when an
+    // automatic retry came before that alert. Rows of 90: a failure not yet tried again by
+    // itself failed when it was last updated; one tried again already is given when it was
+    // queued, the earliest it can have failed, so that no failure an alert reported counts again.
+    version: 110,
+    up(db) {
+      db.exec(`
+        ALTER TABLE deliveries ADD COLUMN failed_at INTEGER;
+        UPDATE deliveries SET failed_at = CASE WHEN recoveries = 0 THEN updated_at ELSE queued_at END
+          WHERE status = 'failed' OR (status IN ('queued', 'waiting') AND recoveries > 0);
+        CREATE INDEX deliveries_failed_at ON deliveries (failed_at) WHERE failed_at IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

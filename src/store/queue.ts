@@ -153,6 +153,7 @@ function prepareStatements(db: Database) {
           THEN 'waiting' ELSE @status END,
         attempts_used = attempts_used + @used, next_attempt_at = @next,
         last_error = @lastError, delivered_at = @deliveredAt, recover_at = @recoverAt, lease_owner = NULL, lease_expires_at = NULL,
+        failed_at = CASE @status WHEN 'failed' THEN COALESCE(failed_at, @now) WHEN 'delivered' THEN NULL ELSE failed_at END,
         updated_at = @now
       WHERE seq = @seq AND lease_owner = @owner`),
     holdEndpoint: prepare(`UPDATE endpoints SET unreachable_since = COALESCE(unreachable_since, ?) WHERE id = ?`),
@@ -169,7 +170,8 @@ function prepareStatements(db: Database) {
       UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL
       WHERE lease_owner LIKE ? AND lease_owner <> ?`),
     expire: prepare(`
-      UPDATE deliveries SET status = 'failed', last_error = @reason, recover_at = NULL, updated_at = @now
+      UPDATE deliveries SET status = 'failed', last_error = @reason, recover_at = NULL, failed_at = COALESCE(failed_at, @now),
+        updated_at = @now
       WHERE status IN ('queued', 'waiting') AND queued_at <= @cutoff
         AND (lease_owner IS NULL OR lease_expires_at <= @now)
       RETURNING id`),
@@ -204,12 +206,14 @@ function prepareStatements(db: Database) {
     retryOne: prepare(`
       UPDATE deliveries SET
         status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
-        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, updated_at = @now
+        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, failed_at = NULL,
+        updated_at = @now
       WHERE id = @id AND status = 'failed'`),
     retryAll: prepare(`
       UPDATE deliveries SET
         status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
-        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, updated_at = @now
+        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, failed_at = NULL,
+        updated_at = @now
       WHERE status = 'failed'`),
     statusOf: prepare(`SELECT status FROM deliveries WHERE id = ?`),
     lastAttempt: prepare(`SELECT COALESCE(MAX(id), 0) FROM attempts`),

@@ -11,8 +11,11 @@ const tables = (db: BetterSqlite3.Database) =>
   db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name`).all();
 
 describe('migrations', () => {
-  it('are numbered in rising steps of ten', () => {
-    MIGRATIONS.forEach((m, i) => expect(m.version).toBe((i + 1) * 10));
+  it('are numbered in tens, rising', () => {
+    MIGRATIONS.forEach((m, i) => {
+      expect(m.version % 10).toBe(0);
+      expect(m.version).toBeGreaterThan(MIGRATIONS[i - 1]?.version ?? 0);
+    });
   });
 
   it('step one version at a time on a real file, keeping the rows of the earlier step', () => {
@@ -32,7 +35,7 @@ describe('migrations', () => {
     db.close();
     const reopened = openDatabase(file);
     expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(reopened.prepare('SELECT key FROM settings ORDER BY key').pluck().all()).toEqual(MIGRATIONS.map((m) => `after_${m.version}`));
+    expect(reopened.prepare('SELECT key FROM settings ORDER BY rowid').pluck().all()).toEqual(MIGRATIONS.map((m) => `after_${m.version}`));
     reopened.close();
   });
 
@@ -136,6 +139,33 @@ describe('migrations', () => {
     expect(unsent()).toEqual(['evt_1', 'evt_2', 'evt_4']);
     db.exec(`UPDATE events SET stripped_at = 5 WHERE id = 'evt_2'; DELETE FROM events WHERE id = 'evt_1'`);
     expect(unsent()).toEqual(['evt_4']);
+    db.close();
+  });
+
+  it('110 dates the failures of 90 so that none an alert reported is reported again', () => {
+    const db = openDatabase(join(tempDir(), 'step110.db'), { migrate: false });
+    migrate(db, 90);
+    db.exec(`
+      INSERT INTO endpoints (id, url, secret, created_at) VALUES ('ep_1', 'https://a.example/h', 'whsec_x', 1);
+      INSERT INTO events (id, type, body, occurred_at, captured_at) VALUES
+        ('evt_1', 'session', CAST('{}' AS BLOB), '', 1), ('evt_2', 'session', CAST('{}' AS BLOB), '', 2),
+        ('evt_3', 'session', CAST('{}' AS BLOB), '', 3), ('evt_4', 'session', CAST('{}' AS BLOB), '', 4),
+        ('evt_5', 'session', CAST('{}' AS BLOB), '', 5);
+      INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at, recoveries) VALUES
+        ('msg_failed', 1, 'ep_1', 'failed', 10, 10, 40, 0),
+        ('msg_failed_again', 2, 'ep_1', 'failed', 11, 11, 41, 2),
+        ('msg_recovering', 3, 'ep_1', 'queued', 12, 12, 42, 1),
+        ('msg_queued', 4, 'ep_1', 'queued', 13, 13, 43, 0),
+        ('msg_delivered', 5, 'ep_1', 'delivered', 14, 14, 44, 1);
+    `);
+    migrate(db, 110);
+    expect(db.prepare('SELECT id, failed_at FROM deliveries ORDER BY seq').all()).toEqual([
+      { id: 'msg_failed', failed_at: 40 },
+      { id: 'msg_failed_again', failed_at: 11 },
+      { id: 'msg_recovering', failed_at: 12 },
+      { id: 'msg_queued', failed_at: null },
+      { id: 'msg_delivered', failed_at: null },
+    ]);
     db.close();
   });
 
