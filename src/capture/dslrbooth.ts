@@ -31,7 +31,7 @@ interface OpenSession {
  */
 export function eraseDslrSessions(
   db: Database,
-  guest: { sessionIds: ReadonlySet<string>; mentions: (text: string) => boolean },
+  guest: { sessionIds: ReadonlySet<string>; mentions: (text: string) => boolean; namesFile: (path: string) => boolean },
   dryRun: boolean,
 ): number {
   const rows = (
@@ -45,7 +45,8 @@ export function eraseDslrSessions(
   ).filter(
     (r) =>
       guest.sessionIds.has(r.session_id) ||
-      [r.session_id, r.final_file, r.upload_url, r.outcome].some((text) => text !== null && guest.mentions(text)),
+      [r.session_id, r.outcome].some((text) => text !== null && guest.mentions(text)) ||
+      [r.final_file, r.upload_url].some((path) => path !== null && guest.namesFile(path)),
   );
   if (!dryRun) {
     const remove = db.prepare(`DELETE FROM dslr_sessions WHERE seq = ?`);

@@ -40,10 +40,11 @@ export function hotFolderFiles(db: Database, options: { limit: number }): HotFol
   return rows.map((r) => ({ path: r.path, seenAt: r.seen_at, outcome: r.outcome, eventId: r.event_id, sent: r.sent === 1 }));
 }
 
-/** What names a guest, for the erase: the events erased, and any text that names them. */
+/** What names a guest, for the erase: the events erased, any text that names them, and any file's path. */
 export interface GuestRecords {
   eventIds: ReadonlySet<string>;
   mentions: (text: string) => boolean;
+  namesFile: (path: string) => boolean;
 }
 
 /**
@@ -54,11 +55,11 @@ export interface GuestRecords {
  */
 export function eraseHotFolderRecords(db: Database, guest: GuestRecords, dryRun: boolean): number {
   const files = (db.prepare(`SELECT hash, path, event_id, outcome FROM hot_folder_files`).all() as HotFolderRow[]).filter(
-    (f) => (f.event_id !== null && guest.eventIds.has(f.event_id)) || guest.mentions(f.path) || guest.mentions(f.outcome),
+    (f) => (f.event_id !== null && guest.eventIds.has(f.event_id)) || guest.namesFile(f.path) || guest.mentions(f.outcome),
   );
   const hashes = new Set(files.map((f) => f.hash));
   const skipped = (db.prepare(`SELECT hash, path, outcome FROM hot_folder_skipped`).all() as Omit<HotFolderRow, 'event_id'>[]).filter(
-    (s) => hashes.has(s.hash) || guest.mentions(s.path) || guest.mentions(s.outcome),
+    (s) => hashes.has(s.hash) || guest.namesFile(s.path) || guest.mentions(s.outcome),
   );
   if (!dryRun) {
     const scrub = db.prepare(`UPDATE hot_folder_files SET path = '(erased)', outcome = 'erased at the guest''s request' WHERE hash = ?`);
