@@ -99,17 +99,25 @@ describe('migrations', () => {
     expect(hotFolderFiles(db, { limit: 3 })).toEqual([
       {
         path: '/f/copy.jpg',
+        ref: 'h1.jpg',
         seenAt: 5,
         outcome: 'same content as /f/a.jpg, already sent as evt_1: not sent again',
         eventId: 'evt_1',
         sent: false,
       },
-      { path: '/f/d.jpg', seenAt: 4, outcome: 'not sent: no URL for d.jpg', eventId: null, sent: false },
-      { path: '/f/c.jpg', seenAt: 3, outcome: 'already in the folder when it was first watched: not sent', eventId: null, sent: false },
+      { path: '/f/d.jpg', ref: 'h4.jpg', seenAt: 4, outcome: 'not sent: no URL for d.jpg', eventId: null, sent: false },
+      {
+        path: '/f/c.jpg',
+        ref: 'h3.jpg',
+        seenAt: 3,
+        outcome: 'already in the folder when it was first watched: not sent',
+        eventId: null,
+        sent: false,
+      },
     ]);
     expect(hotFolderFiles(db, { limit: 10 }).slice(3)).toEqual([
-      { path: '/f/b.jpg', seenAt: 2, outcome: 'already captured as evt_0', eventId: 'evt_0', sent: false },
-      { path: '/f/a.jpg', seenAt: 1, outcome: 'sent as evt_1', eventId: 'evt_1', sent: true },
+      { path: '/f/b.jpg', ref: 'h2.jpg', seenAt: 2, outcome: 'already captured as evt_0', eventId: 'evt_0', sent: false },
+      { path: '/f/a.jpg', ref: 'h1.jpg', seenAt: 1, outcome: 'sent as evt_1', eventId: 'evt_1', sent: true },
     ]);
     db.close();
   });
