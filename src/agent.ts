@@ -171,7 +171,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
           try {
             dslrBooth.handle(trigger);
           } catch (error) {
-            log.error({ err: error, trigger }, 'dslrBooth trigger could not be handled');
+            log.error({ err: error, dslrbooth: trigger.eventType }, 'dslrBooth trigger could not be handled');
           }
         },
         log,

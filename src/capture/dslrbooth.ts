@@ -1,11 +1,12 @@
 // dslrBooth / LumaBooth triggers (docs/capture-api.md). dslrBooth calls a URL on each booth
 // event; the session's state is kept in SQLite (an agent restart mid-session loses nothing)
 // and one `session` webhook is made at session_end. Sequences that are out of order or
-// partial are handled and logged, never turned into garbage.
+// partial are handled and logged, never turned into garbage. The logs name a session by its
+// id and never hold a trigger's file names or URLs, which can hold a guest's name.
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ulidFactory } from '../core/ids.js';
-import { sessionTypeOfMode } from '../core/media.js';
+import { sessionTypeOfMode, withoutFileName } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
 import type { IngestResult } from './ingest.js';
 import { boothSessionId, sessionPayload } from './session-payload.js';
@@ -31,7 +32,7 @@ interface OpenSession {
  */
 export function eraseDslrSessions(
   db: Database,
-  guest: { sessionIds: ReadonlySet<string>; mentions: (text: string) => boolean },
+  guest: { sessionIds: ReadonlySet<string>; mentions: (text: string) => boolean; namesFile: (path: string) => boolean },
   dryRun: boolean,
 ): number {
   const rows = (
@@ -45,7 +46,8 @@ export function eraseDslrSessions(
   ).filter(
     (r) =>
       guest.sessionIds.has(r.session_id) ||
-      [r.session_id, r.final_file, r.upload_url, r.outcome].some((text) => text !== null && guest.mentions(text)),
+      [r.session_id, r.outcome].some((text) => text !== null && guest.mentions(text)) ||
+      [r.final_file, r.upload_url].some((path) => path !== null && guest.namesFile(path)),
   );
   if (!dryRun) {
     const remove = db.prepare(`DELETE FROM dslr_sessions WHERE seq = ?`);
@@ -115,12 +117,12 @@ export class DslrBooth {
         return;
       default:
         if (PROGRESS_ONLY.has(eventType)) return this.unless(open, trigger);
-        this.deps.log.warn({ dslrbooth: eventType, params }, 'unknown dslrBooth event type: ignored');
+        this.deps.log.warn({ dslrbooth: eventType }, 'unknown dslrBooth event type: ignored');
     }
   }
 
   private unless(open: OpenSession | undefined, trigger: Trigger): void {
-    if (!open) this.deps.log.warn({ dslrbooth: trigger.eventType, params: trigger.params }, 'dslrBooth event outside a session: ignored');
+    if (!open) this.deps.log.warn({ dslrbooth: trigger.eventType }, 'dslrBooth event outside a session: ignored');
   }
 
   /** Ends a session: one session webhook when it has a final file, else a logged reason. */
@@ -144,7 +146,8 @@ export class DslrBooth {
     }
     this.s.end.run(now, outcome, now, session.seq);
     const failed = outcome.includes('not sent') || outcome.includes('nothing');
-    this.deps.log[failed ? 'warn' : 'info']({ session: session.session_id, outcome }, 'dslrBooth session ended');
+    const logged = file ? withoutFileName(outcome, file, 'the final file') : outcome;
+    this.deps.log[failed ? 'warn' : 'info']({ session: session.session_id, outcome: logged }, 'dslrBooth session ended');
   }
 }
 

@@ -6,6 +6,8 @@
 // logged. The files already there when a folder is first watched are not sent unless the
 // operator asks (hot_folder_import_existing): the folder is listed when it is first watched,
 // before the capture server answers, and the files of that list are the ones already there.
+// The logs name a file by its content's hash and its extension (core/media.ts fileRef), never
+// by its name, which can hold a guest's.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -14,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from 'better-sqlite3';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import { sessionTypeOfFile } from '../core/media.js';
+import { fileRef, sessionTypeOfFile, withoutFileName } from '../core/media.js';
 import type { HotFolderFile } from '../core/read-model.js';
 import type { Settings } from '../core/settings.js';
 import type { IngestResult } from './ingest.js';
@@ -31,20 +33,28 @@ export interface HotFolderOptions {
 export function hotFolderFiles(db: Database, options: { limit: number }): HotFolderFile[] {
   const rows = db
     .prepare(
-      `SELECT path, taken_at AS seen_at, outcome, event_id, sent FROM hot_folder_files
+      `SELECT path, hash, taken_at AS seen_at, outcome, event_id, sent FROM hot_folder_files
        UNION ALL
-       SELECT s.path, s.seen_at, s.outcome, f.event_id, 0 FROM hot_folder_skipped s JOIN hot_folder_files f USING (hash)
+       SELECT s.path, hash, s.seen_at, s.outcome, f.event_id, 0 FROM hot_folder_skipped s JOIN hot_folder_files f USING (hash)
        ORDER BY seen_at DESC, path
        LIMIT ?`,
     )
-    .all(options.limit) as { path: string; seen_at: number; outcome: string; event_id: string | null; sent: number }[];
-  return rows.map((r) => ({ path: r.path, seenAt: r.seen_at, outcome: r.outcome, eventId: r.event_id, sent: r.sent === 1 }));
+    .all(options.limit) as { path: string; hash: string; seen_at: number; outcome: string; event_id: string | null; sent: number }[];
+  return rows.map((r) => ({
+    path: r.path,
+    ref: fileRef(r.hash, r.path),
+    seenAt: r.seen_at,
+    outcome: r.outcome,
+    eventId: r.event_id,
+    sent: r.sent === 1,
+  }));
 }
 
-/** What names a guest, for the erase: the events erased, and any text that names them. */
+/** What names a guest, for the erase: the events erased, any text that names them, and any file's path. */
 export interface GuestRecords {
   eventIds: ReadonlySet<string>;
   mentions: (text: string) => boolean;
+  namesFile: (path: string) => boolean;
 }
 
 /**
@@ -55,11 +65,11 @@ export interface GuestRecords {
  */
 export function eraseHotFolderRecords(db: Database, guest: GuestRecords, dryRun: boolean): number {
   const files = (db.prepare(`SELECT hash, path, event_id, outcome FROM hot_folder_files`).all() as HotFolderRow[]).filter(
-    (f) => (f.event_id !== null && guest.eventIds.has(f.event_id)) || guest.mentions(f.path) || guest.mentions(f.outcome),
+    (f) => (f.event_id !== null && guest.eventIds.has(f.event_id)) || guest.namesFile(f.path) || guest.mentions(f.outcome),
   );
   const hashes = new Set(files.map((f) => f.hash));
   const skipped = (db.prepare(`SELECT hash, path, outcome FROM hot_folder_skipped`).all() as Omit<HotFolderRow, 'event_id'>[]).filter(
-    (s) => hashes.has(s.hash) || guest.mentions(s.path) || guest.mentions(s.outcome),
+    (s) => hashes.has(s.hash) || guest.namesFile(s.path) || guest.mentions(s.outcome),
   );
   if (!dryRun) {
     const scrub = db.prepare(`UPDATE hot_folder_files SET path = '(erased)', outcome = 'erased at the guest''s request' WHERE hash = ?`);
@@ -83,6 +93,18 @@ interface HotFolderRow {
  */
 function jsonProblem(error: unknown): string {
   return (error as Error).message.replace(/,\s*(\.\.\.)?".*$/s, '');
+}
+
+/**
+ * An error as the log may hold it. A file system error's message quotes the path, and so the
+ * file's name: its code and the call that failed say what went wrong without it. Any other
+ * error keeps its message, with the file's path and name left out.
+ */
+function loggableError(error: unknown, path: string | null): string {
+  const { code, syscall } = error as Partial<NodeJS.ErrnoException>;
+  if (typeof code === 'string') return syscall ? `${code} (${syscall})` : code;
+  const message = error instanceof Error ? error.message : String(error);
+  return path === null ? message : withoutFileName(message, path, 'the file');
 }
 
 const OTHER_TYPES = new Set(['share', 'survey', 'competition_win']);
@@ -170,12 +192,12 @@ export class HotFolder {
       // reported at once, possibly still being written.
       this.handle(current, path, { settle: !ready });
     });
-    watcher.on('error', (error) => this.deps.log.error({ err: error, folder }, 'hot folder: watching failed'));
+    watcher.on('error', (error) => this.deps.log.error({ folder, error: loggableError(error, null) }, 'hot folder: watching failed'));
     await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
     ready = true;
     const alreadyThere = this.s.existingNames.all(folder).length;
     this.deps.log.info({ folder, polling: options.polling, alreadyThere }, 'hot folder watched');
-    this.track(this.rescan(current), { folder }, 'hot folder: could not look at the folder again');
+    this.track(this.rescan(current), folder, null, 'hot folder: could not look at the folder again');
   }
 
   async stop(): Promise<void> {
@@ -199,7 +221,7 @@ export class HotFolder {
     const gone = (this.s.existingNames.all(w.folder) as string[]).filter((name) => !present.has(name));
     if (gone.length > 0) this.db.transaction(() => gone.forEach((name) => this.s.forgetExisting.run(w.folder, name))).immediate();
     const found = names.map((name) => join(w.folder, name)).filter((path) => !w.reported.has(path) && !this.inProgress.has(path));
-    this.deps.log.info({ folder: w.folder, found }, 'hot folder: looked again for files written as watching began');
+    this.deps.log.info({ folder: w.folder, found: found.length }, 'hot folder: looked again for files written as watching began');
     for (const path of found) this.handle(w, path, { settle: true });
   }
 
@@ -211,11 +233,12 @@ export class HotFolder {
       if (how.settle && (await settle(path, w.settleMs, w.stopping.signal)) !== 'settled') return;
       await this.take(w, path);
     })().finally(() => this.inProgress.delete(path));
-    this.track(work, { file: path }, 'hot folder: could not take a file');
+    this.track(work, w.folder, path, 'hot folder: could not take a file');
   }
 
-  private track(work: Promise<void>, context: Record<string, string>, failure: string): void {
-    const done = work.catch((error: unknown) => this.deps.log.error({ err: error, ...context }, failure));
+  /** Logs a failure of `work` (about the file `path`, if one) with the folder, never the file's name. */
+  private track(work: Promise<void>, folder: string, path: string | null, failure: string): void {
+    const done = work.catch((error: unknown) => this.deps.log.error({ folder, error: loggableError(error, path) }, failure));
     this.pending.add(done);
     void done.finally(() => this.pending.delete(done));
   }
@@ -256,16 +279,17 @@ export class HotFolder {
       return;
     }
     const settings = this.deps.settings();
+    const ref = fileRef(hash, path);
     const built = this.payloadFor(path, type, hash, settings);
     if (!built.ok) {
       record(() => this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`, 0));
-      this.deps.log.warn({ file: path, reason: built.reason }, 'hot folder: file not sent');
+      this.deps.log.warn({ file: ref, reason: withoutFileName(built.reason, path, ref) }, 'hot folder: file not sent');
       return;
     }
     const result = this.deps.capture(Buffer.from(JSON.stringify(built.payload)));
     if (result.kind === 'unavailable') {
       // The disk refused the event: leave the file untaken, to be taken at the next start.
-      this.deps.log.error({ file: path, reason: result.error }, 'hot folder: file not captured');
+      this.deps.log.error({ file: ref, reason: result.error }, 'hot folder: file not captured');
       return;
     }
     const outcome =
@@ -277,7 +301,7 @@ export class HotFolder {
     record(() =>
       this.s.take.run(hash, path, now, result.kind === 'invalid' ? null : result.id, outcome, result.kind === 'accepted' ? 1 : 0),
     );
-    this.deps.log[result.kind === 'invalid' ? 'warn' : 'info']({ file: path, outcome }, 'hot folder: file taken');
+    this.deps.log[result.kind === 'invalid' ? 'warn' : 'info']({ file: ref, outcome }, 'hot folder: file taken');
   }
 
   /** A copy of a file taken before, or that file renamed: listed and logged once, never sent. */
@@ -288,7 +312,7 @@ export class HotFolder {
         : `same content as ${earlier.path}, already sent as ${earlier.event_id}: not sent again`;
     if (this.s.skip.run(path, hash, now, outcome).changes === 0) return;
     this.deps.log.warn(
-      { file: path, sameAs: earlier.path, event: earlier.event_id, outcome },
+      { file: fileRef(hash, path), sameAs: fileRef(hash, earlier.path), event: earlier.event_id },
       'hot folder: file not sent, its content was taken before',
     );
   }

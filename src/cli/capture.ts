@@ -50,7 +50,7 @@ function readPayload(file: string | undefined): Buffer {
 export function hotFolderCommand(program: Command): void {
   program
     .command('hot-folder')
-    .description('the files the hot folder has seen, newest first, and what became of each')
+    .description('the files the hot folder has seen, newest first, each with the reference the logs name it by, and what became of it')
     .option('--limit <n>', 'at most this many', (v) => parseLimit(v), 50)
     .action(async (options: { limit: number }, command: Command) => {
       await withOperations(command, ({ store }) => {
@@ -59,7 +59,7 @@ export function hotFolderCommand(program: Command): void {
         const text =
           files.length === 0
             ? `no files seen yet${folder === null ? ' (no hot folder is set: booth-agent config set hot_folder DIR)' : ` in ${folder}`}`
-            : files.map((f) => `${localTime(f.seenAt)}  ${f.path}\n    ${f.outcome}`).join('\n');
+            : files.map((f) => `${localTime(f.seenAt)}  ${f.ref}  ${f.path}\n    ${f.outcome}`).join('\n');
         print(command, files, text);
       });
     });

@@ -24,7 +24,10 @@ export interface AlertSituation {
   last: Partial<Record<AgentEventType, LastAlert>>;
   /** The kinds at least one enabled endpoint subscribes to: no other is raised. */
   subscribed: ReadonlySet<AgentEventType>;
-  /** Guests' deliveries that failed for the first time since the last agent.delivery_failed. */
+  /**
+   * Guests' deliveries that first failed (since their capture or the operator's retry) after
+   * the last agent.delivery_failed and are not delivered, failed now or being tried again by itself.
+   */
   failed: number;
   /** Endpoints taking booth payloads that were disabled since the last agent.endpoint_disabled. */
   disabled: number;

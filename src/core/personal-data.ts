@@ -75,6 +75,18 @@ export function mentions(guest: GuestIdentifier, text: string): boolean {
   }
 }
 
+/**
+ * Whether a file's path (or a URL) names the guest. A booth program may name a file after
+ * them (`C:\Output\jane@example.com.jpg`), and neither a path's separators nor a file's
+ * extension are part of an address: each name in the path is also looked at alone, and the
+ * file's without its extension.
+ */
+export function pathMentions(guest: GuestIdentifier, path: string): boolean {
+  const names = path.split(/[\\/]/);
+  const file = names[names.length - 1]!.replace(/\.[^.]*$/, '');
+  return mentions(guest, path) || [...names, file].some((name) => mentions(guest, name));
+}
+
 /** Whether any text in a parsed payload (at any depth, known fields or not) names the guest. */
 export function payloadMentions(guest: GuestIdentifier, value: unknown): boolean {
   if (typeof value === 'string') return mentions(guest, value);

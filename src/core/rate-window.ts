@@ -7,13 +7,14 @@
 // back from the outbox, and attempts read back from it (its own once recorded, Send
 // Test's, those of an earlier run). An attempt moves from the first kind to the second when
 // it is read back, so it is never counted twice, and an attempt that was never recorded
-// (cut short at shutdown) still counts until its minute is over.
+// (cut short at shutdown) still counts until its minute is over. The outbox can give the
+// same start twice (read while in flight, then recorded): it counts once.
 
 export const RATE_WINDOW_MS = 60_000;
 
 export class RateWindow {
-  /** Start times read back from the outbox, oldest first. */
-  private readonly recordedStarts: number[] = [];
+  /** Starts read back from the outbox, oldest first. */
+  private readonly recordedStarts: { delivery: number; at: number }[] = [];
   /** Attempts started here and not yet read back, by delivery: a delivery has one attempt in flight at most. */
   private readonly unread = new Map<number, number>();
 
@@ -27,8 +28,11 @@ export class RateWindow {
     this.unread.delete(delivery);
     const starts = this.recordedStarts;
     let i = starts.length;
-    while (i > 0 && starts[i - 1]! > startedAt) i--;
-    starts.splice(i, 0, startedAt);
+    while (i > 0 && starts[i - 1]!.at > startedAt) i--;
+    for (let same = i - 1; same >= 0 && starts[same]!.at === startedAt; same--) {
+      if (starts[same]!.delivery === delivery) return;
+    }
+    starts.splice(i, 0, { delivery, at: startedAt });
   }
 
   /** Forgets what was read back, before the outbox's last minute is read afresh. */
@@ -46,7 +50,7 @@ export class RateWindow {
   freesAt(limit: number, now: number): number {
     const over = -this.room(limit, now);
     if (over < 0) return now;
-    const starts = [...this.recordedStarts, ...this.unread.values()].sort((a, b) => a - b);
+    const starts = [...this.recordedStarts.map((start) => start.at), ...this.unread.values()].sort((a, b) => a - b);
     return starts[over]! + RATE_WINDOW_MS;
   }
 
@@ -58,9 +62,9 @@ export class RateWindow {
   private prune(now: number): void {
     const starts = this.recordedStarts;
     let gone = 0;
-    while (gone < starts.length && starts[gone]! <= now - RATE_WINDOW_MS) gone++;
+    while (gone < starts.length && starts[gone]!.at <= now - RATE_WINDOW_MS) gone++;
     starts.splice(0, gone);
-    for (let i = starts.length - 1; i >= 0 && starts[i]! > now; i--) starts[i] = now;
+    for (let i = starts.length - 1; i >= 0 && starts[i]!.at > now; i--) starts[i]!.at = now;
     for (const [delivery, at] of this.unread) {
       if (at <= now - RATE_WINDOW_MS) this.unread.delete(delivery);
       else if (at > now) this.unread.set(delivery, now);

@@ -131,6 +131,8 @@ export interface ReplayResult {
 /** A file the hot folder has seen. */
 export interface HotFolderFile {
   path: string;
+  /** How the logs name it (core/media.ts fileRef): they never hold its name. */
+  ref: string;
   /** When it was taken, or skipped as a repeat (ms since the epoch). */
   seenAt: number;
   /** What became of it, in words. */

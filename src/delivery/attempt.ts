@@ -34,7 +34,7 @@ export interface Attempt {
  * recorded then, and the delivery is sent again later with the same webhook-id.
  */
 export async function makeAttempt(
-  deps: Pick<AttemptDeps, 'sender' | 'now'>,
+  deps: Pick<AttemptDeps, 'queue' | 'sender' | 'now'>,
   endpoint: Endpoint,
   claim: Claim,
   settings: Settings,
@@ -42,7 +42,11 @@ export async function makeAttempt(
 ): Promise<Attempt | null> {
   // Rendered now rather than at capture, so a change of the endpoint's format applies to what is still queued.
   const body = renderBody(endpoint.format, claim.body, claim.test);
-  const sent = await deps.sender.send(endpoint, claim.id, body, claim.test, signal);
+  const startedAt = (deps.now ?? Date.now)();
+  // A rate counts the attempt from its start, after a crash or a power cut too: the start is
+  // on the disk before the request leaves. At most N a minute, one sync each costs little.
+  if (endpoint.maxPerMinute !== null) deps.queue.recordStart(claim.seq, startedAt);
+  const sent = await deps.sender.send(endpoint, claim.id, body, claim.test, signal, startedAt);
   if (signal?.aborted && sent.outcome.kind !== 'answered') return null;
   const now = (deps.now ?? Date.now)();
   return {

@@ -24,7 +24,9 @@
 // (core/rate-window.ts). The loop claims no more than the rate lets it start now, so
 // nothing is leased only to sit, and looks again when the minute makes room. The starts it
 // counts are read back from the outbox's attempts each turn, so Send Test's (made outside
-// the loop, perhaps by the CLI) count too, and the rate holds across a restart.
+// the loop, perhaps by the CLI) count too, and the rate holds across a restart. Each start
+// is on the disk before its request goes out (makeAttempt), so it holds across a crash or a
+// power cut as well.
 //
 // Failed deliveries whose automatic retry has come (docs/webhooks.md, "Automatic recovery")
 // go back in the queue in the turn that finds them due, within its commit, so they are

@@ -61,10 +61,19 @@ export class Sender {
     return this.options.useProxy ?? false;
   }
 
-  /** `test` marks a Send Test delivery with X-Booth-Agent-Test. */
-  async send(target: Target, webhookId: string, body: Uint8Array, test: boolean, signal?: AbortSignal): Promise<Sent> {
+  /**
+   * `test` marks a Send Test delivery with X-Booth-Agent-Test; `startedAt` is the attempt's
+   * start as the caller recorded it (an endpoint's rate counts from it).
+   */
+  async send(
+    target: Target,
+    webhookId: string,
+    body: Uint8Array,
+    test: boolean,
+    signal?: AbortSignal,
+    startedAt: number = this.now(),
+  ): Promise<Sent> {
     const http = await loadUndici();
-    const startedAt = this.now();
     const started = performance.now();
     const deadline = new Deadline(this.options.attemptTimeoutMs, signal);
     const headers = requestHeaders(target, webhookId, body, startedAt, this.options.userAgent, test);

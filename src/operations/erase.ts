@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { eraseDslrSessions } from '../capture/dslrbooth.js';
 import { eraseHotFolderRecords } from '../capture/hot-folder.js';
 import { PAYLOAD_TYPES, type PayloadType } from '../core/payload.js';
-import { mentions, normaliseEmail, parsePhone, type GuestIdentifier } from '../core/personal-data.js';
+import { mentions, normaliseEmail, parsePhone, pathMentions, type GuestIdentifier } from '../core/personal-data.js';
 import type { AlreadySent, EraseCounts, ErasedEvent, EraseResult } from '../core/read-model.js';
 import { CHUNK_SEQS, inChunks } from '../store/chunks.js';
 import {
@@ -108,7 +108,12 @@ export async function eraseGuest(ctx: OperationContext, input: unknown): Promise
     }
     from = to + 1;
     if (to < ((newest.get() as number | null) ?? 0)) return true;
-    const integrations = { eventIds, sessionIds: new Set(guest.kind === 'session' ? [guest.value] : []), mentions: named };
+    const integrations = {
+      eventIds,
+      sessionIds: new Set(guest.kind === 'session' ? [guest.value] : []),
+      mentions: named,
+      namesFile: (path: string) => pathMentions(guest, path),
+    };
     const counts: EraseCounts = {
       events: byType,
       undeliveredDropped: listed.reduce((sum, e) => sum + e.undelivered, 0),

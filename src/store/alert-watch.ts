@@ -38,12 +38,14 @@ export class AlertWatch {
         WHERE alert = 1 AND type IN (${PROBLEM_KINDS.map((type) => `'${type}'`).join(', ')}) AND seq > ?`,
         )
         .pluck(),
-      // Only a delivery's first failure: one failing again at an automatic retry was reported.
+      // By when a delivery first failed in its round: each failure is counted by the first
+      // alert after it, whether it is failed now or being tried again by itself (a short
+      // recover_schedule can put it back in the queue, or fail it again, before that alert
+      // is due), and by no later one. One delivered meanwhile has no failed_at: nothing to report.
       failedBetween: db.prepare(`
         SELECT d.endpoint_id AS endpointId, p.url, COUNT(*) AS failed, d.last_error AS lastError, MAX(d.updated_at) AS lastAt
-        FROM deliveries d INDEXED BY deliveries_failed JOIN events e ON e.seq = d.event_seq JOIN endpoints p ON p.id = d.endpoint_id
-        WHERE d.status = 'failed' AND d.updated_at >= @since AND d.updated_at < @until AND d.recoveries = 0
-          AND e.alert = 0 AND e.test = 0
+        FROM deliveries d INDEXED BY deliveries_failed_at JOIN events e ON e.seq = d.event_seq JOIN endpoints p ON p.id = d.endpoint_id
+        WHERE d.failed_at >= @since AND d.failed_at < @until AND e.alert = 0 AND e.test = 0
         GROUP BY d.endpoint_id ORDER BY failed DESC, lastAt DESC`),
       failedSince: db.prepare(`
         SELECT 1 FROM deliveries d INDEXED BY deliveries_failed JOIN events e ON e.seq = d.event_seq
@@ -90,7 +92,10 @@ export class AlertWatch {
     return (this.s.problemSince.get(seq) as number | null) ?? null;
   }
 
-  /** Guests' deliveries that became failed (the first time) in [since, until), by endpoint, most first. */
+  /**
+   * Guests' deliveries that first failed (in their round) in [since, until) and are not
+   * delivered, by endpoint, most first.
+   */
   failedBetween(since: number, until: number): FailedAt[] {
     return (this.s.failedBetween.all({ since, until }) as (FailedAt & { lastAt: number })[]).map(({ lastAt: _lastAt, ...row }) => row);
   }

@@ -337,6 +337,40 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // When a delivery first failed in its current round (since its capture or the operator's
+    // retry), kept through its automatic retries and cleared once it is delivered: each
+    // failure is reported in the first agent.delivery_failed after this time, even when an
+    // automatic retry came before that alert. Rows of 90: a failure not yet tried again by
+    // itself failed when it was last updated; one tried again already is given when it was
+    // queued, the earliest it can have failed, so that no failure an alert reported counts again.
+    version: 110,
+    up(db) {
+      db.exec(`
+        ALTER TABLE deliveries ADD COLUMN failed_at INTEGER;
+        UPDATE deliveries SET failed_at = CASE WHEN recoveries = 0 THEN updated_at ELSE queued_at END
+          WHERE status = 'failed' OR (status IN ('queued', 'waiting') AND recoveries > 0);
+        CREATE INDEX deliveries_failed_at ON deliveries (failed_at) WHERE failed_at IS NOT NULL;
+      `);
+    },
+  },
+  {
+    // The attempts to endpoints with a rate that have started and are not recorded yet
+    // (docs/webhooks.md, "A rate for each endpoint"). An attempt is recorded once it has
+    // ended, in a commit not synced on its own; its start is written here first, synced,
+    // before its request goes out, so that the rate still counts it after a crash or a power
+    // cut. Recording the attempt removes its start; one cut short stays for its minute.
+    version: 120,
+    up(db) {
+      db.exec(`
+        CREATE TABLE attempt_starts (
+          delivery_seq INTEGER NOT NULL REFERENCES deliveries (seq) ON DELETE CASCADE,
+          started_at   INTEGER NOT NULL,
+          PRIMARY KEY (delivery_seq, started_at)
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

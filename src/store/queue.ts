@@ -144,6 +144,10 @@ function prepareStatements(db: Database) {
     insertAttempt: prepare(`
       INSERT INTO attempts (delivery_seq, started_at, duration_ms, outcome, status_code, error, response_head, reason)
       VALUES (@seq, @startedAt, @durationMs, @outcome, @statusCode, @error, @responseHead, @reason)`),
+    insertStart: prepare(`INSERT OR IGNORE INTO attempt_starts (delivery_seq, started_at) VALUES (?, ?)`),
+    // The starts of attempts cut short (a crash, a shutdown's grace run out) once their minute is over.
+    pruneStarts: prepare(`DELETE FROM attempt_starts WHERE started_at <= ?`),
+    dropStart: prepare(`DELETE FROM attempt_starts WHERE delivery_seq = ? AND started_at = ?`),
     clockSkew: prepare(`UPDATE endpoints SET clock_skew_ms = @skew WHERE id = @id AND clock_skew_ms IS NOT @skew`),
     // A retry decided while the endpoint was held meanwhile (another attempt found it
     // unreachable) waits with the endpoint, as the rest of its queue does.
@@ -153,6 +157,7 @@ function prepareStatements(db: Database) {
           THEN 'waiting' ELSE @status END,
         attempts_used = attempts_used + @used, next_attempt_at = @next,
         last_error = @lastError, delivered_at = @deliveredAt, recover_at = @recoverAt, lease_owner = NULL, lease_expires_at = NULL,
+        failed_at = CASE @status WHEN 'failed' THEN COALESCE(failed_at, @now) WHEN 'delivered' THEN NULL ELSE failed_at END,
         updated_at = @now
       WHERE seq = @seq AND lease_owner = @owner`),
     holdEndpoint: prepare(`UPDATE endpoints SET unreachable_since = COALESCE(unreachable_since, ?) WHERE id = ?`),
@@ -169,7 +174,8 @@ function prepareStatements(db: Database) {
       UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL
       WHERE lease_owner LIKE ? AND lease_owner <> ?`),
     expire: prepare(`
-      UPDATE deliveries SET status = 'failed', last_error = @reason, recover_at = NULL, updated_at = @now
+      UPDATE deliveries SET status = 'failed', last_error = @reason, recover_at = NULL, failed_at = COALESCE(failed_at, @now),
+        updated_at = @now
       WHERE status IN ('queued', 'waiting') AND queued_at <= @cutoff
         AND (lease_owner IS NULL OR lease_expires_at <= @now)
       RETURNING id`),
@@ -204,12 +210,14 @@ function prepareStatements(db: Database) {
     retryOne: prepare(`
       UPDATE deliveries SET
         status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
-        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, updated_at = @now
+        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, failed_at = NULL,
+        updated_at = @now
       WHERE id = @id AND status = 'failed'`),
     retryAll: prepare(`
       UPDATE deliveries SET
         status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
-        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, updated_at = @now
+        attempts_used = 0, queued_at = @now, next_attempt_at = @now, recoveries = 0, recover_at = NULL, failed_at = NULL,
+        updated_at = @now
       WHERE status = 'failed'`),
     statusOf: prepare(`SELECT status FROM deliveries WHERE id = ?`),
     lastAttempt: prepare(`SELECT COALESCE(MAX(id), 0) FROM attempts`),
@@ -223,6 +231,10 @@ function prepareStatements(db: Database) {
       FROM attempts a CROSS JOIN deliveries d ON d.seq = a.delivery_seq
       WHERE a.id > @after AND a.id <= @last AND d.endpoint_id = @endpointId AND a.started_at > @since
       ORDER BY a.id`),
+    unrecordedStarts: prepare(`
+      SELECT s.delivery_seq AS delivery, s.started_at AS startedAt
+      FROM attempt_starts s CROSS JOIN deliveries d ON d.seq = s.delivery_seq
+      WHERE d.endpoint_id = @endpointId AND s.started_at > @since`),
   };
 }
 
@@ -327,6 +339,21 @@ export class DeliveryQueue {
   }
 
   /**
+   * Records that an attempt of the delivery `seq` to an endpoint with a rate starts at
+   * `startedAt`, in a commit of its own synced to the disk, before its request goes out:
+   * the attempt itself is recorded only once it has ended, without a sync of its own, and
+   * the rate must count it after a crash or a power cut all the same. The starts of attempts
+   * cut short are forgotten here once their minute is over.
+   */
+  recordStart(seq: number, startedAt: number): void {
+    if (this.db.inTransaction) throw new Error('an attempt start is committed, and synced, on its own');
+    this.atomically(() => {
+      this.s.pruneStarts.run(startedAt - RATE_WINDOW_MS);
+      this.s.insertStart.run(seq, startedAt);
+    });
+  }
+
+  /**
    * Records an attempt and applies the policy's decision, releasing the lease.
    *
    * This commit is not synced to disk on its own (see `unsynced`): if the power goes
@@ -373,6 +400,7 @@ export class DeliveryQueue {
   ): void {
     this.atomically(() => {
       this.s.insertAttempt.run({ seq: claim.seq, ...attempt, reason: decision.reason });
+      this.s.dropStart.run(claim.seq, attempt.startedAt);
       if (clockSkewMs !== null) this.s.clockSkew.run({ skew: clockSkewMs, id: claim.endpointId });
       this.s.settle.run({
         seq: claim.seq,
@@ -472,7 +500,8 @@ export class DeliveryQueue {
   /**
    * The start times of one endpoint's recorded attempts of the last minute, for its rate
    * (core/rate-window.ts), and the newest attempt's id, to read on from: the attempts
-   * recorded after attempt `afterId`, or with `afterId` null, all of them.
+   * recorded after attempt `afterId`, or with `afterId` null, all of them, and the starts of
+   * those not recorded (in flight, or cut short by a crash; see `recordStart`).
    *
    * Reading all of them needs no index of its own. An attempt is recorded once it has
    * ended (the delivery loop records at its next turn, within a second), so attempts
@@ -486,7 +515,9 @@ export class DeliveryQueue {
   attemptStarts(endpointId: string, afterId: number | null, now: number): { lastId: number; starts: RecordedStart[] } {
     const last = this.s.lastAttempt.pluck().get() as number;
     const after = afterId ?? (this.s.lastAttemptEndedBefore.pluck().get(now - RATE_WINDOW_MS - RECORD_MARGIN_MS) as number);
-    const starts = this.s.attemptStarts.all({ after, last, endpointId, since: now - RATE_WINDOW_MS }) as RecordedStart[];
+    const since = now - RATE_WINDOW_MS;
+    const starts = this.s.attemptStarts.all({ after, last, endpointId, since }) as RecordedStart[];
+    if (afterId === null) starts.push(...(this.s.unrecordedStarts.all({ endpointId, since }) as RecordedStart[]));
     return { lastId: last, starts };
   }
 

@@ -1,7 +1,11 @@
 // Realistic dslrBooth trigger sequences against a real agent and a real HTTPS receiver.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent.js';
+import { eraseGuest } from '../../src/operations/erase.js';
 import { configure, FAST, startTestAgent, type TestAgent } from '../helpers/agent.js';
+import { holding } from '../helpers/files.js';
 import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -161,6 +165,29 @@ describe('dslrBooth triggers', () => {
     expect(t.agent.store.db.prepare('SELECT outcome FROM dslr_sessions').pluck().get()).toMatch(
       /not sent: no URL for x\.jpg: set media_url_template/,
     );
+  });
+
+  it("never writes a trigger's parameters, which can name a guest, to the logs; an erase removes the session's record", async () => {
+    const t = await booth({ media_url_template: null });
+    const file = 'C:\\dslrBooth\\Prints\\Jane.Doe@Example.com +44 7700 900123.jpg';
+    await trigger(t.base, t.token, 'printing', file, '1', 'Printer');
+    await trigger(t.base, t.token, 'guest_registered', 'jane.doe@example.com', '+44 7700 900123');
+    await trigger(t.base, t.token, 'session_start', 'Print');
+    await trigger(t.base, t.token, 'processing_start', file);
+    await trigger(t.base, t.token, 'session_end');
+    await settle();
+    const outcome = t.agent.store.db.prepare('SELECT outcome FROM dslr_sessions').pluck().get();
+    expect(outcome).toMatch(/^not sent: no URL for Jane\.Doe@Example\.com \+44 7700 900123\.jpg/);
+    expect((await eraseGuest(t.agent.operations, { email: 'jane.doe@example.com' })).counts.dslrSessions).toBe(1);
+    expect(t.agent.store.db.prepare('SELECT COUNT(*) FROM dslr_sessions').pluck().get()).toBe(0);
+    await t.stop();
+    agents.splice(0);
+
+    const logs = join(t.dataDir, 'logs');
+    const lines = readFileSync(join(logs, 'agent.log'), 'utf8');
+    expect(lines).toContain('"outcome":"not sent: no URL for the final file: set media_url_template');
+    expect(lines).toContain('"dslrbooth":"guest_registered"');
+    for (const text of ['jane.doe@', '7700 900123']) expect(holding(logs, text)).toEqual([]);
   });
 
   it('survives an agent restart in the middle of a booth session', async () => {

@@ -10,15 +10,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/agent.js';
 import { hotFolderFiles } from '../../src/capture/hot-folder.js';
 import { configure, FAST } from '../helpers/agent.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnAgent, type AgentProcess } from '../helpers/cli.js';
+import { holding } from '../helpers/files.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const running: Agent[] = [];
+const children: AgentProcess[] = [];
 const restores: (() => void)[] = [];
 afterEach(async () => {
   for (const restore of restores.splice(0)) restore();
   for (const agent of running.splice(0)) await agent.stop();
+  for (const child of children.splice(0)) child.child.kill('SIGKILL');
 });
 
 function setup(extra = {}) {
@@ -255,24 +258,41 @@ describe('the hot folder', () => {
     const listed = hotFolderFiles(agent.store.db, { limit: 10 });
     const laterId = agent.store.db.prepare('SELECT id FROM events ORDER BY seq DESC LIMIT 1').pluck().get() as string;
     const repeat = `same content as ${first}, already sent as ${eventId}: not sent again`;
+    const ref = `${sha256(renamed).slice(0, 12)}.jpg`;
+    const laterRef = `${sha256(join(folder, 'later.jpg')).slice(0, 12)}.jpg`;
     expect(listed).toEqual([
-      { path: join(folder, 'later.jpg'), seenAt: expect.any(Number), outcome: `sent as ${laterId}`, eventId: laterId, sent: true },
-      { path: renamed, seenAt: expect.any(Number), outcome: repeat, eventId, sent: false },
-      { path: copy, seenAt: expect.any(Number), outcome: repeat, eventId, sent: false },
-      { path: first, seenAt: expect.any(Number), outcome: `sent as ${eventId}`, eventId, sent: true },
+      {
+        path: join(folder, 'later.jpg'),
+        ref: laterRef,
+        seenAt: expect.any(Number),
+        outcome: `sent as ${laterId}`,
+        eventId: laterId,
+        sent: true,
+      },
+      { path: renamed, ref, seenAt: expect.any(Number), outcome: repeat, eventId, sent: false },
+      { path: copy, ref, seenAt: expect.any(Number), outcome: repeat, eventId, sent: false },
+      { path: first, ref, seenAt: expect.any(Number), outcome: `sent as ${eventId}`, eventId, sent: true },
     ]);
     expect(hotFolderFiles(agent.store.db, { limit: 1 })).toEqual(listed.slice(0, 1));
     expect(files(agent)).toEqual(['first.jpg', 'later.jpg']);
     await agent.stop();
     running.splice(0);
     const warned = logLines(dataDir).filter((l) => l.msg === 'hot folder: file not sent, its content was taken before');
-    expect(warned.map((l) => [l.level, l.file, l.sameAs, l.event, l.outcome])).toEqual([
-      [40, copy, first, eventId, repeat],
-      [40, renamed, first, eventId, repeat],
+    // Named by their reference (the logs never hold a file's name), which the listing resolves.
+    expect(warned.map((l) => [l.level, l.file, l.sameAs, l.event])).toEqual([
+      [40, ref, ref, eventId],
+      [40, ref, ref, eventId],
     ]);
     // The operator's listing says the same, newest first.
     const cli = await runCli(['--data-dir', dataDir, 'hot-folder']);
     expect(cli.code).toBe(0);
+    const heads = cli.stdout.split('\n').filter((line) => line !== '' && !line.startsWith('    '));
+    expect(heads.map((line) => line.slice(line.indexOf('  ') + 2))).toEqual([
+      `${laterRef}  ${join(folder, 'later.jpg')}`,
+      `${ref}  ${renamed}`,
+      `${ref}  ${copy}`,
+      `${ref}  ${first}`,
+    ]);
     expect(cli.stdout.split('\n').filter((line) => line.startsWith('    '))).toEqual([
       `    sent as ${laterId}`,
       `    ${repeat}`,
@@ -280,6 +300,62 @@ describe('the hot folder', () => {
       `    sent as ${eventId}`,
     ]);
     expect(JSON.parse((await runCli(['--data-dir', dataDir, '--json', 'hot-folder', '--limit', '2'])).stdout)).toEqual(listed.slice(0, 2));
+  });
+
+  it("never writes a file's name, which holds a guest's address and number, to the logs; the listing shows it until an erase", async () => {
+    /** The guest's address and number, as the logs must never hold them, in any case. */
+    const GUEST = ['jane.doe@', '7700 900123', '7700900123'];
+    const { dataDir, folder } = setup();
+    const cli = async (...args: string[]) => {
+      const result = await runCli(['--data-dir', dataDir, '--json', ...args]);
+      expect(result.code).toBe(0);
+      return JSON.parse(result.stdout);
+    };
+    const agent = await spawnAgent(dataDir);
+    children.push(agent);
+    const content = randomBytes(3000);
+    // Sent; a copy under another of the guest's names, not sent; one whose sidecar is broken, not sent.
+    writeFileSync(join(folder, 'Jane.Doe@Example.com +44 7700 900123.jpg'), content);
+    await waitFor('the first listed', async () => (await cli('hot-folder')).length === 1, 10_000);
+    writeFileSync(join(folder, 'jane.doe@example.com (copy) 07700900123.JPG'), content);
+    writeFileSync(join(folder, 'JANE.DOE@EXAMPLE.COM 2.png.json'), '{"session": ');
+    writeFileSync(join(folder, 'JANE.DOE@EXAMPLE.COM 2.png'), randomBytes(3000));
+    const listed = await waitFor(
+      'all three listed',
+      async () => {
+        const files = (await cli('hot-folder')) as { path: string; ref: string; outcome: string }[];
+        return files.length === 3 && files;
+      },
+      10_000,
+    );
+    expect(listed.every((file) => file.path.toLowerCase().includes('jane.doe@example.com'))).toBe(true);
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+
+    const logs = join(dataDir, 'logs');
+    for (const text of GUEST) expect(holding(logs, text)).toEqual([]);
+    const about = (msg: string) => logLines(dataDir).filter((line) => line.msg === msg);
+    // Each file is named by the reference the listing gives it.
+    const refs = listed.map((file) => file.ref).sort();
+    expect(
+      [
+        ...about('hot folder: file taken'),
+        ...about('hot folder: file not sent'),
+        ...about('hot folder: file not sent, its content was taken before'),
+      ]
+        .map((line) => line.file)
+        .sort(),
+    ).toEqual(refs);
+    expect(about('hot folder: file not sent')[0]!.reason).toMatch(/^\w{12}\.png\.json is not valid JSON/);
+
+    expect((await cli('erase', '--email', 'jane.doe@example.com')).counts.hotFolderRecords).toBe(3);
+    const erased = (await cli('hot-folder')) as { path: string; outcome: string }[];
+    // The two files taken keep their content's hash, so neither is taken again; the copy's record goes.
+    expect(erased.map((file) => [file.path, file.outcome])).toEqual([
+      ['(erased)', "erased at the guest's request"],
+      ['(erased)', "erased at the guest's request"],
+    ]);
+    for (const text of GUEST) expect(holding(logs, text)).toEqual([]);
   });
 
   it.each([false, true])('takes a file written as watching begins without a later file to reveal it (polling: %s)', async (polling) => {
@@ -307,7 +383,7 @@ describe('the hot folder', () => {
         expect(hotFolderFiles(agent.store.db, { limit: 10 })).toEqual([]);
         appendFileSync(path, randomBytes(20_000));
       }
-      expect(logLines(dataDir).find((l) => String(l.msg).startsWith('hot folder: looked again'))).toMatchObject({ found: [path] });
+      expect(logLines(dataDir).find((l) => String(l.msg).startsWith('hot folder: looked again'))).toMatchObject({ found: 1 });
       await waitFor('the file taken', () => bodies(agent).length === 1, 10_000);
       // The watcher may report it too, once it has settled by the watcher's own count.
       await pause(settleMs + 400);

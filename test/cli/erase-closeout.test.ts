@@ -2,13 +2,14 @@
 // agent's JSON API, `emit`, the hot folder), delivered to a real HTTPS receiver, erased
 // with the agent still running, and then looked for in the bytes of every file in the data
 // folder. And "safe to pack up?" while a delivery waits and once it is delivered.
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configure, FAST } from '../helpers/agent.js';
 import { runCli, spawnAgent, type AgentProcess } from '../helpers/cli.js';
 import { freePort } from '../helpers/desktop.js';
+import { holding } from '../helpers/files.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { testCertificate } from '../helpers/tls.js';
@@ -49,25 +50,6 @@ const share = (id: string, value: string) => ({
   share: { id, type: 'email', value },
   data_capture: dataCapture(value),
 });
-
-/** Every file under `dir`, with its bytes. */
-function filesOf(dir: string): { file: string; bytes: Buffer }[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((name) => join(dir, name))
-    .filter((file) => statSync(file).isFile())
-    .map((file) => ({ file, bytes: readFileSync(file) }));
-}
-
-/** The files that hold `text` in any case, as UTF-8 or UTF-16. */
-function holding(dir: string, text: string): string[] {
-  const needles = [Buffer.from(text.toLowerCase(), 'utf8'), Buffer.from(text.toLowerCase(), 'utf16le')];
-  return filesOf(dir)
-    .filter(({ bytes }) => {
-      const lower = Buffer.from(bytes.toString('latin1').toLowerCase(), 'latin1');
-      return needles.some((needle) => lower.includes(needle));
-    })
-    .map(({ file }) => file);
-}
 
 describe('booth-agent erase', () => {
   it("takes a guest's address out of every file of the data folder, keeps the others', and says what went where", async () => {

@@ -5,6 +5,7 @@ import {
   mentions,
   normaliseEmail,
   parsePhone,
+  pathMentions,
   payloadMentions,
   samePhone,
   strippedPayload,
@@ -51,6 +52,19 @@ describe('matching a guest', () => {
     [session, 'sent as evt_01J42ABC', false],
   ])('%j names the guest in %j: %j', (guest, text, named) => {
     expect(mentions(guest, text)).toBe(named);
+  });
+
+  it.each([
+    [email, '/booth/Output/Jane@Example.com.jpg', true],
+    [email, 'C:\\Booth\\Output\\2026-06-01 jane@example.com.PNG', true],
+    [email, 'https://cdn.example.net/e/jane@example.com.gif', true],
+    [email, '/booth/Output/mary.jane@example.com.jpg', false],
+    [email, '/booth/jane@example.com.au/photo.jpg', false],
+    [phone, '/booth/Output/+44 7700 900123.jpg', true],
+    [phone, 'C:\\Output\\07700900123.mp4', true],
+    [session, '/booth/Output/42.jpg', true],
+  ])('%j names the guest in the path %j: %j', (guest, path, named) => {
+    expect(pathMentions(guest, path)).toBe(named);
   });
 
   it('finds the guest in any field of a payload, the unknown ones too', () => {

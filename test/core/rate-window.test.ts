@@ -34,6 +34,18 @@ describe('RateWindow: at most N starts in any 60 seconds', () => {
     expect(window.room(2, T + 2 + RATE_WINDOW_MS)).toBe(1);
   });
 
+  it('counts a start the outbox gives twice once: read while in flight, then read back recorded', () => {
+    const window = new RateWindow();
+    window.recorded(7, T);
+    window.recorded(8, T);
+    window.recorded(7, T);
+    window.recorded(7, T + 1);
+    expect(window.room(5, T + 100)).toBe(2);
+    window.forgetRecorded();
+    window.recorded(7, T);
+    expect(window.room(5, T + 100)).toBe(4);
+  });
+
   it('counts attempts it never started: Send Test, an earlier run (seeded from the outbox)', () => {
     const window = new RateWindow();
     for (const [delivery, at] of [

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ALERT_COALESCE_MS } from '../../src/core/alerts.js';
 import type { EventType, TypeFilter } from '../../src/core/event-types.js';
-import type { Decision } from '../../src/core/policy.js';
+import { decide, type Decision } from '../../src/core/policy.js';
 import { generateSecret } from '../../src/core/signing.js';
 import { AlertMonitor } from '../../src/delivery/alerts.js';
 import type { AttemptRecord } from '../../src/store/queue.js';
@@ -159,7 +159,7 @@ describe('alert monitor', () => {
     ]);
   });
 
-  it('leaves out Send Test deliveries, alerts, and a failure again at an automatic retry', () => {
+  it('leaves out Send Test deliveries and alerts', () => {
     const t = setup();
     const crm = t.endpoint(null);
     const chat = t.endpoint(['agent.*'], 'https://hooks.slack.com/services/T/B/X');
@@ -169,13 +169,86 @@ describe('alert monitor', () => {
     t.clock.advance(100);
     t.fail(crm.id);
     t.fail(chat.id);
-    const retried = t.capture();
-    t.fail(crm.id);
-    // As if it had failed before and been tried again by itself (the automatic recovery).
-    t.store.db.prepare(`UPDATE deliveries SET recoveries = 1 WHERE event_seq = (SELECT seq FROM events WHERE id = ?)`).run(retried.id);
     t.clock.advance(1000);
     expect(m.check()).toEqual([]);
     expect(t.alerts()).toHaveLength(1);
+  });
+
+  it('reports each failure once on a recover schedule shorter than the 5 minutes: held, tried again and failed again meanwhile', () => {
+    const t = setup();
+    t.store.settings.write('recover_schedule', '1s,2s');
+    const crm = t.endpoint(null);
+    t.endpoint(['agent.*'], 'https://hooks.slack.com/services/T/B/X');
+    const m = t.monitor();
+    const settings = () => t.store.settings.read();
+    const endpoint = { url: crm.url, autoRecover: 'on' as const };
+    /** One attempt at each due delivery of the CRM, answered 500, settled as the policy decides. */
+    const answer500 = () => {
+      const now = t.clock.c.wall;
+      for (const claim of t.store.queue.claim(crm.id, OWNER, now, 60_000, 100, false)) {
+        const outcome = { kind: 'answered' as const, status: 500, location: null, retryAfter: null };
+        const record = { startedAt: now, durationMs: 5, outcome: 'answered' as const, statusCode: 500, error: null, responseHead: null };
+        t.store.queue.settle(claim, OWNER, record, decide(outcome, claim, now, endpoint, settings()), now);
+      }
+    };
+    /** A second of the delivery loop: automatic retries that have come go back in the queue, then every due delivery is tried. */
+    const second = () => {
+      t.clock.advance(1000);
+      t.store.queue.recoverDue(t.clock.c.wall, settings().max_retries, 2000);
+      answer500();
+    };
+    const status = (eventId: string) =>
+      t.store.db.prepare(`SELECT status, recoveries FROM deliveries WHERE event_seq = (SELECT seq FROM events WHERE id = ?)`).get(eventId);
+    /** The contract's four attempts, 10 s apart: then failed, its first automatic retry a second later. */
+    const failFirstRound = () => {
+      answer500();
+      for (let retry = 0; retry < settings().max_retries; retry++) {
+        t.clock.advance(settings().retry_delay_ms);
+        answer500();
+      }
+    };
+
+    const first = t.capture();
+    failFirstRound();
+    expect(status(first.id)).toEqual({ status: 'failed', recoveries: 0 });
+    t.clock.advance(100);
+    expect(m.check()).toEqual(['agent.delivery_failed']);
+    const reportedAt = t.clock.c.wall;
+
+    // A second failure within the 5 minutes is held; its automatic retries come every
+    // second or two, and fail, long before the alert may go.
+    const second_ = t.capture();
+    failFirstRound();
+    expect(status(second_.id)).toEqual({ status: 'failed', recoveries: 0 });
+    for (let n = 0; n < 10; n++) second();
+    expect(status(second_.id)).toMatchObject({ status: 'failed', recoveries: expect.any(Number) });
+    expect((status(second_.id) as { recoveries: number }).recoveries).toBeGreaterThan(1);
+    expect(m.check()).toEqual([]);
+    while (t.clock.c.wall < reportedAt + ALERT_COALESCE_MS) second();
+    expect(m.check()).toEqual(['agent.delivery_failed']);
+    // It alone: the first failure, failing again all along, was reported already.
+    expect(t.alerts().map((a) => [a.type, a.occurrences])).toEqual([
+      ['agent.delivery_failed', 1],
+      ['agent.delivery_failed', 1],
+    ]);
+
+    // Failing again at every automatic retry, neither is reported again.
+    const secondReportedAt = t.clock.c.wall;
+    for (let n = 1; t.clock.c.wall < secondReportedAt + 2 * ALERT_COALESCE_MS; n++) {
+      second();
+      if (n % 10 === 0) expect(m.check()).toEqual([]);
+    }
+
+    // A third, held while its automatic retry has put it back in the queue, is reported as
+    // it stands when the alert goes: failed, and being tried again.
+    const third = t.capture();
+    failFirstRound();
+    t.clock.advance(1000);
+    t.store.queue.recoverDue(t.clock.c.wall, settings().max_retries, 2000);
+    expect(status(third.id)).toEqual({ status: 'queued', recoveries: 1 });
+    t.clock.advance(100);
+    expect(m.check()).toEqual(['agent.delivery_failed']);
+    expect(t.alerts().at(-1)).toMatchObject({ occurrences: 1, endpoints: [{ id: crm.id, failed: 1 }] });
   });
 
   it('counts from the last alert in the outbox after a restart, and from when the alert endpoint was added before the first', () => {

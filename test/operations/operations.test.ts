@@ -456,6 +456,28 @@ describe("the organiser's data", () => {
     expect(wakes()).toBe(2);
   });
 
+  it("erases the hot folder's and dslrBooth's records of files named after the guest, extension and all", async () => {
+    const { ctx } = context();
+    const insertFile = ctx.store.db.prepare(
+      `INSERT INTO hot_folder_files (hash, path, taken_at, event_id, outcome, sent) VALUES (?, ?, 1, NULL, 'not sent: no URL', 0)`,
+    );
+    insertFile.run('h1', '/booth/Output/Jane.Doe@Example.com.jpg');
+    insertFile.run('h2', 'C:\\Booth\\Output\\2026-06-01 jane.doe@example.com.PNG');
+    insertFile.run('h3', '/booth/Output/mary.jane.doe@example.com.jpg');
+    insertFile.run('h4', '/booth/jane.doe@example.com.au/photo.jpg');
+    ctx.store.db
+      .prepare(`INSERT INTO dslr_sessions (session_id, final_file, started_at, updated_at) VALUES (?, ?, 1, 1)`)
+      .run('d1', 'C:\\dslrBooth\\Prints\\JANE.DOE@EXAMPLE.COM.jpg');
+    const result = await eraseGuest(ctx, { email: 'jane.doe@example.com' });
+    expect(result.counts).toMatchObject({ hotFolderRecords: 2, dslrSessions: 1 });
+    expect(ctx.store.db.prepare('SELECT hash, path FROM hot_folder_files ORDER BY hash').raw().all()).toEqual([
+      ['h1', '(erased)'],
+      ['h2', '(erased)'],
+      ['h3', '/booth/Output/mary.jane.doe@example.com.jpg'],
+      ['h4', '/booth/jane.doe@example.com.au/photo.jpg'],
+    ]);
+  });
+
   it('erases a session: its events lose the session id too, and dslrBooth forgets it', async () => {
     const { ctx } = context();
     capture(ctx, { type: 'session', session: session('booth-42') });

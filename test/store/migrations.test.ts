@@ -11,8 +11,11 @@ const tables = (db: BetterSqlite3.Database) =>
   db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name`).all();
 
 describe('migrations', () => {
-  it('are numbered in rising steps of ten', () => {
-    MIGRATIONS.forEach((m, i) => expect(m.version).toBe((i + 1) * 10));
+  it('are numbered in tens, rising', () => {
+    MIGRATIONS.forEach((m, i) => {
+      expect(m.version % 10).toBe(0);
+      expect(m.version).toBeGreaterThan(MIGRATIONS[i - 1]?.version ?? 0);
+    });
   });
 
   it('step one version at a time on a real file, keeping the rows of the earlier step', () => {
@@ -97,17 +100,25 @@ describe('migrations', () => {
     expect(hotFolderFiles(db, { limit: 3 })).toEqual([
       {
         path: '/f/copy.jpg',
+        ref: 'h1.jpg',
         seenAt: 5,
         outcome: 'same content as /f/a.jpg, already sent as evt_1: not sent again',
         eventId: 'evt_1',
         sent: false,
       },
-      { path: '/f/d.jpg', seenAt: 4, outcome: 'not sent: no URL for d.jpg', eventId: null, sent: false },
-      { path: '/f/c.jpg', seenAt: 3, outcome: 'already in the folder when it was first watched: not sent', eventId: null, sent: false },
+      { path: '/f/d.jpg', ref: 'h4.jpg', seenAt: 4, outcome: 'not sent: no URL for d.jpg', eventId: null, sent: false },
+      {
+        path: '/f/c.jpg',
+        ref: 'h3.jpg',
+        seenAt: 3,
+        outcome: 'already in the folder when it was first watched: not sent',
+        eventId: null,
+        sent: false,
+      },
     ]);
     expect(hotFolderFiles(db, { limit: 10 }).slice(3)).toEqual([
-      { path: '/f/b.jpg', seenAt: 2, outcome: 'already captured as evt_0', eventId: 'evt_0', sent: false },
-      { path: '/f/a.jpg', seenAt: 1, outcome: 'sent as evt_1', eventId: 'evt_1', sent: true },
+      { path: '/f/b.jpg', ref: 'h2.jpg', seenAt: 2, outcome: 'already captured as evt_0', eventId: 'evt_0', sent: false },
+      { path: '/f/a.jpg', ref: 'h1.jpg', seenAt: 1, outcome: 'sent as evt_1', eventId: 'evt_1', sent: true },
     ]);
     db.close();
   });
@@ -154,6 +165,33 @@ describe('migrations', () => {
     ]);
     expect(() => add.run('/f', 'a.jpg', 1, 1)).toThrow(/UNIQUE constraint failed/);
     expect(() => add.run('/never-watched', 'a.jpg', 1, 1)).toThrow(/FOREIGN KEY constraint failed/);
+    db.close();
+  });
+
+  it('110 dates the failures of 90 so that none an alert reported is reported again', () => {
+    const db = openDatabase(join(tempDir(), 'step110.db'), { migrate: false });
+    migrate(db, 90);
+    db.exec(`
+      INSERT INTO endpoints (id, url, secret, created_at) VALUES ('ep_1', 'https://a.example/h', 'whsec_x', 1);
+      INSERT INTO events (id, type, body, occurred_at, captured_at) VALUES
+        ('evt_1', 'session', CAST('{}' AS BLOB), '', 1), ('evt_2', 'session', CAST('{}' AS BLOB), '', 2),
+        ('evt_3', 'session', CAST('{}' AS BLOB), '', 3), ('evt_4', 'session', CAST('{}' AS BLOB), '', 4),
+        ('evt_5', 'session', CAST('{}' AS BLOB), '', 5);
+      INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at, recoveries) VALUES
+        ('msg_failed', 1, 'ep_1', 'failed', 10, 10, 40, 0),
+        ('msg_failed_again', 2, 'ep_1', 'failed', 11, 11, 41, 2),
+        ('msg_recovering', 3, 'ep_1', 'queued', 12, 12, 42, 1),
+        ('msg_queued', 4, 'ep_1', 'queued', 13, 13, 43, 0),
+        ('msg_delivered', 5, 'ep_1', 'delivered', 14, 14, 44, 1);
+    `);
+    migrate(db, 110);
+    expect(db.prepare('SELECT id, failed_at FROM deliveries ORDER BY seq').all()).toEqual([
+      { id: 'msg_failed', failed_at: 40 },
+      { id: 'msg_failed_again', failed_at: 11 },
+      { id: 'msg_recovering', failed_at: 12 },
+      { id: 'msg_queued', failed_at: null },
+      { id: 'msg_delivered', failed_at: null },
+    ]);
     db.close();
   });
 

@@ -602,6 +602,36 @@ describe('attemptStarts: what an endpoint rate counts', () => {
     expect(s.queue.attemptStarts(a.id, read.lastId, now + 1000)).toEqual({ lastId: 10, starts: [next] });
   });
 
+  it('reads the starts of attempts not recorded yet afresh, each once, forgotten once recorded or a minute old', () => {
+    const s = store();
+    const a = addEndpoint(s, null, 'https://a.example/hook');
+    const b = addEndpoint(s, null, 'https://b.example/hook');
+    for (let n = 1; n <= 3; n++) capture(s, n);
+    const [first, second] = s.queue.claim(a.id, 'run:a', NOW + 100, LEASE, 10, false);
+    const [other] = s.queue.claim(b.id, 'run:a', NOW + 100, LEASE, 10, false);
+    const now = NOW + 600_000;
+    // A start is written on its own, never inside another transaction whose commit would decide when it is synced.
+    expect(() => s.db.transaction(() => s.queue.recordStart(first!.seq, now - 70_000))()).toThrow(/on its own/);
+    s.queue.recordStart(first!.seq, now - 70_000);
+    s.queue.recordStart(second!.seq, now - 30_000);
+    s.queue.recordStart(other!.seq, now - 20_000);
+    const unrecorded = { delivery: second!.seq, startedAt: now - 30_000 };
+    expect(s.queue.attemptStarts(a.id, null, now)).toEqual({ lastId: 0, starts: [unrecorded] });
+    expect(s.queue.attemptStarts(b.id, null, now).starts).toEqual([{ delivery: other!.seq, startedAt: now - 20_000 }]);
+    // Reading on reads attempts recorded since: a start not recorded was read already.
+    expect(s.queue.attemptStarts(a.id, 0, now).starts).toEqual([]);
+
+    s.queue.settle(second!, 'run:a', { ...attempt(), startedAt: now - 30_000 }, { status: 'delivered', reason: 'ok' }, now - 29_000);
+    expect(s.queue.attemptStarts(a.id, null, now)).toEqual({ lastId: 1, starts: [unrecorded] });
+    expect(s.queue.attemptStarts(a.id, 0, now)).toEqual({ lastId: 1, starts: [unrecorded] });
+    // The next start forgets those whose minute is over: the first, never recorded (cut short).
+    s.queue.recordStart(other!.seq, now);
+    expect(s.db.prepare('SELECT delivery_seq, started_at FROM attempt_starts ORDER BY started_at').raw().all()).toEqual([
+      [other!.seq, now - 20_000],
+      [other!.seq, now],
+    ]);
+  });
+
   it('an outbox without attempts reads nothing', () => {
     const s = store();
     const a = addEndpoint(s);
