@@ -11,8 +11,11 @@ const tables = (db: BetterSqlite3.Database) =>
   db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name`).all();
 
 describe('migrations', () => {
-  it('are numbered in rising steps of ten', () => {
-    MIGRATIONS.forEach((m, i) => expect(m.version).toBe((i + 1) * 10));
+  it('are numbered in tens, rising (a gap leaves room for a step another branch numbered)', () => {
+    MIGRATIONS.forEach((m, i) => {
+      expect(m.version % 10).toBe(0);
+      expect(m.version).toBeGreaterThan(i === 0 ? 0 : MIGRATIONS[i - 1]!.version);
+    });
   });
 
   it('step one version at a time on a real file, keeping the rows of the earlier step', () => {
@@ -154,6 +157,22 @@ describe('migrations', () => {
     ]);
     expect(() => add.run('/f', 'a.jpg', 1, 1)).toThrow(/UNIQUE constraint failed/);
     expect(() => add.run('/never-watched', 'a.jpg', 1, 1)).toThrow(/FOREIGN KEY constraint failed/);
+    db.close();
+  });
+
+  it('130 adds an empty storage table that holds one row at most, and keeps the settings', () => {
+    const db = openDatabase(join(tempDir(), 'step130.db'), { migrate: false });
+    migrate(db, 100);
+    db.exec(`INSERT INTO settings (key, value) VALUES ('event_id', '42')`);
+    migrate(db, 130);
+    expect(db.prepare('SELECT * FROM settings').all()).toEqual([{ key: 'event_id', value: '42' }]);
+    expect(db.prepare('SELECT * FROM storage').all()).toEqual([]);
+    const add = db.prepare(`
+      INSERT INTO storage (id, url, region, bucket, prefix, access_key_id, secret, public_url, path_style, ca, updated_at)
+      VALUES (?, 'https://s3.example.com', 'us-east-1', 'b', '', 'AKIA', 'sealed:v1:x', NULL, 0, NULL, 1)`);
+    add.run(1);
+    expect(() => add.run(2)).toThrow(/CHECK constraint failed/);
+    expect(() => add.run(1)).toThrow(/UNIQUE constraint failed|PRIMARY KEY/);
     db.close();
   });
 
