@@ -51,9 +51,12 @@ const storageSchema = z.strictObject({
     .max(512, 'is too long')
     .refine((p) => !p.startsWith('/'), 'must not start with /: it is a folder inside the bucket, like booth/')
     .refine((p) => p === '' || p.endsWith('/'), 'must end with /, like booth/')
-    .refine((p) => !p.split('/').some((segment, i, all) => (segment === '' && i < all.length - 1) || segment === '..'), {
-      message: 'must not have empty or .. folders',
-    })
+    .refine(
+      (p) => p.startsWith('/') || !p.split('/').some((segment, i, all) => (segment === '' && i < all.length - 1) || segment === '..'),
+      {
+        message: 'must not have empty or .. folders',
+      },
+    )
     .default(''),
   accessKeyId: text('an access key id', /^\S+$/, 'must not contain spaces'),
   /** Left out when changing the rest of a storage whose key id stays the same: the stored secret is kept. */
