@@ -1,12 +1,12 @@
 // `storage …`: the organiser's S3-compatible storage for session photos (docs/storage.md).
 // The secret is read from standard input only, so it never reaches the shell's history or
 // the list of running processes.
-import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { StorageVerifyReport, StorageView } from '../core/read-model.js';
 import { Refusal } from '../operations/context.js';
 import { removeStorage, setStorage, showStorage, verifyStorage, type StorageInput } from '../operations/storage.js';
 import { withOperations } from './context.js';
+import { readCa } from './options.js';
 import { localTime, print, refusalMessage, UsageError } from './output.js';
 
 /** The operation's fields as this command names them. */
@@ -133,14 +133,6 @@ function namingFlags<T>(work: () => T): T {
   } catch (error) {
     if (error instanceof Refusal && error.issues.length > 0) throw new Refusal(error.kind, refusalMessage(error, STORAGE_FLAGS));
     throw error;
-  }
-}
-
-function readCa(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read the CA file ${file}: ${(error as Error).message}`);
   }
 }
 

@@ -1,6 +1,5 @@
 // The operator's actions on the organiser's storage for session photos (docs/storage.md):
 // set, show, remove and Verify. The secret goes in and is never shown, logged or sent again.
-import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import type { StorageVerifyReport, StorageView } from '../core/read-model.js';
 import { normalizeStorageUrl, storageUrlProblem } from '../core/storage-url.js';
@@ -8,6 +7,7 @@ import { storageConfig } from '../storage/config.js';
 import { verifyStorage as verify } from '../storage/verify.js';
 import type { StoredStorage } from '../store/storage.js';
 import { parseInput, Refusal, type OperationContext } from './context.js';
+import { endpointFields } from './endpoints.js';
 
 /** AWS's default region, which MinIO and most S3-compatible services also take. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -31,17 +31,6 @@ const secretAccessKey = z
   .max(1024, 'is too long for a secret access key')
   .regex(/^\S+$/, 'must not contain spaces or line breaks');
 
-const ca = z
-  .string()
-  .superRefine((pem, ctx) => {
-    try {
-      new X509Certificate(pem);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not a PEM certificate' });
-    }
-  })
-  .nullable();
-
 const storageSchema = z.strictObject({
   url: storageUrl('api'),
   bucket: text('a bucket name', /^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/, 'must be 2 to 63 letters, digits, dots, hyphens or underscores'),
@@ -63,7 +52,7 @@ const storageSchema = z.strictObject({
   secretAccessKey: secretAccessKey.optional(),
   publicUrl: storageUrl('public').nullable().default(null),
   pathStyle: z.boolean({ error: 'must be true or false' }).default(false),
-  ca: ca.default(null),
+  ca: endpointFields.ca.default(null),
 });
 
 export type StorageInput = z.input<typeof storageSchema>;

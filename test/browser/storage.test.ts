@@ -18,8 +18,9 @@ afterAll(() => server.close());
 async function seenByThePanel(t: TestAgent, page: Page, adminToken: string): Promise<string> {
   const state = await fetch(`${t.base}/api/state`, { headers: { authorization: `Bearer ${adminToken}` } });
   expect(state.status).toBe(200);
-  const values = await page.evaluate(() => [...document.querySelectorAll('input')].map((i) => i.value).join('\n'));
-  return `${await page.content()}\n${values}\n${await state.text()}`;
+  const values: string[] = [];
+  for (const input of await page.locator('input').all()) values.push(await input.inputValue());
+  return `${await page.content()}\n${values.join('\n')}\n${await state.text()}`;
 }
 
 describe('the Storage card', () => {
