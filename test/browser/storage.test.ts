@@ -33,7 +33,7 @@ describe('the Storage card', () => {
     await card.getByLabel('Bucket', { exact: true }).fill(server.bucket);
     await card.getByLabel('Access key id').fill(server.accessKeyId);
     await card.getByLabel('Secret access key').fill(server.secretAccessKey);
-    await card.getByRole('button', { name: 'Save storage' }).click();
+    await card.getByRole('button', { name: 'Set storage' }).click();
     await expect.poll(() => card.locator('#storage-url-error').textContent()).toContain('HTTPS is required');
     expect(t.agent.store.storage.get()).toBeNull();
 
@@ -41,7 +41,7 @@ describe('the Storage card', () => {
     await card.getByLabel('Folder in the bucket').fill('booth/');
     await card.getByLabel('Public URL of the files').fill(`${server.endpoint}/${server.bucket}`);
     await card.getByLabel('The bucket goes in the path').check();
-    await card.getByRole('button', { name: 'Save storage' }).click();
+    await card.getByRole('button', { name: 'Set storage' }).click();
     await expect.poll(() => card.locator('#storage-saved').textContent()).toBe('Saved. Verify checks it end to end.');
     expect(await card.getByLabel('Secret access key').inputValue()).toBe('');
     await expect.poll(() => card.locator('#storage-summary').textContent()).toContain(`Uploading to ${server.bucket}/booth/`);
