@@ -68,10 +68,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const store = openStore(dir.database, { nativeBinding: options.nativeBinding });
     cleanup.unshift(() => store.close());
     // Never sign with the wrong secrets: without the key, a sealed outbox is not served.
-    if (store.endpoints.locked().length > 0) throw new SecretsLockedError();
+    if (store.endpoints.locked().length > 0 || store.storage.locked()) throw new SecretsLockedError();
     store.settings.token('ingest_token');
     store.settings.token('admin_token');
     store.endpoints.sealStoredSecrets();
+    store.storage.sealStoredSecret();
     store.settings.sealStoredTokens();
     const logger = createLogger({ logsDir: dir.logs, stdout: options.logToStdout ?? false });
     cleanup.unshift(() => logger.close());

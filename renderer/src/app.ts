@@ -10,12 +10,13 @@ import { deliveryDetail } from './cards/delivery-detail.js';
 import { endpoints } from './cards/endpoints.js';
 import { guest } from './cards/guest.js';
 import { header } from './cards/header.js';
+import { storage } from './cards/storage.js';
 import { byId } from './dom.js';
 import { openCards, showState, type Card } from './page.js';
 import type { PanelState } from './types.js';
 
 /** The cards, in the order they are set up and shown each state. */
-const CARDS: readonly Card[] = [header, day, endpoints, booth, guest, deliveries, deliveryDetail];
+const CARDS: readonly Card[] = [header, day, endpoints, booth, storage, guest, deliveries, deliveryDetail];
 
 function start(): void {
   if (!adminToken()) {

@@ -1,5 +1,4 @@
 // `endpoint …`: the endpoints webhooks are sent to, their secrets, Verify and Send Test.
-import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { TYPE_FILTERS } from '../core/event-types.js';
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../core/formats.js';
@@ -20,6 +19,7 @@ import {
 } from '../operations/endpoints.js';
 import { publicEndpoint } from '../store/endpoints.js';
 import { withOperations } from './context.js';
+import { readCa } from './options.js';
 import { localTime, print, UsageError } from './output.js';
 
 const TYPES_HELP = `comma-separated types (${TYPE_FILTERS.join(', ')}), or all (every payload, no alert)`;
@@ -253,14 +253,6 @@ function deliveryInput(options: DeliveryFlags) {
     ...(options.maxPerMinute !== undefined ? { maxPerMinute: options.maxPerMinute === 'off' ? null : options.maxPerMinute } : {}),
     ...(options.header !== undefined ? { headers: options.header } : {}),
   };
-}
-
-function readCa(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read the CA file ${file}: ${(error as Error).message}`);
-  }
 }
 
 export function describeEndpoint(endpoint: EndpointView): string {

@@ -44,12 +44,13 @@ const FLAG_OF_FIELD: Record<string, string> = {
   until: '--until',
 };
 
-export function refusalMessage(refusal: Refusal): string {
+/** The refusal's message, each issue under the flag of its field (`flags`: a command group's own names). */
+export function refusalMessage(refusal: Refusal, flags: Record<string, string> = FLAG_OF_FIELD): string {
   if (refusal.issues.length === 0) return refusal.message;
   return refusal.issues
     .map((issue) => {
       const field = issue.path.split('.')[0]!;
-      return issue.path ? `${FLAG_OF_FIELD[field] ?? field}: ${issue.message}` : issue.message;
+      return issue.path ? `${flags[field] ?? field}: ${issue.message}` : issue.message;
     })
     .join('\n');
 }

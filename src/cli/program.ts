@@ -14,6 +14,7 @@ import { endpointCommand } from './endpoint.js';
 import { closeoutCommand, eraseCommand, exportCommand, replayCommand } from './events.js';
 import { refusalMessage, UsageError } from './output.js';
 import { receiveCommand } from './receive.js';
+import { storageCommand } from './storage.js';
 import { panelUrlCommand, tokenCommand } from './urls.js';
 
 /**
@@ -23,6 +24,7 @@ import { panelUrlCommand, tokenCommand } from './urls.js';
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   runCommand,
   endpointCommand,
+  storageCommand,
   configCommand,
   emitCommand,
   statusCommand,

@@ -100,6 +100,40 @@ export interface VerifyReport {
   findings: string[];
 }
 
+/** The organiser's storage as listings show it: everything but its secret and CA. */
+export interface StorageView {
+  url: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  accessKeyId: string;
+  publicUrl: string | null;
+  pathStyle: boolean;
+  hasCa: boolean;
+  /** Public links (a public URL is set) or presigned ones, which stop working after 7 days. */
+  links: 'public' | 'presigned';
+  /** The secret is sealed with a key this process does not have (the desktop app's). */
+  secretLocked: boolean;
+  updatedAt: number;
+}
+
+/** One step of the storage's Verify: the upload, the guest's read, the clean-up. */
+export interface StorageVerifyStep {
+  step: 'upload' | 'read' | 'delete';
+  ok: boolean;
+  /** What happened, in plain words. */
+  message: string;
+}
+
+export interface StorageVerifyReport {
+  ok: boolean;
+  links: 'public' | 'presigned';
+  /** The steps taken, in order; it stops after a failed upload, and deletes the test file after a failed read. */
+  steps: StorageVerifyStep[];
+  /** What the operator should know even when every step worked. */
+  notes: string[];
+}
+
 /** What became of a Send Test delivery's first attempt. */
 export interface TestResult {
   deliveryId: string;

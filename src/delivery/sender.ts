@@ -255,11 +255,12 @@ export function classify(
   return { kind: 'no-response', error: messageOf(error) };
 }
 
-function isTlsCode(code: string): boolean {
+export function isTlsCode(code: string): boolean {
   return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code.includes('SELF_SIGNED');
 }
 
-function errorCode(error: unknown): string | null {
+/** The first `code` on the error or its causes (Node's ENOTFOUND, a certificate's code, undici's UND_ERR_…). */
+export function errorCode(error: unknown): string | null {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;

@@ -31,6 +31,7 @@ import { closeoutVerdict } from '../core/closeout.js';
 import { closeout } from '../operations/closeout.js';
 import { eraseGuest } from '../operations/erase.js';
 import { changeSettings } from '../operations/settings.js';
+import { removeStorage, setStorage, showStorage, verifyStorage } from '../operations/storage.js';
 import { agentUrls } from '../operations/urls.js';
 import type { Settings } from '../core/settings.js';
 import { publicEndpoint } from '../store/endpoints.js';
@@ -47,9 +48,12 @@ import type {
   HotFolderListing,
   PanelState,
   RemovedEndpoint,
+  RemovedStorage,
   ReplayResult,
   RevealedSecret,
   RotatedSecret,
+  StorageVerifyReport,
+  StorageView,
   TestResult,
   VerifyReport,
   WireSettings,
@@ -209,6 +213,17 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
 
   app.put('/api/settings', (request, reply) => answer<WireSettings>(reply, () => changeWireSettings(operations, jsonBody(request))));
 
+  app.get('/api/storage', (_request, reply) =>
+    answer<StorageView>(reply, () => {
+      const storage = showStorage(operations);
+      if (storage === null) throw new Refusal('not-found', 'no storage is set');
+      return storage;
+    }),
+  );
+  app.put('/api/storage', (request, reply) => answer<StorageView>(reply, () => setStorage(operations, jsonBody(request))));
+  app.delete('/api/storage', (_request, reply) => answer<RemovedStorage>(reply, () => removeStorage(operations)));
+  app.post('/api/storage/verify', (_request, reply) => answer<StorageVerifyReport>(reply, () => verifyStorage(operations)));
+
   app.post('/api/endpoints', (request, reply) =>
     answer(reply, () => reply.code(201).send(addEndpoint(operations, jsonBody(request)) satisfies AddedEndpoint)),
   );
@@ -253,6 +268,7 @@ export function state(deps: Pick<AdminDeps, 'operations' | 'version' | 'managedC
     closeout: { ...summary.closeout, ...closeoutVerdict(summary.closeout) },
     settings: toWire(store.settings.read()),
     endpoints: store.endpoints.list().map(publicEndpoint),
+    storage: showStorage(deps.operations),
     managedConfigProblem: deps.managedConfig.status === 'invalid' ? `${deps.managedConfig.file}: ${deps.managedConfig.problem}` : null,
     ingest: { token: urls.ingestToken, ...urls.capture },
   };

@@ -22,6 +22,9 @@ import type {
   Recovering,
   ReplayResult,
   StatusCounts,
+  StorageVerifyReport,
+  StorageVerifyStep,
+  StorageView,
   TestResult,
   VerifyReport,
 } from '../core/read-model.js';
@@ -45,6 +48,9 @@ export type {
   PayloadType,
   ReplayResult,
   StatusCounts,
+  StorageVerifyReport,
+  StorageVerifyStep,
+  StorageView,
   TestResult,
   TypeFilter,
   VerifyReport,
@@ -71,6 +77,8 @@ export interface PanelState {
   closeout: CloseoutFigures & { safe: boolean; verdict: string };
   settings: WireSettings;
   endpoints: EndpointView[];
+  /** The organiser's storage for session photos, without its secret; null when none is set. */
+  storage: StorageView | null;
   /** A managed configuration file that could not be applied, and why. */
   managedConfigProblem: string | null;
   ingest: { token: string; url: string; pathUrl: string; dslrBoothUrl: string };
@@ -162,4 +170,30 @@ export interface EraseRequest {
   phone?: string;
   session?: string;
   dryRun?: boolean;
+}
+
+/**
+ * PUT /api/storage: the whole storage, replacing any earlier one. `secretAccessKey` may be
+ * left out when the access key id stays the same (the stored secret is kept); it is never
+ * sent back. Answered with the StorageView, or 400 naming the field.
+ */
+export interface StorageRequest {
+  url: string;
+  bucket: string;
+  /** Default us-east-1. */
+  region?: string;
+  /** '' (default) or a folder ending in '/'. */
+  prefix?: string;
+  accessKeyId: string;
+  secretAccessKey?: string;
+  /** null (default): links are presigned and stop working after 7 days. */
+  publicUrl?: string | null;
+  pathStyle?: boolean;
+  /** One more certificate authority (PEM) to trust, for a MinIO on a private certificate. */
+  ca?: string | null;
+}
+
+/** DELETE /api/storage (404 when none is set). */
+export interface RemovedStorage {
+  removed: true;
 }

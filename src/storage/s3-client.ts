@@ -26,6 +26,8 @@ export interface S3Options {
   idleTimeoutMs: number;
   /** The SDK's own attempts per call; the upload lane that retries on its own schedule passes 1. */
   maxAttempts: number;
+  /** How far the agent's clock is from this machine's, which requests are signed with (verify's tests set it). */
+  clockOffsetMs?: number;
 }
 
 export type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -65,6 +67,7 @@ export async function openS3(config: StorageConfig, options: S3Options): Promise
     // would otherwise add to every body over 2 MiB.
     expectContinueHeader: false,
     maxAttempts: options.maxAttempts,
+    ...(options.clockOffsetMs ? { systemClockOffset: options.clockOffsetMs } : {}),
     requestHandler: {
       httpsAgent: new Agent({ keepAlive: true, ...(config.ca ? { ca: [...rootCertificates, config.ca] } : {}) }),
       connectionTimeout: options.connectTimeoutMs,

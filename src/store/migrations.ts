@@ -371,6 +371,28 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The organiser's S3-compatible storage for the session photos: one per booth, so one
+    // row. The secret is sealed like an endpoint's; a public URL of NULL means presigned links.
+    version: 130,
+    up(db) {
+      db.exec(`
+        CREATE TABLE storage (
+          id             INTEGER PRIMARY KEY CHECK (id = 1),
+          url            TEXT NOT NULL,               -- the S3 API's base URL, without the bucket
+          region         TEXT NOT NULL,
+          bucket         TEXT NOT NULL,
+          prefix         TEXT NOT NULL,
+          access_key_id  TEXT NOT NULL,
+          secret         TEXT NOT NULL,
+          public_url     TEXT,
+          path_style     INTEGER NOT NULL,
+          ca             TEXT,                         -- extra trusted CA (PEM)
+          updated_at     INTEGER NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,11 +1,12 @@
 // The outbox database, opened once, with what each caller needs of it: the delivery queue
-// (capture and the sender), the read views (panel and CLI), endpoints and settings.
+// (capture and the sender), the read views (panel and CLI), endpoints, settings and storage.
 import type { Database } from 'better-sqlite3';
 import { openDatabase, openReadOnly } from './database.js';
 import { Endpoints } from './endpoints.js';
 import { DeliveryQueue } from './queue.js';
 import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
 import { SettingsStore } from './settings-store.js';
+import { StorageStore } from './storage.js';
 import type { CloseoutFigures, Recovering, StatusCounts } from '../core/read-model.js';
 import { DeliveryViews } from './views.js';
 
@@ -15,6 +16,8 @@ export interface Store {
   views: DeliveryViews;
   endpoints: Endpoints;
   settings: SettingsStore;
+  /** The organiser's storage for session photos. */
+  storage: StorageStore;
   /** A read-only connection of its own, for a long read (an export); the caller closes it. */
   openReader(): Database;
   close(): void;
@@ -35,6 +38,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     views: new DeliveryViews(db),
     endpoints: new Endpoints(db, box),
     settings: new SettingsStore(db, box),
+    storage: new StorageStore(db, box),
     openReader: () => openReadOnly(file, options.nativeBinding),
     close: () => db.close(),
   };

@@ -1,7 +1,7 @@
 // An S3-compatible service on 127.0.0.1 over HTTPS, for the storage tests. s3rver 3.7.1 keeps the
 // bucket on disk behind a front in this file, which does what s3rver does not and a real service
 // does: checks each request's SigV4 signature (header or presigned query) by re-signing it with aws4,
-// the clock, the payload's SHA-256 and Content-MD5; answers ListParts, ListMultipartUploads and
+// the clock, the key's policy (deny()), the payload's SHA-256 and Content-MD5; answers ListParts, ListMultipartUploads and
 // AbortMultipartUpload, and refuses a CompleteMultipartUpload that AWS or R2 would refuse. It lets
 // anyone GET under the public prefixes, and a test can take it down, count its requests, and read
 // what it stores. Only path-style addressing: the endpoint is an IP address.
@@ -81,6 +81,8 @@ export interface S3Server {
   /** Every request that arrived, oldest first (the latest 10,000). */
   requests: S3Request[];
   count(operation: S3Operation, partNumber?: number): number;
+  /** The key's policy: signed requests of these operations are refused with AccessDenied (none: all allowed). */
+  deny(...operations: S3Operation[]): void;
   /** Fail every request until up(), or for `forMs`. */
   down(outage: Outage, forMs?: number): Promise<void>;
   up(): Promise<void>;
@@ -142,6 +144,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const requests: S3Request[] = [];
   const sockets = new Set<Socket>();
   let outage: Outage | null = null;
+  let denied = new Set<S3Operation>();
   let outageTimer: NodeJS.Timeout | null = null;
 
   const server: Server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
@@ -199,7 +202,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     const body = await readBody(req);
     if (outage === 'hang') return;
     if (outage === 'ServiceUnavailable' || outage === 'SlowDown') return refuse(outageRefusal(outage));
-    const refusal = authenticate(method, req.headers, parsed) ?? checkPayload(req.headers, body);
+    const refusal =
+      authenticate(method, req.headers, parsed) ?? authorize(req.headers, record.operation) ?? checkPayload(req.headers, body);
     if (refusal) return refuse(refusal);
 
     const begun = record.uploadId === null ? undefined : uploads.get(record.uploadId);
@@ -262,6 +266,12 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     if (parsed.query.has('X-Amz-Algorithm')) return checkQuerySignature(method, headers, parsed);
     const isPublic = parsed.key !== null && publicPrefixes.some((prefix) => parsed.key?.startsWith(prefix));
     if ((method === 'GET' || method === 'HEAD') && isPublic) return null;
+    return { status: 403, code: 'AccessDenied', message: 'Access Denied' };
+  }
+
+  /** The key's policy, after its signature is checked: anonymous reads are the public prefixes' business. */
+  function authorize(headers: IncomingHttpHeaders, operation: S3Operation): Refusal | null {
+    if (headers.authorization === undefined || !denied.has(operation)) return null;
     return { status: 403, code: 'AccessDenied', message: 'Access Denied' };
   }
 
@@ -426,6 +436,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       if (forMs !== undefined) outageTimer = setTimeout(() => void up(), forMs);
     },
     up,
+    deny: (...operations) => {
+      denied = new Set(operations);
+    },
     incompleteUploads: () => {
       const dir = uploadsDir();
       let ids: string[];

@@ -195,6 +195,22 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('130 adds an empty storage table that holds one row at most, and keeps the settings', () => {
+    const db = openDatabase(join(tempDir(), 'step130.db'), { migrate: false });
+    migrate(db, 100);
+    db.exec(`INSERT INTO settings (key, value) VALUES ('event_id', '42')`);
+    migrate(db, 130);
+    expect(db.prepare('SELECT * FROM settings').all()).toEqual([{ key: 'event_id', value: '42' }]);
+    expect(db.prepare('SELECT * FROM storage').all()).toEqual([]);
+    const add = db.prepare(`
+      INSERT INTO storage (id, url, region, bucket, prefix, access_key_id, secret, public_url, path_style, ca, updated_at)
+      VALUES (?, 'https://s3.example.com', 'us-east-1', 'b', '', 'AKIA', 'sealed:v1:x', NULL, 0, NULL, 1)`);
+    add.run(1);
+    expect(() => add.run(2)).toThrow(/CHECK constraint failed/);
+    expect(() => add.run(1)).toThrow(/UNIQUE constraint failed|PRIMARY KEY/);
+    db.close();
+  });
+
   it('build the same schema whether applied at once or step by step', () => {
     const atOnce = openDatabase(join(tempDir(), 'a.db'));
     const stepped = openDatabase(join(tempDir(), 'b.db'), { migrate: false });

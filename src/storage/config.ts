@@ -1,0 +1,49 @@
+// The storage as the upload lane and verify use it: what openS3 needs, with the prefix the
+// keys go under and the public URL the links are made from.
+import type { Store } from '../store/store.js';
+import type { StorageConfig as S3Config } from './s3-client.js';
+
+export interface StorageConfig {
+  /** The S3 API's base URL, without the bucket. */
+  endpoint: string;
+  region: string;
+  bucket: string;
+  /** '' or text ending in '/', put before every key. */
+  prefix: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The address guests open files under; null: links are presigned for 7 days. */
+  publicUrl: string | null;
+  pathStyle: boolean;
+  ca?: string | null;
+}
+
+/** The storage set for this booth, or null; throws SecretsLockedError when its secret is sealed with a key this process lacks. */
+export function storageConfig(store: Store): StorageConfig | null {
+  const stored = store.storage.unlocked();
+  if (!stored) return null;
+  return {
+    endpoint: stored.url,
+    region: stored.region,
+    bucket: stored.bucket,
+    prefix: stored.prefix,
+    accessKeyId: stored.accessKeyId,
+    secretAccessKey: stored.secretAccessKey,
+    publicUrl: stored.publicUrl,
+    pathStyle: stored.pathStyle,
+    ca: stored.ca,
+  };
+}
+
+/** What openS3 takes, from the storage's settings. */
+export function s3Config(config: StorageConfig): S3Config {
+  return {
+    endpoint: config.endpoint,
+    region: config.region,
+    bucket: config.bucket,
+    forcePathStyle: config.pathStyle,
+    accessKeyId: config.accessKeyId,
+    secretAccessKey: config.secretAccessKey,
+    ca: config.ca ?? null,
+  };
+}
