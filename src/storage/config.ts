@@ -1,7 +1,7 @@
 // The storage as the upload lane and verify use it: what openS3 needs, with the prefix the
 // keys go under and the public URL the links are made from.
 import type { Store } from '../store/store.js';
-import type { StorageConfig as S3Config } from './s3-client.js';
+import type { S3Config } from './s3-client.js';
 
 export interface StorageConfig {
   /** The S3 API's base URL, without the bucket. */

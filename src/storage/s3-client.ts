@@ -6,7 +6,7 @@ import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-export interface StorageConfig {
+export interface S3Config {
   /** The S3 API's base URL, e.g. `https://<account>.r2.cloudflarestorage.com` (not a bucket's public URL). */
   endpoint: string;
   /** `auto` for R2; the bucket's region elsewhere (`us-east-1` for MinIO unless it was set). */
@@ -51,7 +51,7 @@ const loadSdk = () => {
   return (loading ??= import('@aws-sdk/client-s3'));
 };
 
-export async function openS3(config: StorageConfig, options: S3Options): Promise<S3> {
+export async function openS3(config: S3Config, options: S3Options): Promise<S3> {
   const sdk = await loadSdk();
   const client = new sdk.S3Client({
     endpoint: config.endpoint,

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import aws4 from 'aws4';
 import S3rver from 's3rver';
-import type { StorageConfig } from '../../src/storage/s3-client.js';
+import type { S3Config } from '../../src/storage/s3-client.js';
 import { tempDir } from './temp.js';
 import { testCertificate, type TestCertificate } from './tls.js';
 
@@ -74,8 +74,8 @@ export interface S3Server {
   accessKeyId: string;
   secretAccessKey: string;
   certificate: TestCertificate;
-  /** A StorageConfig for this server, with any field replaced. */
-  config(overrides?: Partial<StorageConfig>): StorageConfig;
+  /** An S3Config for this server, with any field replaced. */
+  config(overrides?: Partial<S3Config>): S3Config;
   /** The unsigned URL of a key, as a guest would open it. */
   objectUrl(key: string): string;
   /** Every request that arrived, oldest first (the latest 10,000). */
