@@ -32,7 +32,8 @@ describe('migrations', () => {
     db.close();
     const reopened = openDatabase(file);
     expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(reopened.prepare('SELECT key FROM settings ORDER BY key').pluck().all()).toEqual(MIGRATIONS.map((m) => `after_${m.version}`));
+    // In the order they were written: as text, after_100 would sort before after_20.
+    expect(reopened.prepare('SELECT key FROM settings ORDER BY rowid').pluck().all()).toEqual(MIGRATIONS.map((m) => `after_${m.version}`));
     reopened.close();
   });
 
