@@ -20,7 +20,7 @@ import { loopbackCertificate, spawnReceiver, temp } from './loopback-tls.mjs';
 import { countDelivered, prepareOutbox } from './outbox.mjs';
 import { Figures, writePart, writeRows } from './report.mjs';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/booth-agent.js', import.meta.url).pathname;
 const figures = new Figures();
 const PARTS = ['drain', 'capture', 'latency', 'replay', 'memory', 'start-up'];
 const chosen = process.argv.slice(2);

@@ -2,6 +2,7 @@
 // the list or gets 404, so no path (../, %2e%2e, backslashes) can reach anything else.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 export interface PanelFile {
   type: string;
@@ -27,14 +28,10 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/**
- * renderer/ (the page, styles) and dist/panel/renderer/src/ (the compiled scripts), by URL path.
- * Both are found from the package root, two folders up from this module whether it runs
- * from src/ (tests) or dist/ (the command, the packaged app).
- */
+/** renderer/ (the page, styles) and dist/panel/renderer/src/ (the compiled scripts), by URL path. */
 export function loadPanelFiles(
-  pageDir = new URL('../../renderer/', import.meta.url),
-  scriptDir = new URL('../../dist/panel/renderer/src/', import.meta.url),
+  pageDir = new URL('renderer/', PACKAGE_ROOT),
+  scriptDir = new URL('dist/panel/renderer/src/', PACKAGE_ROOT),
 ): Map<string, PanelFile> {
   const files = new Map<string, PanelFile>();
   const add = (dir: URL, prefix: string) => {
