@@ -913,4 +913,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+void main();
