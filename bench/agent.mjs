@@ -562,7 +562,7 @@ if (runs('memory')) {
 // Node program costs to start on this machine at that moment. The rounds alternate the two
 // on the same data folder, and the medians are compared.
 if (runs('start-up')) {
-  const ROUNDS = Number(process.env.BENCH_STARTUP_ROUNDS ?? 9);
+  const ROUNDS = Number(process.env.BENCH_STARTUP_ROUNDS ?? 15);
   const dataDir = temp('start-up');
   const token = prepareOutbox(dataDir, 'https://127.0.0.1:9/never', { queued: 100_000, held: true });
   const freePort = () =>
