@@ -15,7 +15,7 @@ import { loopbackCertificate, spawnReceiver, temp } from './loopback-tls.mjs';
 import { countDelivered, prepareOutbox } from './outbox.mjs';
 import { Figures, writePart } from './report.mjs';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/booth-agent.js', import.meta.url).pathname;
 const CAPACITY = 16;
 
 // The backlogs. The issue asks for 5,000; at L = 1 s that is 312 s at the physical limit

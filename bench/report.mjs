@@ -18,14 +18,26 @@ export class Figures {
   }
 
   table() {
-    return [
-      '| figure | measured | baseline (same run) | ratio | goal | |',
-      '|---|---|---|---|---|---|',
-      ...this.results.map(
-        (r) => `| ${r.figure} | ${r.measured} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met ? 'met' : '**missed**'} |`,
-      ),
-    ].join('\n');
+    return ['| figure | measured | baseline (same run) | ratio | goal | |', '|---|---|---|---|---|---|', ...this.results.map(row)].join(
+      '\n',
+    );
   }
+}
+
+const row = (r) => `| ${r.figure} | ${r.measured} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met ? 'met' : '**missed**'} |`;
+
+/**
+ * Replaces the rows of these figures in the top part's table, where a row of the same figure
+ * is, for a run of only some of bench/agent.mjs's parts; the other rows are left as they are.
+ */
+export function writeRows(figures) {
+  const lines = readFileSync(FILE, 'utf8').split('\n');
+  for (const result of figures.results) {
+    const at = lines.findIndex((line) => line.startsWith(`| ${result.figure} |`));
+    if (at < 0) throw new Error(`BENCHMARKS.md has no row "${result.figure}": run the whole benchmark to write its table`);
+    lines[at] = row(result);
+  }
+  writeFileSync(FILE, lines.join('\n'));
 }
 
 /** Replaces one part of BENCHMARKS.md: `marker` is one of MARKERS, or null for the top part. */

@@ -3,4 +3,4 @@
 // groups are in src/cli/.
 import { main } from './cli/program.js';
 
-await main();
+void main();

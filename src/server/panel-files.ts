@@ -2,6 +2,7 @@
 // the list or gets 404, so no path (../, %2e%2e, backslashes) can reach anything else.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 export interface PanelFile {
   type: string;
@@ -29,12 +30,11 @@ export const CONTENT_SECURITY_POLICY = [
 
 /**
  * renderer/ (the page, styles) and dist/panel/renderer/src/ (the compiled scripts, the
- * cards' in their folder), by URL path. Both are found from the package root, two folders
- * up from this module whether it runs from src/ (tests) or dist/ (the command, the packaged app).
+ * cards' in their folder), by URL path, both found from the package root.
  */
 export function loadPanelFiles(
-  pageDir = new URL('../../renderer/', import.meta.url),
-  scriptDir = new URL('../../dist/panel/renderer/src/', import.meta.url),
+  pageDir = new URL('renderer/', PACKAGE_ROOT),
+  scriptDir = new URL('dist/panel/renderer/src/', PACKAGE_ROOT),
 ): Map<string, PanelFile> {
   const files = new Map<string, PanelFile>();
   const add = (dir: URL, prefix: string, folders: boolean) => {

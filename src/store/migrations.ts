@@ -393,6 +393,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The deliveries under a lease: at most what is in flight. Every start gives back the
+    // leases an earlier run left, and every stop its own; without this index both read every
+    // delivery the outbox holds (100,000 queued: tens of milliseconds before the agent can
+    // take its first capture).
+    version: 140,
+    up(db) {
+      db.exec(`CREATE INDEX deliveries_leased ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

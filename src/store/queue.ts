@@ -168,10 +168,11 @@ function prepareStatements(db: Database) {
     resumeWaiting: prepare(`
       UPDATE deliveries SET status = 'queued', next_attempt_at = MAX(next_attempt_at, @now), updated_at = @now
       WHERE endpoint_id = @endpointId AND status = 'waiting'`),
-    release: prepare(`UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?`),
+    release: prepare(`
+      UPDATE deliveries INDEXED BY deliveries_leased SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?`),
     releaseOne: prepare(`UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL WHERE seq = ? AND lease_owner = ?`),
     releaseOrphans: prepare(`
-      UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL
+      UPDATE deliveries INDEXED BY deliveries_leased SET lease_owner = NULL, lease_expires_at = NULL
       WHERE lease_owner LIKE ? AND lease_owner <> ?`),
     expire: prepare(`
       UPDATE deliveries SET status = 'failed', last_error = @reason, recover_at = NULL, failed_at = COALESCE(failed_at, @now),

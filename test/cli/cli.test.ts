@@ -309,6 +309,13 @@ describe('booth-agent run', () => {
     const state = await fetch(`http://127.0.0.1:${agent.port}/api/state`, { headers: { authorization: `Bearer ${adminToken}` } });
     expect(state.status).toBe(200);
     expect(((await state.json()) as { ingest: { url: string } }).ingest.url).toBe(`http://127.0.0.1:${agent.port}/v1/events`);
+    // The command runs bundled (scripts/bundle.mjs), from another folder than its modules: it
+    // still finds the panel's files and its own version.
+    const page = await fetch(`http://127.0.0.1:${agent.port}/`);
+    expect(await page.text()).toContain('<script type="module" src="/js/app.js"></script>');
+    expect((await fetch(`http://127.0.0.1:${agent.port}/js/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect((await cli(['--version'])).stdout.trim()).toBe(pkg.version);
 
     const payload = JSON.parse(contractExamples.share!);
     payload.share.id = 'cli-run-share';

@@ -164,6 +164,16 @@ describe('claims and leases', () => {
     expect(s.queue.claim(endpoint.id, 'run:new', NOW + 10, LEASE, 10, false).map((c) => c.body.toString())).toEqual(['{"n":1}']);
   });
 
+  it('give back leases at start and stop by reading the leased deliveries only, not the whole outbox', () => {
+    const s = store();
+    // The same SQL the queue prepared, asked for its plan.
+    const statements = (s.queue as unknown as { s: Record<'releaseOrphans' | 'release', { source: string }> }).s;
+    const plan = (source: string, ...params: string[]) =>
+      (s.db.prepare(`EXPLAIN QUERY PLAN ${source}`).all(...params) as { detail: string }[]).map((row) => row.detail).join('\n');
+    expect(plan(statements.releaseOrphans.source, 'run:%', 'run:new')).toMatch(/USING INDEX deliveries_leased/);
+    expect(plan(statements.release.source, 'run:old')).toMatch(/USING INDEX deliveries_leased/);
+  });
+
   it('never hand the same delivery to two connections claiming at once', () => {
     const file = join(tempDir(), 'shared.db');
     const a = store(file);

@@ -1,0 +1,43 @@
+// Bundles the `booth-agent` command into dist/booth-agent.bundle.cjs, after tsc has compiled
+// src/ to dist/, and makes V8's code cache of it, which dist/booth-agent.js (the command as
+// installed, src/booth-agent.ts) runs it with. Unbundled, `booth-agent run` loaded about 300
+// files one by one (our 70 modules, zod's 95, fastify's and the rest): resolving, reading
+// and compiling each took most of its start-up. Node's own modules and better-sqlite3 (a
+// native addon) are left out. What is imported only when needed (undici, chokidar, the
+// receiver's certificate library) stays apart, in dist/booth-agent.bundle-*.cjs beside it:
+// those chunks sit in the same folder as the bundle, at the depth src/package-root.ts
+// expects. CommonJS, because V8's code cache is offered for scripts, not for ES modules.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'rolldown';
+
+const OUT = 'dist';
+const BUNDLE = join(OUT, 'booth-agent.bundle.cjs');
+/**
+ * Fastify requires these only to compile route schemas (we validate with zod and give it
+ * compilers that refuse, src/server/server.ts) and for inject(), which the command never
+ * calls. Left out, they would still load from node_modules if ever asked for; bundled, they
+ * were a third of the file, compiled at every start.
+ */
+const NEVER_LOADED = ['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'light-my-request'];
+
+for (const name of readdirSync(OUT)) if (name.startsWith('booth-agent.bundle')) rmSync(join(OUT, name));
+
+await build({
+  input: { 'booth-agent.bundle': join(OUT, 'cli.js') },
+  platform: 'node',
+  external: ['better-sqlite3', ...NEVER_LOADED],
+  logLevel: 'warn',
+  output: { dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'booth-agent.bundle-[name].cjs' },
+});
+// src/cli.ts's #! line: the bundle is run inside a function, where it is not allowed.
+writeFileSync(BUNDLE, readFileSync(BUNDLE, 'utf8').replace(/^#!.*/, ''));
+
+// One run makes the code cache: what loading every module compiled, common to all commands.
+execFileSync(process.execPath, [join(OUT, 'booth-agent.js'), '--version'], {
+  env: { ...process.env, BOOTH_AGENT_WRITE_CODE_CACHE: '1' },
+  stdio: 'ignore',
+});
+// The command narrows its umask to the user alone; whoever may run it may read its cache.
+chmodSync(`${BUNDLE}.cache`, 0o644);
