@@ -29,6 +29,12 @@ await build({
   platform: 'node',
   external: ['better-sqlite3', ...NEVER_LOADED],
   logLevel: 'warn',
+  onLog(level, log, handler) {
+    // What is imported only when needed, but also imported up front somewhere, would load at
+    // every start: fail the build rather than let start-up grow unnoticed.
+    if (log.code === 'INEFFECTIVE_DYNAMIC_IMPORT') throw new Error(`${log.message}: import it lazily everywhere`);
+    handler(level, log);
+  },
   output: { dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'booth-agent.bundle-[name].cjs' },
 });
 // src/cli.ts's #! line: the bundle is run inside a function, where it is not allowed.

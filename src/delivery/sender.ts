@@ -15,7 +15,7 @@ export const RESPONSE_HEAD_BYTES = 4096;
  * agent's start-up, and captures are accepted before anything is sent.
  */
 let undici: Promise<typeof import('undici')> | null = null;
-const loadUndici = () => (undici ??= import('undici'));
+export const loadUndici = () => (undici ??= import('undici'));
 
 export interface Target extends EndpointSecrets {
   url: string;

@@ -3,10 +3,9 @@
 // without any credentials through the link a guest's phone will open, and deleted. Each
 // failure is said in plain words: the network's (DNS, TLS) and the service's S3 error codes.
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
 import { ulidFactory } from '../core/ids.js';
 import type { StorageVerifyReport, StorageVerifyStep } from '../core/read-model.js';
-import { classify, errorCode, isTlsCode } from '../delivery/sender.js';
+import { classify, errorCode, isTlsCode, loadUndici } from '../delivery/sender.js';
 import { s3Config, type StorageConfig } from './config.js';
 import { objectUrl } from './object-url.js';
 import { contentMd5, openS3, type S3 } from './s3-client.js';
@@ -127,6 +126,7 @@ async function readAsGuest(config: StorageConfig, s3: S3, key: string, body: Buf
   const url = await objectUrl(config, s3, key);
   const shown = config.publicUrl === null ? 'the presigned link' : url;
   const cannot = 'the upload works but guests cannot open the link';
+  const { Agent, request } = await loadUndici();
   const dispatcher = new Agent({
     connect: { timeout: options.connectTimeoutMs, ...(config.ca ? { ca: [...rootCertificates, config.ca] } : {}) },
     headersTimeout: options.timeoutMs,
