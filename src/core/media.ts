@@ -1,5 +1,6 @@
 // What a booth integration needs to turn a file into a session payload: the session type
-// from a file's extension or a dslrBooth mode, and the media URL template.
+// from a file's extension or a dslrBooth mode, the media URL template; and what the agent
+// takes as a session's media file, with the key it is uploaded under.
 import type { IncomingPayload } from './payload.js';
 
 type SessionType = Extract<IncomingPayload, { type: 'session' }>['session']['type'];
@@ -40,5 +41,57 @@ export function expandMediaUrl(template: string, values: TemplateValues): string
     .replaceAll('{event_id}', values.eventId === null ? '' : String(values.eventId))
     .replaceAll('{file}', encodeURIComponent(values.file))
     .replaceAll('{session_id}', encodeURIComponent(values.sessionId))
+    .replaceAll('{date}', new Date(values.at).toISOString().slice(0, 10));
+}
+
+/** The files a session may hand the agent (docs/capture-api.md, "Media"): the hot folder's, and .webp and .heic. */
+const CONTENT_TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.gif': 'image/gif',
+  '.mp4': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.webp': 'image/webp',
+  '.heic': 'image/heic',
+};
+export const MEDIA_EXTENSIONS = Object.keys(CONTENT_TYPES);
+
+/** The content type a media file is uploaded with, or null when it is not a media file. */
+export function mediaContentType(name: string): string | null {
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? null : (CONTENT_TYPES[name.slice(dot).toLowerCase()] ?? null);
+}
+
+/**
+ * Whether a name sent with PUT /v1/sessions/{id}/media/{name} can be a file's name on every
+ * booth's system: no folder in it, nothing Windows refuses, no name that means a folder.
+ */
+export function isPlainFileName(name: string): boolean {
+  return (
+    name.length > 0 &&
+    name.length <= 200 &&
+    name !== '.' &&
+    name !== '..' &&
+    ![...name].some((char) => char.charCodeAt(0) < 0x20 || '\\/:*?"<>|'.includes(char)) &&
+    !/[. ]$/.test(name)
+  );
+}
+
+export interface KeyValues {
+  prefix: string;
+  eventId: number | null;
+  sessionId: string;
+  file: string;
+  at: number;
+}
+
+/** The object's key in the organiser's bucket, from the storage_key_template setting. */
+export function expandStorageKey(template: string, values: KeyValues): string {
+  return template
+    .replaceAll('{prefix}', values.prefix)
+    .replaceAll('{event_id}', values.eventId === null ? 'no-event' : String(values.eventId))
+    .replaceAll('{session_id}', values.sessionId)
+    .replaceAll('{file}', values.file)
     .replaceAll('{date}', new Date(values.at).toISOString().slice(0, 10));
 }
