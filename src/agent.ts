@@ -4,7 +4,10 @@
 import type { Logger } from 'pino';
 import { ulidFactory } from './core/ids.js';
 import { ChangeFeed } from './server/change-feed.js';
-import { captured, ingest, prepareIngest, unavailable, type IngestResult } from './capture/ingest.js';
+import { captured, ingest, prepareIngest, unavailable, type ApiIngestResult, type IngestResult } from './capture/ingest.js';
+import { MediaCapture } from './media/capture.js';
+import { MediaIntake } from './media/intake.js';
+import type { StorageSource } from './storage/storage-source.js';
 import { loadPanelFiles } from './server/panel-files.js';
 import { DslrBooth } from './capture/dslrbooth.js';
 import { HotFolder } from './capture/hot-folder.js';
@@ -36,6 +39,8 @@ export interface AgentOptions {
   stopGraceMs?: number;
   /** Where to look for a managed configuration file (default: the platform's places). */
   managedConfig?: string[];
+  /** The organiser's storage; without it a session's file is refused, as with none set. */
+  storage?: StorageSource;
 }
 
 export interface Agent {
@@ -124,7 +129,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const changes = new ChangeFeed(dir.database, options.nativeBinding);
     cleanup.unshift(() => changes.close());
 
-    const captureDone = (result: IngestResult): IngestResult => {
+    const captureDone = <R extends ApiIngestResult>(result: R): R => {
       if (result.kind === 'accepted') {
         log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
         dispatcher.wake();
@@ -134,24 +139,38 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       return result;
     };
     /** dslrBooth's triggers and the hot folder end here, like the JSON API below. */
-    const capture = (body: Buffer) => captureDone(ingest(body, { idempotencyKey: null }, store.queue, store.settings.read(), Date.now()));
+    const capture = (body: Buffer): IngestResult =>
+      captureDone(ingest(body, { idempotencyKey: null }, store.queue, store.settings.read(), Date.now()));
+    const media = new MediaCapture({
+      intake: new MediaIntake(dir.media),
+      storage: options.storage ?? (() => null),
+      queue: store.queue,
+      received: (sessionId, name) => store.media.received(sessionId, name),
+      urlOfEvent: (eventId) => store.media.urlOfEvent(eventId),
+      log,
+    });
     /** The JSON API: requests that arrive together are committed together (group commit). */
     const group = new GroupCommit(store.db);
-    const captureRequest = async (body: Buffer, idempotencyKey: string | null): Promise<IngestResult> => {
+    const captureRequest = async (body: Buffer, idempotencyKey: string | null): Promise<ApiIngestResult> => {
       const settings = store.settings.read();
       const now = Date.now();
       const prepared = prepareIngest(body, { idempotencyKey }, settings, now);
       if (prepared.kind !== 'ready') return prepared;
+      const ready = await media.prepare(prepared, settings, now);
+      if (ready.kind !== 'ready') return ready;
+      const { event } = ready;
+      let result: ApiIngestResult;
       try {
         const window = settings.idempotency_window_ms;
         const stored = await group.run(
-          () => store.queue.capture(prepared.event, now, window),
-          () => store.queue.captureBare(prepared.event, now, window),
+          () => store.queue.capture(event, now, window),
+          () => store.queue.captureBare(event, now, window),
         );
-        return captureDone(captured(stored));
+        result = captured(stored);
       } catch (error) {
-        return captureDone(unavailable(error));
+        result = unavailable(error);
       }
+      return captureDone(await ready.settle(result));
     };
     const dslrBooth = new DslrBooth(store.db, { settings: () => store.settings.read(), capture, log });
     const hotFolder = new HotFolderSetting(new HotFolder(store.db, { settings: () => store.settings.read(), capture, log }), log);

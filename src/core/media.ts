@@ -95,3 +95,16 @@ export function expandStorageKey(template: string, values: KeyValues): string {
     .replaceAll('{file}', values.file)
     .replaceAll('{date}', new Date(values.at).toISOString().slice(0, 10));
 }
+
+/**
+ * A session body with its file swapped for the links to the uploaded object: the one body the
+ * agent writes itself (docs/webhooks.md, "Media uploaded by the agent"). Key order and unknown
+ * fields are kept; the links are added at the end of `session`.
+ */
+export function withMediaUrls(body: Buffer, url: string): Buffer {
+  const payload = JSON.parse(body.toString('utf8')) as { session: Record<string, unknown> };
+  delete payload.session.file;
+  payload.session.direct_url = url;
+  payload.session.site_url = url;
+  return Buffer.from(JSON.stringify(payload), 'utf8');
+}

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, realpath, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
-import { basename, join, posix, win32 } from 'node:path';
+import { basename, join, posix, resolve, win32 } from 'node:path';
 import { ulidFactory } from '../core/ids.js';
 import { MEDIA_EXTENSIONS, mediaContentType } from '../core/media.js';
 
@@ -77,16 +77,16 @@ export class MediaIntake {
   async takePath(path: string, limits: MediaLimits): Promise<Taken> {
     const name = basename(path);
     if (mediaContentType(name) === null) return refuse(`is not a media file (${MEDIA_EXTENSIONS.join(', ')})`);
+    const outside = refuse('is outside the folders the agent takes media from (the media_roots setting)');
     let real: string;
     try {
       real = await realpath(path);
     } catch {
-      return refuse('no such file');
+      // Said only of a path in a root, so the answer tells nothing of what exists elsewhere.
+      return limits.roots.some((root) => isInside(resolve(root), resolve(path))) ? refuse('no such file') : outside;
     }
     const roots = await realRoots(limits.roots);
-    if (!roots.some((root) => isInside(root, real))) {
-      return refuse('is outside the folders the agent takes media from (the media_roots setting)');
-    }
+    if (!roots.some((root) => isInside(root, real))) return outside;
     let source: FileHandle;
     try {
       source = await open(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { bearerToken, hostAllowed, idempotencyKeyProblem, tokensEqual } from '../core/request-guard.js';
 import { registerAdminApi, type AdminDeps } from './admin-api.js';
 import type { Trigger } from '../capture/dslrbooth.js';
-import type { IngestResult } from '../capture/ingest.js';
+import type { ApiIngestResult } from '../capture/ingest.js';
 import { CONTENT_SECURITY_POLICY, type PanelFile } from './panel-files.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -14,13 +14,16 @@ export interface ServerDeps {
   port: number;
   version: string;
   ingestToken: () => string;
-  ingest: (body: Buffer, idempotencyKey: string | null) => Promise<IngestResult>;
+  ingest: (body: Buffer, idempotencyKey: string | null) => Promise<ApiIngestResult>;
   /** A dslrBooth trigger (docs/capture-api.md), handled after the booth has its answer. */
   trigger: (trigger: Trigger) => void;
   log: Logger;
   /** The operator's panel: its admin API and its files. */
   panel?: { api: Omit<AdminDeps, 'port'>; files: Map<string, PanelFile> };
 }
+
+/** A session whose file the agent uploads: the links its webhooks will carry (docs/capture-api.md, "Media"). */
+const mediaLinks = (url: string | undefined) => (url === undefined ? {} : { direct_url: url, site_url: url });
 
 export interface CaptureServer {
   port: number;
@@ -76,13 +79,15 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
     const result = await deps.ingest(request.body, key ?? null);
     switch (result.kind) {
       case 'accepted':
-        return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
+        return reply.code(202).send({ id: result.id, deliveries: result.deliveries, ...mediaLinks(result.mediaUrl) });
       case 'duplicate':
-        return reply.code(200).send({ id: result.id, deliveries: result.deliveries, duplicate: true });
+        return reply.code(200).send({ id: result.id, deliveries: result.deliveries, duplicate: true, ...mediaLinks(result.mediaUrl) });
       case 'invalid':
         return reply.code(400).send({ error: result.error, issues: result.issues });
       case 'unavailable':
         return reply.code(503).header('retry-after', '10').send({ error: result.error });
+      case 'insufficient-storage':
+        return reply.code(507).send({ error: result.error });
     }
   };
 

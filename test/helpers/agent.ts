@@ -1,7 +1,7 @@
 // An agent started in this process on a fresh data folder, with a short delivery schedule
 // so retry and offline tests take milliseconds instead of the contract's seconds.
 import { join } from 'node:path';
-import { startAgent, type Agent } from '../../src/agent.js';
+import { startAgent, type Agent, type AgentOptions } from '../../src/agent.js';
 import type { Settings } from '../../src/core/settings.js';
 import { generateSecret } from '../../src/core/signing.js';
 import type { Endpoint, NewEndpoint } from '../../src/store/endpoints.js';
@@ -33,10 +33,10 @@ export function configure(dataDir: string, settings: Partial<Settings>): void {
   store.close();
 }
 
-export async function startTestAgent(settings: Partial<Settings> = {}): Promise<TestAgent> {
+export async function startTestAgent(settings: Partial<Settings> = {}, options: Pick<AgentOptions, 'storage'> = {}): Promise<TestAgent> {
   const dataDir = tempDir('agent-');
   configure(dataDir, { ...FAST, ...settings });
-  const agent = await startAgent({ dataDir, port: 0, stopGraceMs: 500, managedConfig: [] });
+  const agent = await startAgent({ dataDir, port: 0, stopGraceMs: 500, managedConfig: [], ...options });
   const token = agent.store.settings.token('ingest_token');
   const base = `http://127.0.0.1:${agent.port}`;
   return {

@@ -112,6 +112,7 @@ describe('MediaIntake.takePath', () => {
     writeFileSync(join(root, 'big.mp4'), Buffer.alloc(MB + 1));
     writeFileSync(join(root, 'exact.mp4'), Buffer.alloc(MB));
     expect(await intake.takePath(join(root, 'gone.jpg'), limits)).toEqual({ ok: false, status: 400, message: 'no such file' });
+    expect(await intake.takePath('/nowhere/gone.jpg', limits)).toMatchObject({ message: expect.stringContaining('media_roots') });
     expect(await intake.takePath(join(root, 'empty.png'), limits)).toEqual({ ok: false, status: 400, message: 'is empty' });
     expect(await intake.takePath(join(root, 'big.mp4'), limits)).toEqual({
       ok: false,

@@ -1,0 +1,96 @@
+// A session that hands the agent its file (docs/capture-api.md, "Media"): before the event's
+// transaction, the file is taken in (intake.ts), its key and link are made, and the body gets
+// the link in place of the file. The event and the file's row are then committed together
+// (store/queue.ts); a capture that is not committed leaves no copy behind.
+import type { Logger } from 'pino';
+import { expandStorageKey, withMediaUrls } from '../core/media.js';
+import type { Settings } from '../core/settings.js';
+import { fileRefused, namesFile, NO_STORAGE, type ApiIngestResult, type Prepared } from '../capture/ingest.js';
+import { objectUrl, type StorageSource } from '../storage/storage-source.js';
+import type { DeliveryQueue, NewEvent } from '../store/queue.js';
+import type { MediaIntake, TakenFile } from './intake.js';
+
+export interface MediaCaptureDeps {
+  intake: MediaIntake;
+  storage: StorageSource;
+  queue: DeliveryQueue;
+  /** A file sent with PUT for this session under this name, not yet named by an event. */
+  received: (sessionId: string, name: string) => TakenFile | null;
+  /** The link of the file an earlier event named, for the answer to a repeat. */
+  urlOfEvent: (eventId: string) => string | null;
+  log: Logger;
+}
+
+/** An event ready for the outbox, with its file; `settle` is called with what became of it. */
+export interface WithMedia {
+  kind: 'ready';
+  event: NewEvent;
+  mediaUrl: string | null;
+  /** Removes the copy when the event was not committed with it (a repeat, a failed commit). */
+  settle: (result: ApiIngestResult) => Promise<ApiIngestResult>;
+}
+
+const FOLDER_SEPARATOR = /[\\/]/;
+
+export class MediaCapture {
+  constructor(private readonly deps: MediaCaptureDeps) {}
+
+  /** Takes the session's file in, when the payload names one; otherwise the event as it is. */
+  async prepare(prepared: Extract<Prepared, { kind: 'ready' }>, settings: Settings, now: number): Promise<WithMedia | ApiIngestResult> {
+    const file = namesFile(prepared.payload);
+    const passThrough: WithMedia = { kind: 'ready', event: prepared.event, mediaUrl: null, settle: async (result) => result };
+    if (file === null) return passThrough;
+    const { event } = prepared;
+    if (event.dedupeKey !== null) {
+      const earlier = this.deps.queue.duplicateOf(event.dedupeKey, now, settings.idempotency_window_ms);
+      if (earlier) {
+        const mediaUrl = this.deps.urlOfEvent(earlier.id);
+        return { kind: 'duplicate', ...earlier, ...(mediaUrl === null ? {} : { mediaUrl }) };
+      }
+    }
+    const storage = this.deps.storage();
+    if (storage === null) return fileRefused(NO_STORAGE);
+
+    const sessionId = event.sessionId!;
+    // A bare name is a file sent for this session with PUT; anything with a folder is a path.
+    const bare = !FOLDER_SEPARATOR.test(file);
+    let taken: TakenFile;
+    if (bare) {
+      const received = this.deps.received(sessionId, file);
+      if (received === null) return fileRefused('no such file');
+      taken = received;
+    } else {
+      const result = await this.deps.intake.takePath(file, {
+        roots: [...settings.media_roots, ...(settings.hot_folder === null ? [] : [settings.hot_folder])],
+        maxMb: settings.media_max_mb,
+        minFreeMb: settings.media_min_free_mb,
+      });
+      if (!result.ok) {
+        if (result.status === 400) return fileRefused(result.message);
+        this.deps.log.error({ error: result.message, ...result.disk }, 'capture with media refused: the disk is low');
+        return { kind: 'insufficient-storage', error: result.message };
+      }
+      taken = result.file;
+    }
+
+    const eventId = prepared.payload.event_id ?? settings.event_id;
+    const key = expandStorageKey(settings.storage_key_template, { prefix: storage.prefix, eventId, sessionId, file: taken.name, at: now });
+    let url: string;
+    try {
+      url = await objectUrl(storage, key, now);
+    } catch (error) {
+      if (!bare) await this.deps.intake.discard(taken);
+      throw error;
+    }
+    return {
+      kind: 'ready',
+      event: { ...event, body: withMediaUrls(event.body, url), media: { ...taken, key, url, received: bare } },
+      mediaUrl: url,
+      settle: async (result) => {
+        if (result.kind === 'accepted') return { ...result, mediaUrl: url };
+        if (!bare) await this.deps.intake.discard(taken);
+        return result;
+      },
+    };
+  }
+}
