@@ -7,6 +7,7 @@ import { ChangeFeed } from './server/change-feed.js';
 import { captured, ingest, prepareIngest, unavailable, type ApiIngestResult, type IngestResult } from './capture/ingest.js';
 import { MediaCapture } from './media/capture.js';
 import { MediaIntake } from './media/intake.js';
+import { Uploader } from './media/uploader.js';
 import type { StorageSource } from './storage/storage-source.js';
 import { loadPanelFiles } from './server/panel-files.js';
 import { DslrBooth } from './capture/dslrbooth.js';
@@ -115,6 +116,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       ...(useProxy ? { checkReachable: async () => ({ ok: true as const, address: 'via proxy', tlsProtocol: null, durationMs: 0 }) } : {}),
     });
 
+    const storage = options.storage ?? (() => null);
+    const uploader = new Uploader({
+      media: store.media,
+      storage,
+      settings: () => store.settings.read(),
+      log,
+      released: () => dispatcher.wake(),
+    });
+    cleanup.unshift(() => uploader.stop());
+
     let server: CaptureServer | null = null;
     const operations: OperationContext = {
       store,
@@ -143,7 +154,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       captureDone(ingest(body, { idempotencyKey: null }, store.queue, store.settings.read(), Date.now()));
     const media = new MediaCapture({
       intake: new MediaIntake(dir.media),
-      storage: options.storage ?? (() => null),
+      storage,
       queue: store.queue,
       received: (sessionId, name) => store.media.received(sessionId, name),
       urlOfEvent: (eventId) => store.media.urlOfEvent(eventId),
@@ -170,6 +181,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       } catch (error) {
         result = unavailable(error);
       }
+      if (result.kind === 'accepted' && event.media) uploader.wake();
       return captureDone(await ready.settle(result));
     };
     const dslrBooth = new DslrBooth(store.db, { settings: () => store.settings.read(), capture, log });
@@ -206,6 +218,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const listening = server;
     cleanup.unshift(recordListening(dir, listening.port));
     dispatcher.start();
+    uploader.start();
     // The agent's own events (docs/webhooks.md, "Alerts"), captured into the same outbox.
     const alerts = new AlertMonitor({ store, log, wake: () => dispatcher.wake(), agentVersion: VERSION });
     alerts.start();

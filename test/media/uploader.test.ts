@@ -1,0 +1,143 @@
+// The upload lane of a real agent against the S3-compatible test service: a session's photo
+// reaches the bucket, and only then its webhooks go out, with the link; an unreachable storage
+// costs no attempts and the upload goes by itself when it is back; a wrong secret fails the
+// upload at once in words, and a retry after the fix sends it; a large file goes in parts.
+import { createHash, randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StorageSettings } from '../../src/storage/storage-source.js';
+import { startTestAgent } from '../helpers/agent.js';
+import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+
+let s3: S3Server;
+let receiver: Receiver;
+beforeAll(async () => {
+  s3 = await startS3Server({ publicPrefixes: ['booths/'] });
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  await receiver.close();
+  await s3.close();
+});
+
+const goodStorage = (): StorageSettings => ({ ...s3.config(), prefix: 'booths/', publicUrl: s3.objectUrl('').replace(/\/$/, '') });
+
+function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, { ca: s3.certificate.cert, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+async function booth(initial: StorageSettings = goodStorage()) {
+  let storage = initial;
+  const output = tempDir('output-');
+  const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0 }, { storage: () => storage });
+  t.addEndpoint(receiver.url, endpointTo(receiver));
+  const capture = async (sessionId: string, bytes: Buffer, name = 'photo.jpg') => {
+    writeFileSync(join(output, name), bytes);
+    const answer = await t.post(JSON.stringify({ type: 'session', session: { id: sessionId, type: 'still', file: join(output, name) } }));
+    rmSync(join(output, name));
+    expect(answer.status).toBe(202);
+    return answer.json as { id: string; direct_url: string };
+  };
+  const media = (sessionId: string) =>
+    t.agent.store.db.prepare('SELECT * FROM media WHERE session_id = ?').get(sessionId) as Record<string, any>;
+  const statuses = (sessionId: string) =>
+    t.agent.store.db
+      .prepare(`SELECT d.status, d.attempts_used AS attempts FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE e.session_id = ?`)
+      .all(sessionId);
+  const received = (sessionId: string) => receiver.requests.filter((r) => JSON.parse(r.body.toString()).session?.id === sessionId);
+  return { t, capture, media, statuses, received, setStorage: (next: StorageSettings) => (storage = next) };
+}
+
+describe('the upload lane', () => {
+  it('uploads the photo, then sends the webhook with a link that opens it', async () => {
+    const b = await booth();
+    try {
+      const bytes = randomBytes(300_000);
+      const answer = await b.capture('up-1', bytes);
+      const [delivered] = await waitFor('the session webhook', () => b.received('up-1').length > 0 && b.received('up-1'));
+      const body = JSON.parse(delivered!.body.toString());
+      expect(body.session).toEqual({ id: 'up-1', type: 'still', direct_url: answer.direct_url, site_url: answer.direct_url });
+      expect(s3.count('PutObject')).toBeGreaterThan(0);
+      const object = await get(body.session.direct_url);
+      expect(object.status).toBe(200);
+      expect(createHash('sha256').update(object.body).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(object.headers['content-type']).toBe('image/jpeg');
+      expect(object.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(b.media('up-1')).toMatchObject({ status: 'uploaded', attempts: 0, last_error: null, bytes_done: 300_000 });
+      // Sent once the file was in: the upload's PUT came before the webhook.
+      const put = s3.requests.find((r) => r.operation === 'PutObject' && r.key === 'booths/1/up-1/photo.jpg')!;
+      expect(put.at).toBeLessThanOrEqual(delivered!.at);
+    } finally {
+      await b.t.stop();
+    }
+  });
+
+  it('waits without spending attempts while the storage cannot be reached, and goes by itself when it can', async () => {
+    const b = await booth();
+    try {
+      await s3.down('refuse');
+      await b.capture('up-2', randomBytes(1000));
+      await waitFor('a try that found the storage away', () => /cannot be reached/.test(b.media('up-2').last_error ?? ''));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(b.media('up-2')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading)$/), attempts: 0 });
+      expect(b.statuses('up-2')).toEqual([{ status: 'waiting', attempts: 0 }]);
+      await s3.up();
+      await waitFor('the webhook after the storage came back', () => b.received('up-2').length === 1, 10_000);
+      expect(b.media('up-2')).toMatchObject({ status: 'uploaded', attempts: 0 });
+    } finally {
+      await s3.up();
+      await b.t.stop();
+    }
+  });
+
+  it('fails at once on a wrong secret, in words, keeps the webhook waiting, and sends both after the fix and a retry', async () => {
+    const b = await booth({ ...goodStorage(), secretAccessKey: 'wrong-secret-0000000000000000000000000000' });
+    try {
+      await b.capture('up-3', randomBytes(1000));
+      await waitFor('the upload failed', () => b.media('up-3').status === 'failed');
+      expect(b.media('up-3')).toMatchObject({
+        attempts: 1,
+        last_error: 'the storage refused the secret key: check it (booth-agent storage set)',
+      });
+      expect(b.statuses('up-3')).toEqual([{ status: 'waiting', attempts: 0 }]);
+      b.setStorage(goodStorage());
+      expect(b.t.agent.store.media.retryFailed(Date.now())).toBe(1);
+      await waitFor('the webhook after the retry', () => b.received('up-3').length === 1, 10_000);
+    } finally {
+      await b.t.stop();
+    }
+  });
+
+  it('sends a file above 8 MiB in parts, recording each, and the object is the file', async () => {
+    const b = await booth();
+    try {
+      const before = s3.count('UploadPart');
+      const bytes = randomBytes(20 * 1024 * 1024 + 5);
+      const answer = await b.capture('up-4', bytes, 'clip.mp4');
+      await waitFor('the webhook of the clip', () => b.received('up-4').length === 1, 30_000);
+      expect(s3.count('UploadPart') - before).toBe(3);
+      const object = await s3.readObject('booths/1/up-4/clip.mp4');
+      expect(object?.equals(bytes)).toBe(true);
+      expect(answer.direct_url).toBe(s3.objectUrl('booths/1/up-4/clip.mp4'));
+      expect(b.media('up-4')).toMatchObject({ status: 'uploaded', upload_id: null, bytes_done: bytes.length });
+      expect(b.t.agent.store.db.prepare('SELECT COUNT(*) FROM media_parts').pluck().get()).toBe(0);
+      expect(s3.incompleteUploads()).toEqual([]);
+    } finally {
+      await b.t.stop();
+    }
+  });
+});
