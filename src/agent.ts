@@ -116,6 +116,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       ...(useProxy ? { checkReachable: async () => ({ ok: true as const, address: 'via proxy', tlsProtocol: null, durationMs: 0 }) } : {}),
     });
 
+    // The agent's own events (docs/webhooks.md, "Alerts"), captured into the same outbox.
+    const alerts = new AlertMonitor({ store, log, wake: () => dispatcher.wake(), agentVersion: VERSION });
     const storage = options.storage ?? (() => null);
     const uploader = new Uploader({
       media: store.media,
@@ -158,6 +160,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       queue: store.queue,
       received: (sessionId, name) => store.media.received(sessionId, name),
       urlOfEvent: (eventId) => store.media.urlOfEvent(eventId),
+      diskLow: (disk) => alerts.diskLow(disk),
       log,
     });
     /** The JSON API: requests that arrive together are committed together (group commit). */
@@ -219,8 +222,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     cleanup.unshift(recordListening(dir, listening.port));
     dispatcher.start();
     uploader.start();
-    // The agent's own events (docs/webhooks.md, "Alerts"), captured into the same outbox.
-    const alerts = new AlertMonitor({ store, log, wake: () => dispatcher.wake(), agentVersion: VERSION });
     alerts.start();
     cleanup.unshift(() => alerts.stop());
     cleanup.unshift(startMaintenance(store, log, [(cutoff) => dslrBooth.prune(cutoff)]));

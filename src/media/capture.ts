@@ -18,6 +18,8 @@ export interface MediaCaptureDeps {
   received: (sessionId: string, name: string) => TakenFile | null;
   /** The link of the file an earlier event named, for the answer to a repeat. */
   urlOfEvent: (eventId: string) => string | null;
+  /** A capture refused for disk space: raises agent.disk_low. */
+  diskLow: (disk: { freeMb: number; minFreeMb: number }) => void;
   log: Logger;
 }
 
@@ -68,6 +70,7 @@ export class MediaCapture {
       if (!result.ok) {
         if (result.status === 400) return fileRefused(result.message);
         this.deps.log.error({ error: result.message, ...result.disk }, 'capture with media refused: the disk is low');
+        if (result.disk) this.deps.diskLow(result.disk);
         return { kind: 'insufficient-storage', error: result.message };
       }
       taken = result.file;

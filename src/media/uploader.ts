@@ -148,7 +148,7 @@ export class Uploader {
   }
 
   private failed(upload: Upload, reason: string): void {
-    this.deps.media.fail(upload.id, reason);
+    this.deps.media.fail(upload.id, reason, this.now());
     this.deps.log.error({ media: upload.id, key: upload.key, reason }, 'upload failed');
   }
 

@@ -68,7 +68,9 @@ export class MediaStore {
         WHERE media_id = @id AND status = 'waiting'`),
       later: db.prepare(`
         UPDATE media SET status = 'waiting', next_attempt_at = @next, last_error = @reason, attempts = attempts + @spent WHERE id = @id`),
-      fail: db.prepare(`UPDATE media SET status = 'failed', last_error = @reason, attempts = attempts + 1 WHERE id = @id`),
+      fail: db.prepare(
+        `UPDATE media SET status = 'failed', last_error = @reason, attempts = attempts + 1, failed_at = @now WHERE id = @id`,
+      ),
       retry: db.prepare(`UPDATE media SET status = 'waiting', attempts = 0, next_attempt_at = @now WHERE status = 'failed'`),
     };
   }
@@ -138,8 +140,8 @@ export class MediaStore {
     this.s.later.run({ id, next, reason, spent: spent ? 1 : 0 });
   }
 
-  fail(id: string, reason: string): void {
-    this.s.fail.run({ id, reason });
+  fail(id: string, reason: string, now: number): void {
+    this.s.fail.run({ id, reason, now });
   }
 
   /** The operator fixed the storage: every failed upload is tried again now. */

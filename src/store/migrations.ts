@@ -364,6 +364,7 @@ export const MIGRATIONS: readonly Migration[] = [
           attempts         INTEGER NOT NULL DEFAULT 0,
           next_attempt_at  INTEGER NOT NULL,
           last_error       TEXT,
+          failed_at        INTEGER,                      -- when it last failed for good, for agent.upload_failed
           created_at       INTEGER NOT NULL,
           uploaded_at      INTEGER,
           local_removed_at INTEGER,

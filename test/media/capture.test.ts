@@ -162,6 +162,7 @@ describe('refusals that are about the booth', () => {
   it('refuses with 507 when the disk is low, and still takes events without media', async () => {
     const b = await booth(publicStorage(), { media_min_free_mb: 100_000_000 });
     try {
+      b.t.addEndpoint(receiver.url, { ...endpointTo(receiver), types: ['agent.disk_low'] });
       writeFileSync(join(b.output, 'p.jpg'), 'x');
       expect(await b.t.post(session('s1', join(b.output, 'p.jpg')))).toEqual({
         status: 507,
@@ -172,6 +173,11 @@ describe('refusals that are about the booth', () => {
       const withUrls =
         '{"type":"session","session":{"id":"s2","type":"still","direct_url":"https://x.test/a","site_url":"https://x.test/b"}}';
       expect((await b.t.post(withUrls)).status).toBe(202);
+      const alert = await waitFor('agent.disk_low', () =>
+        receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.disk_low'),
+      );
+      expect(alert).toMatchObject({ min_free_mb: 100_000_000, free_mb: expect.any(Number) });
+      expect(alert.summary).toMatch(/a photo or video was refused: \d+ MB free on the disk, media_min_free_mb is 100000000 MB/);
     } finally {
       await b.t.stop();
     }

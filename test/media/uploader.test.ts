@@ -107,6 +107,7 @@ describe('the upload lane', () => {
   it('fails at once on a wrong secret, in words, keeps the webhook waiting, and sends both after the fix and a retry', async () => {
     const b = await booth({ ...goodStorage(), secretAccessKey: 'wrong-secret-0000000000000000000000000000' });
     try {
+      b.t.addEndpoint(receiver.url, { ...endpointTo(receiver), types: ['agent.upload_failed'] });
       await b.capture('up-3', randomBytes(1000));
       await waitFor('the upload failed', () => b.media('up-3').status === 'failed');
       expect(b.media('up-3')).toMatchObject({
@@ -114,6 +115,10 @@ describe('the upload lane', () => {
         last_error: 'the storage refused the secret key: check it (booth-agent storage set)',
       });
       expect(b.statuses('up-3')).toEqual([{ status: 'waiting', attempts: 0 }]);
+      const alert = await waitFor('agent.upload_failed', () =>
+        receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.upload_failed'),
+      );
+      expect(alert).toMatchObject({ occurrences: 1, reason: 'the storage refused the secret key: check it (booth-agent storage set)' });
       b.setStorage(goodStorage());
       expect(b.t.agent.store.media.retryFailed(Date.now())).toBe(1);
       await waitFor('the webhook after the retry', () => b.received('up-3').length === 1, 10_000);
