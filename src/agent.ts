@@ -160,6 +160,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       queue: store.queue,
       received: (sessionId, name) => store.media.received(sessionId, name),
       urlOfEvent: (eventId) => store.media.urlOfEvent(eventId),
+      recordReceived: (sessionId, file) => store.media.recordReceived(sessionId, file, Date.now()),
       diskLow: (disk) => alerts.diskLow(disk),
       log,
     });
@@ -201,6 +202,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         version: VERSION,
         ingestToken: () => store.settings.token('ingest_token'),
         ingest: captureRequest,
+        receiveMedia: (sessionId, name, body, declaredSize) => media.receive(sessionId, name, body, declaredSize, store.settings.read()),
         trigger: (trigger) => {
           try {
             dslrBooth.handle(trigger);

@@ -8,7 +8,7 @@ import type { Settings } from '../core/settings.js';
 import { fileRefused, namesFile, NO_STORAGE, type ApiIngestResult, type Prepared } from '../capture/ingest.js';
 import { objectUrl, type StorageSource } from '../storage/storage-source.js';
 import type { DeliveryQueue, NewEvent } from '../store/queue.js';
-import type { MediaIntake, TakenFile } from './intake.js';
+import type { MediaIntake, MediaLimits, Refusal, TakenFile } from './intake.js';
 
 export interface MediaCaptureDeps {
   intake: MediaIntake;
@@ -16,12 +16,19 @@ export interface MediaCaptureDeps {
   queue: DeliveryQueue;
   /** A file sent with PUT for this session under this name, not yet named by an event. */
   received: (sessionId: string, name: string) => TakenFile | null;
+  /** Records a file sent with PUT, for the event that will name it. */
+  recordReceived: (sessionId: string, file: TakenFile) => void;
   /** The link of the file an earlier event named, for the answer to a repeat. */
   urlOfEvent: (eventId: string) => string | null;
   /** A capture refused for disk space: raises agent.disk_low. */
   diskLow: (disk: { freeMb: number; minFreeMb: number }) => void;
   log: Logger;
 }
+
+/** What PUT /v1/sessions/{id}/media/{name} answers: 201 with the file's record, or a refusal. */
+export type MediaReceipt =
+  | { kind: 'received'; id: string; size: number; sha256: string }
+  | { kind: 'refused'; status: 400 | 507; error: string; issues?: { path: string; message: string }[] };
 
 /** An event ready for the outbox, with its file; `settle` is called with what became of it. */
 export interface WithMedia {
@@ -36,6 +43,37 @@ const FOLDER_SEPARATOR = /[\\/]/;
 
 export class MediaCapture {
   constructor(private readonly deps: MediaCaptureDeps) {}
+
+  /**
+   * A file sent as a request's body (PUT /v1/sessions/{id}/media/{name}): taken in with the same
+   * checks and sync as a path, and kept for the session until an event names it.
+   */
+  async receive(
+    sessionId: string,
+    name: string,
+    body: AsyncIterable<Uint8Array>,
+    declaredSize: number | null,
+    settings: Settings,
+  ): Promise<MediaReceipt> {
+    if (this.deps.storage() === null) return bodyRefused(NO_STORAGE);
+    const taken = await this.deps.intake.takeStream(name, body, declaredSize, limitsOf(settings));
+    if (!taken.ok) return this.refused(taken) ?? bodyRefused(taken.message);
+    try {
+      this.deps.recordReceived(sessionId, taken.file);
+    } catch (error) {
+      await this.deps.intake.discard(taken.file);
+      throw error;
+    }
+    return { kind: 'received', id: taken.file.id, size: taken.file.size, sha256: taken.file.sha256 };
+  }
+
+  /** A refusal for the disk (507), with its alert; null for one about the file itself. */
+  private refused(refusal: Refusal): Extract<MediaReceipt, { kind: 'refused' }> | null {
+    if (refusal.status === 400) return null;
+    this.deps.log.error({ error: refusal.message, ...refusal.disk }, 'capture with media refused: the disk is low');
+    if (refusal.disk) this.deps.diskLow(refusal.disk);
+    return { kind: 'refused', status: 507, error: refusal.message };
+  }
 
   /** Takes the session's file in, when the payload names one; otherwise the event as it is. */
   async prepare(prepared: Extract<Prepared, { kind: 'ready' }>, settings: Settings, now: number): Promise<WithMedia | ApiIngestResult> {
@@ -62,16 +100,10 @@ export class MediaCapture {
       if (received === null) return fileRefused('no such file');
       taken = received;
     } else {
-      const result = await this.deps.intake.takePath(file, {
-        roots: [...settings.media_roots, ...(settings.hot_folder === null ? [] : [settings.hot_folder])],
-        maxMb: settings.media_max_mb,
-        minFreeMb: settings.media_min_free_mb,
-      });
+      const result = await this.deps.intake.takePath(file, limitsOf(settings));
       if (!result.ok) {
-        if (result.status === 400) return fileRefused(result.message);
-        this.deps.log.error({ error: result.message, ...result.disk }, 'capture with media refused: the disk is low');
-        if (result.disk) this.deps.diskLow(result.disk);
-        return { kind: 'insufficient-storage', error: result.message };
+        const disk = this.refused(result);
+        return disk ? { kind: 'insufficient-storage', error: disk.error } : fileRefused(result.message);
       }
       taken = result.file;
     }
@@ -96,4 +128,17 @@ export class MediaCapture {
       },
     };
   }
+}
+
+/** The media settings as the intake takes them; the hot folder is always one of the roots. */
+function limitsOf(settings: Settings): MediaLimits {
+  return {
+    roots: [...settings.media_roots, ...(settings.hot_folder === null ? [] : [settings.hot_folder])],
+    maxMb: settings.media_max_mb,
+    minFreeMb: settings.media_min_free_mb,
+  };
+}
+
+function bodyRefused(message: string): MediaReceipt {
+  return { kind: 'refused', status: 400, error: `body: ${message}`, issues: [{ path: 'body', message }] };
 }

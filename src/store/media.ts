@@ -37,6 +37,9 @@ export class MediaStore {
         SELECT id, name, local_path AS localPath, size, sha256, content_type AS contentType FROM media INDEXED BY media_by_session
         WHERE session_id = ? AND name = ? AND event_id IS NULL AND erased_at IS NULL ORDER BY seq DESC LIMIT 1`),
       urlOfEvent: db.prepare(`SELECT url FROM media WHERE event_id = ?`).pluck(),
+      insertReceived: db.prepare(`
+        INSERT INTO media (id, session_id, name, local_path, size, sha256, content_type, status, next_attempt_at, created_at)
+        VALUES (@id, @sessionId, @name, @localPath, @size, @sha256, @contentType, 'waiting', @now, @now)`),
       // Only this process uploads (the data folder's lock), so an upload found under way at
       // start was cut short, and is taken up again from its records.
       resumeCut: db.prepare(`UPDATE media SET status = 'waiting' WHERE status = 'uploading'`),
@@ -78,6 +81,11 @@ export class MediaStore {
   /** The file last sent with PUT for this session under this name that no event has named yet. */
   received(sessionId: string, name: string): TakenFile | null {
     return (this.s.received.get(sessionId, name) as TakenFile | undefined) ?? null;
+  }
+
+  /** A file sent with PUT: kept for the session until an event names it. */
+  recordReceived(sessionId: string, file: TakenFile, now: number): void {
+    this.s.insertReceived.run({ ...file, sessionId, now });
   }
 
   /** The link of the file an event named, or null when it named none. */
