@@ -35,7 +35,8 @@ export class MediaStore {
     this.s = {
       received: db.prepare(`
         SELECT id, name, local_path AS localPath, size, sha256, content_type AS contentType FROM media INDEXED BY media_by_session
-        WHERE session_id = ? AND name = ? AND event_id IS NULL AND erased_at IS NULL ORDER BY seq DESC LIMIT 1`),
+        WHERE session_id = ? AND name = ? AND event_id IS NULL AND erased_at IS NULL AND local_removed_at IS NULL
+        ORDER BY seq DESC LIMIT 1`),
       urlOfEvent: db.prepare(`SELECT url FROM media WHERE event_id = ?`).pluck(),
       insertReceived: db.prepare(`
         INSERT INTO media (id, session_id, name, local_path, size, sha256, content_type, status, next_attempt_at, created_at)
@@ -74,6 +75,12 @@ export class MediaStore {
       fail: db.prepare(
         `UPDATE media SET status = 'failed', last_error = @reason, attempts = attempts + 1, failed_at = @now WHERE id = @id`,
       ),
+      // An uploaded file's copy is kept media_keep_days after its upload; one sent with PUT that
+      // no event named as long after it came was never going to be.
+      oldCopies: db.prepare(`
+        SELECT id, local_path AS localPath FROM media
+        WHERE local_removed_at IS NULL AND ((status = 'uploaded' AND uploaded_at < @cutoff) OR (event_id IS NULL AND created_at < @cutoff))`),
+      copyRemoved: db.prepare(`UPDATE media SET local_removed_at = ? WHERE id = ?`),
       retry: db.prepare(`UPDATE media SET status = 'waiting', attempts = 0, next_attempt_at = @now WHERE status = 'failed'`),
     };
   }
@@ -150,6 +157,15 @@ export class MediaStore {
 
   fail(id: string, reason: string, now: number): void {
     this.s.fail.run({ id, reason, now });
+  }
+
+  /** Local copies due for removal: uploaded before `cutoff`, or sent before it and never named. */
+  oldCopies(cutoff: number): { id: string; localPath: string }[] {
+    return this.s.oldCopies.all({ cutoff }) as { id: string; localPath: string }[];
+  }
+
+  copyRemoved(id: string, now: number): void {
+    this.s.copyRemoved.run(now, id);
   }
 
   /** The operator fixed the storage: every failed upload is tried again now. */
