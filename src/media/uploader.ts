@@ -13,6 +13,7 @@ import { uploadProblem } from '../core/upload-outcome.js';
 import { contentMd5, openS3, type S3 } from '../storage/s3-client.js';
 import type { StorageSettings, StorageSource } from '../storage/storage-source.js';
 import type { MediaStore, RecordedPart, Upload } from '../store/media.js';
+import { Throttle } from './throttle.js';
 
 export const PART_BYTES = 8 * 1024 * 1024;
 const MAX_AT_ONCE = 2;
@@ -51,9 +52,11 @@ export class Uploader {
   private offlineStreak = 0;
   private client: { config: string; s3: Promise<S3> } | null = null;
   private readonly now: () => number;
+  private readonly throttle: Throttle;
 
   constructor(private readonly deps: UploaderDeps) {
     this.now = deps.now ?? Date.now;
+    this.throttle = new Throttle(() => deps.settings().upload_max_kbps);
   }
 
   start(): void {
@@ -174,7 +177,7 @@ export class Uploader {
       new s3.sdk.PutObjectCommand({
         Bucket: storage.bucket,
         Key: upload.key,
-        Body: body,
+        Body: this.throttle.body(body, this.abort.signal),
         ContentLength: body.length,
         ContentType: upload.contentType,
         CacheControl: CACHE_CONTROL,
@@ -222,7 +225,7 @@ export class Uploader {
             ...target,
             UploadId: uploadId,
             PartNumber: partNumber,
-            Body: body,
+            Body: this.throttle.body(body, this.abort.signal),
             ContentLength: length,
             ContentMD5: contentMd5(body),
           }),

@@ -41,10 +41,10 @@ function get(url: string): Promise<{ status: number; headers: Record<string, unk
   });
 }
 
-async function booth(initial: StorageSettings = goodStorage()) {
+async function booth(initial: StorageSettings = goodStorage(), settings = {}) {
   let storage = initial;
   const output = tempDir('output-');
-  const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0 }, { storage: () => storage });
+  const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, ...settings }, { storage: () => storage });
   t.addEndpoint(receiver.url, endpointTo(receiver));
   const capture = async (sessionId: string, bytes: Buffer, name = 'photo.jpg') => {
     writeFileSync(join(output, name), bytes);
@@ -128,6 +128,38 @@ describe('the upload lane', () => {
       await b.t.stop();
     }
   });
+
+  it('keeps to upload_max_kbps, for a single PUT and for parts', async () => {
+    const b = await booth(goodStorage(), { upload_max_kbps: 16_000 });
+    try {
+      // 2,000,000 bytes a second: 3 MB takes at least 1.25 s after the first quarter second's allowance.
+      const small = randomBytes(3_000_000);
+      let started = Date.now();
+      await b.capture('slow-1', small);
+      await waitFor('the capped upload', () => b.media('slow-1').status === 'uploaded', 20_000);
+      const single = Date.now() - started;
+      const large = randomBytes(10 * 1024 * 1024);
+      started = Date.now();
+      await b.capture('slow-2', large, 'clip.mp4');
+      // A lead captured while the clip uploads goes out at once: the lane holds up nothing else.
+      const lead = JSON.stringify({
+        type: 'survey',
+        session: { id: 'lead-1', type: 'still', direct_url: 'https://x.test/a', site_url: 'https://x.test/a' },
+        survey: { completed_at: '2026-06-01T10:00:00Z', data_capture: { sections: [] } },
+      });
+      expect((await b.t.post(lead)).status).toBe(202);
+      await waitFor('the lead', () => b.received('lead-1').length === 1, 3_000);
+      expect(b.media('slow-2').status).toBe('uploading');
+      await waitFor('the capped parts', () => b.media('slow-2').status === 'uploaded', 30_000);
+      const parts = Date.now() - started;
+      expect(single).toBeGreaterThanOrEqual(1_250);
+      expect(parts).toBeGreaterThanOrEqual(5_000);
+      expect((await s3.readObject('booths/1/slow-1/photo.jpg'))?.equals(small)).toBe(true);
+      expect((await s3.readObject('booths/1/slow-2/clip.mp4'))?.equals(large)).toBe(true);
+    } finally {
+      await b.t.stop();
+    }
+  }, 60_000);
 
   it('sends a file above 8 MiB in parts, recording each, and the object is the file', async () => {
     const b = await booth();
