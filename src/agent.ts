@@ -151,7 +151,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       }
       return result;
     };
-    /** dslrBooth's triggers and the hot folder end here, like the JSON API below. */
+    /** dslrBooth's triggers end here; the hot folder takes the JSON API's way below, for its files. */
     const capture = (body: Buffer): IngestResult =>
       captureDone(ingest(body, { idempotencyKey: null }, store.queue, store.settings.read(), Date.now()));
     const media = new MediaCapture({
@@ -189,7 +189,15 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       return captureDone(await ready.settle(result));
     };
     const dslrBooth = new DslrBooth(store.db, { settings: () => store.settings.read(), capture, log });
-    const hotFolder = new HotFolderSetting(new HotFolder(store.db, { settings: () => store.settings.read(), capture, log }), log);
+    const hotFolder = new HotFolderSetting(
+      new HotFolder(store.db, {
+        settings: () => store.settings.read(),
+        capture: (body) => captureRequest(body, null),
+        storageSet: () => storage() !== null,
+        log,
+      }),
+      log,
+    );
     cleanup.unshift(() => hotFolder.close());
     // Before the capture server answers: a booth program that saves a file once it does must
     // find it sent, not taken for one already there.

@@ -132,7 +132,14 @@ export class DslrBooth {
       outcome = interruption ? `${interruption}; it had no final file, so nothing was sent` : 'no final file (cancelled?): nothing sent';
     } else {
       const made = sessionPayload(
-        { sessionId: session.session_id, type: sessionTypeOfMode(fresh.mode), file: basename(file), uploadUrl: fresh.upload_url, at: now },
+        {
+          sessionId: session.session_id,
+          type: sessionTypeOfMode(fresh.mode),
+          file: basename(file),
+          upload: null,
+          uploadUrl: fresh.upload_url,
+          at: now,
+        },
         this.deps.settings(),
       );
       if (!made.ok) outcome = `not sent: ${made.reason}`;

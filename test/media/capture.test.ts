@@ -97,7 +97,7 @@ describe('a session with its file, through the JSON API', () => {
     const survey = `{"type":"survey",${ref},"survey":{"completed_at":"2026-06-01T10:00:00Z","data_capture":{"sections":[]}}}`;
     expect((await b.t.post(share)).status).toBe(202);
     expect((await b.t.post(survey)).status).toBe(202);
-    await waitFor('the survey delivered', () => receiver.requests.some((r) => JSON.parse(r.body.toString()).type === 'survey'));
+    await waitFor('the survey delivered', () => b.deliveries().some((d) => d.type === 'survey' && d.status === 'delivered'));
     const mediaId = b.rows()[0]!.id;
     expect(b.deliveries()).toEqual([
       { type: 'session', status: 'waiting', mediaId },
