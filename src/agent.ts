@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { ulidFactory } from './core/ids.js';
 import { ChangeFeed } from './server/change-feed.js';
-import { captured, ingest, prepareIngest, unavailable, type ApiIngestResult, type IngestResult } from './capture/ingest.js';
+import { captured, prepareIngest, unavailable, type ApiIngestResult } from './capture/ingest.js';
 import { MediaCapture } from './media/capture.js';
 import { MediaIntake } from './media/intake.js';
 import { Uploader } from './media/uploader.js';
@@ -142,7 +142,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const changes = new ChangeFeed(dir.database, options.nativeBinding);
     cleanup.unshift(() => changes.close());
 
-    const captureDone = <R extends ApiIngestResult>(result: R): R => {
+    const captureDone = (result: ApiIngestResult): ApiIngestResult => {
       if (result.kind === 'accepted') {
         log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
         dispatcher.wake();
@@ -151,9 +151,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       }
       return result;
     };
-    /** dslrBooth's triggers end here; the hot folder takes the JSON API's way below, for its files. */
-    const capture = (body: Buffer): IngestResult =>
-      captureDone(ingest(body, { idempotencyKey: null }, store.queue, store.settings.read(), Date.now()));
     const media = new MediaCapture({
       intake: new MediaIntake(dir.media),
       storage,
@@ -188,7 +185,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       if (result.kind === 'accepted' && event.media) uploader.wake();
       return captureDone(await ready.settle(result));
     };
-    const dslrBooth = new DslrBooth(store.db, { settings: () => store.settings.read(), capture, log });
+    const dslrBooth = new DslrBooth(store.db, {
+      settings: () => store.settings.read(),
+      capture: (body) => captureRequest(body, null),
+      storageSet: () => storage() !== null,
+      log,
+    });
+    cleanup.unshift(() => dslrBooth.idle());
     const hotFolder = new HotFolderSetting(
       new HotFolder(store.db, {
         settings: () => store.settings.read(),
@@ -212,11 +215,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         ingest: captureRequest,
         receiveMedia: (sessionId, name, body, declaredSize) => media.receive(sessionId, name, body, declaredSize, store.settings.read()),
         trigger: (trigger) => {
-          try {
-            dslrBooth.handle(trigger);
-          } catch (error) {
-            log.error({ err: error, trigger }, 'dslrBooth trigger could not be handled');
-          }
+          dslrBooth.handle(trigger).catch((error: unknown) => log.error({ err: error, trigger }, 'dslrBooth trigger could not be handled'));
         },
         log,
         panel: {

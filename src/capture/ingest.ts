@@ -32,8 +32,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /**
- * The ways in that cannot take a session's file yet (dslrBooth's triggers, the hot folder,
- * `emit`) end here; the JSON API takes it through media/capture.ts first.
+ * `booth-agent emit` ends here, and cannot take a session's file yet; the JSON API, the hot
+ * folder and dslrBooth's triggers take it through media/capture.ts first.
  */
 export function ingest(raw: Buffer, options: IngestOptions, queue: DeliveryQueue, settings: Settings, now: number): IngestResult {
   const prepared = prepareIngest(raw, options, settings, now);
