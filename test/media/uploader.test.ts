@@ -116,6 +116,10 @@ describe('the upload lane', () => {
         last_error: 'the storage refused the secret key: check it (booth-agent storage set)',
       });
       expect(b.statuses('up-3')).toEqual([{ status: 'waiting', attempts: 0 }]);
+      const [view] = b.t.agent.store.views.list({ status: 'waiting', sessionId: 'up-3', limit: 10 });
+      expect(view?.lastError).toBe(
+        'waiting for its photo to be uploaded: the storage refused the secret key: check it (booth-agent storage set)',
+      );
       const alert = await waitFor('agent.upload_failed', () =>
         receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.upload_failed'),
       );
