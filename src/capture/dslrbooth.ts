@@ -3,11 +3,9 @@
 // and one `session` webhook is made at session_end. Sequences that are out of order or
 // partial are handled and logged, never turned into garbage.
 import type { Database } from 'better-sqlite3';
-import type { Logger } from 'pino';
 import { ulidFactory } from '../core/ids.js';
 import { sessionTypeOfMode } from '../core/media.js';
-import type { Settings } from '../core/settings.js';
-import type { ApiIngestResult } from './ingest.js';
+import type { ApiIngestResult, BoothCaptureDeps } from './ingest.js';
 import { boothSessionId, sessionPayload } from './session-payload.js';
 
 export interface Trigger {
@@ -64,15 +62,7 @@ export class DslrBooth {
 
   constructor(
     db: Database,
-    private readonly deps: {
-      settings: () => Settings;
-      /** The JSON API's capture: a session naming its file is copied in before it is committed. */
-      capture: (body: Buffer) => Promise<ApiIngestResult>;
-      /** Whether the organiser's storage is set: then the final file itself is handed over, for the agent to upload. */
-      storageSet: () => boolean;
-      log: Logger;
-      now?: () => number;
-    },
+    private readonly deps: BoothCaptureDeps,
   ) {
     this.s = {
       open: db.prepare(`SELECT * FROM dslr_sessions WHERE ended_at IS NULL ORDER BY seq DESC LIMIT 1`),

@@ -13,11 +13,10 @@ import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from 'better-sqlite3';
 import type { FSWatcher } from 'chokidar';
-import type { Logger } from 'pino';
 import { sessionTypeOfFile } from '../core/media.js';
 import type { HotFolderFile } from '../core/read-model.js';
 import type { Settings } from '../core/settings.js';
-import type { ApiIngestResult } from './ingest.js';
+import type { ApiIngestResult, BoothCaptureDeps } from './ingest.js';
 import { boothSessionId, sessionPayload } from './session-payload.js';
 
 export interface HotFolderOptions {
@@ -115,15 +114,7 @@ export class HotFolder {
 
   constructor(
     private readonly db: Database,
-    private readonly deps: {
-      settings: () => Settings;
-      /** The JSON API's capture: a session naming its file is copied in before it is committed. */
-      capture: (body: Buffer) => Promise<ApiIngestResult>;
-      /** Whether the organiser's storage is set: then the file itself is handed over, for the agent to upload. */
-      storageSet: () => boolean;
-      log: Logger;
-      now?: () => number;
-    },
+    private readonly deps: BoothCaptureDeps,
   ) {
     this.s = {
       folder: db.prepare(`SELECT first_watched_at FROM hot_folders WHERE folder = ?`),

@@ -6,6 +6,7 @@
 // spacing, number spelling, unknown fields) reaches the receiver exactly as the booth wrote
 // it, and nothing is ever parsed and re-serialised.
 import { naturalKey, validatePayload, type IncomingPayload, type Issue } from '../core/payload.js';
+import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
 import type { Captured, DeliveryQueue, NewEvent } from '../store/queue.js';
 
@@ -20,6 +21,17 @@ export type IngestResult =
   | { kind: 'invalid'; error: string; issues: Issue[] }
   /** The outbox cannot take the event right now (disk full, read-only); nothing was kept. */
   | { kind: 'unavailable'; error: string };
+
+/** What a booth integration (dslrBooth's triggers, the hot folder) is given to capture with. */
+export interface BoothCaptureDeps {
+  settings: () => Settings;
+  /** The JSON API's capture: a session naming its file is copied in before it is committed. */
+  capture: (body: Buffer) => Promise<ApiIngestResult>;
+  /** Whether the organiser's storage is set: then the file itself is handed over, for the agent to upload. */
+  storageSet: () => boolean;
+  log: Logger;
+  now?: () => number;
+}
 
 /** What the JSON API may also answer: the session's file would leave the disk with less than media_min_free_mb; nothing was kept. */
 export type ApiIngestResult = IngestResult | { kind: 'insufficient-storage'; error: string };

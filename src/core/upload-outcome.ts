@@ -2,26 +2,13 @@
 // "Media uploaded by the agent"): the storage cannot be reached (wait, spending nothing), it is
 // busy (back off, spending an attempt), it refuses what will not change by itself (fail at once,
 // in words the operator can act on), or it forgot the multipart upload (start it again).
+import { errorCode, isTlsCode, UNREACHABLE_CODES } from './network-errors.js';
+
 export type UploadProblem =
   | { kind: 'offline'; reason: string }
   | { kind: 'busy'; reason: string }
   | { kind: 'refused'; reason: string }
   | { kind: 'restart'; reason: string };
-
-const OFFLINE_CODES = new Set([
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_FAIL',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EPROTO',
-]);
 
 /** S3's codes for refusals that only the operator can end, in words. */
 const REFUSALS: Record<string, string> = {
@@ -41,9 +28,7 @@ const BUSY = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'Reques
 
 interface S3ErrorShape {
   name?: unknown;
-  code?: unknown;
   message?: unknown;
-  cause?: unknown;
   $metadata?: { httpStatusCode?: unknown };
 }
 
@@ -53,7 +38,7 @@ export function uploadProblem(error: unknown): UploadProblem {
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : null;
   const code = errorCode(error);
   if (name === 'NoSuchUpload') return { kind: 'restart', reason: 'the storage no longer knows the upload under way; starting it again' };
-  if (code !== null && (OFFLINE_CODES.has(code) || code.includes('CERT') || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) {
+  if (code !== null && (UNREACHABLE_CODES.has(code) || isTlsCode(code))) {
     return { kind: 'offline', reason: `the storage cannot be reached (${code})` };
   }
   if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'offline', reason: 'the storage did not answer in time' };
@@ -65,12 +50,4 @@ export function uploadProblem(error: unknown): UploadProblem {
   if (status === 403) return { kind: 'refused', reason: 'the storage denied access (HTTP 403): check the key and its permissions' };
   if (status !== null) return { kind: 'refused', reason: `the storage refused the upload (${name || 'HTTP'} ${status})` };
   return { kind: 'offline', reason: `the storage could not be reached: ${typeof e.message === 'string' ? e.message : String(error)}` };
-}
-
-function errorCode(error: unknown): string | null {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as S3ErrorShape).cause, depth++) {
-    const code = (e as S3ErrorShape).code;
-    if (typeof code === 'string') return code;
-  }
-  return null;
 }

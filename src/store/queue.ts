@@ -8,6 +8,7 @@
 // hold the same delivery at once because a claim reads and leases in one IMMEDIATE
 // transaction, which holds SQLite's write lock from its first statement.
 import type { Database } from 'better-sqlite3';
+import type { TakenFile } from '../media/intake.js';
 import { ALL_AGENT_EVENTS, isAgentEventType, type EventType, type TypeFilter } from '../core/event-types.js';
 import { ulidFactory } from '../core/ids.js';
 import type { Decision, DeliveryStatus } from '../core/policy.js';
@@ -32,13 +33,7 @@ export interface NewEvent {
 }
 
 /** A file taken in for a session event (media/intake.ts), with where it is to go. */
-export interface NewMedia {
-  id: string;
-  name: string;
-  localPath: string;
-  size: number;
-  sha256: string;
-  contentType: string;
+export interface NewMedia extends TakenFile {
   key: string;
   url: string;
   /** Sent earlier with PUT /v1/sessions/{id}/media/{name}: its row exists, and the event names it. */

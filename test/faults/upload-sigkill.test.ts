@@ -6,27 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
 import { configure, FAST } from '../helpers/agent.js';
-import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { useMediaServices } from '../helpers/media.js';
+import { endpointTo } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/agent-with-storage.mjs', import.meta.url));
 const MiB = 1024 * 1024;
 
-let s3: S3Server;
-let receiver: Receiver;
-beforeAll(async () => {
-  s3 = await startS3Server({ publicPrefixes: ['booths/'] });
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  await receiver.close();
-  await s3.close();
-});
+const m = useMediaServices();
 
 function startChild(dataDir: string, storageFile: string) {
   const child = spawn(process.execPath, [FIXTURE, dataDir, storageFile], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,11 +35,11 @@ describe('a multipart upload killed with SIGKILL', () => {
     const output = tempDir('output-');
     configure(dataDir, { ...FAST, media_roots: [output], media_min_free_mb: 0 });
     const setup = openStore(join(dataDir, 'outbox.db'));
-    setup.endpoints.add(endpointTo(receiver), Date.now());
+    setup.endpoints.add(endpointTo(m.receiver), Date.now());
     const token = setup.settings.token('ingest_token');
     setup.close();
     const storageFile = join(tempDir(), 'storage.json');
-    writeFileSync(storageFile, JSON.stringify({ ...s3.config(), prefix: 'booths/', publicUrl: null }));
+    writeFileSync(storageFile, JSON.stringify({ ...m.s3.config(), prefix: 'booths/', publicUrl: null }));
 
     const bytes = randomBytes(64 * MiB);
     writeFileSync(join(output, 'clip.mp4'), bytes);
@@ -61,7 +52,7 @@ describe('a multipart upload killed with SIGKILL', () => {
       });
       expect(answer.status).toBe(202);
       rmSync(join(output, 'clip.mp4'));
-      const finished = () => s3.requests.filter((r) => r.operation === 'UploadPart' && r.status === 200).length;
+      const finished = () => m.s3.requests.filter((r) => r.operation === 'UploadPart' && r.status === 200).length;
       await waitFor('three parts in', () => finished() >= 3, 60_000, 2);
     } finally {
       first.child.kill('SIGKILL');
@@ -71,7 +62,7 @@ describe('a multipart upload killed with SIGKILL', () => {
     const recorded = check.db.prepare('SELECT part_number FROM media_parts ORDER BY part_number').pluck().all() as number[];
     const row = check.db.prepare(`SELECT status, upload_id FROM media`).get() as { status: string; upload_id: string };
     check.close();
-    const sentBeforeKill = s3.requests.filter((r) => r.operation === 'UploadPart' && r.status === 200).length;
+    const sentBeforeKill = m.s3.requests.filter((r) => r.operation === 'UploadPart' && r.status === 200).length;
     // Parts go one after another, so at most one had been answered and not yet recorded.
     expect(recorded.length).toBeGreaterThanOrEqual(sentBeforeKill - 1);
     expect(recorded.length).toBeGreaterThanOrEqual(2);
@@ -81,20 +72,20 @@ describe('a multipart upload killed with SIGKILL', () => {
     const second = startChild(dataDir, storageFile);
     try {
       await second.port;
-      await waitFor('the session webhook after the restart', () => receiver.requests.length === 1, 60_000);
+      await waitFor('the session webhook after the restart', () => m.receiver.requests.length === 1, 60_000);
     } finally {
       second.child.kill('SIGKILL');
       await second.exited;
     }
-    const parts = s3.requests.filter((r) => r.operation === 'UploadPart' && r.status === 200);
+    const parts = m.s3.requests.filter((r) => r.operation === 'UploadPart' && r.status === 200);
     const sentAfter = parts.length - sentBeforeKill;
     // Eight parts in all; after the restart, those not recorded, of which at most one had been sent.
     expect(sentAfter).toBe(8 - recorded.length);
     expect(parts.length).toBeLessThanOrEqual(9);
     expect(new Set(parts.map((r) => r.uploadId))).toEqual(new Set([row.upload_id]));
-    expect(s3.count('CreateMultipartUpload')).toBe(1);
-    expect((await s3.readObject('booths/1/kill-1/clip.mp4'))?.equals(bytes)).toBe(true);
-    expect(s3.incompleteUploads()).toEqual([]);
-    expect(JSON.parse(receiver.requests[0]!.body.toString()).session.direct_url).toMatch(/X-Amz-Signature=/);
+    expect(m.s3.count('CreateMultipartUpload')).toBe(1);
+    expect((await m.s3.readObject('booths/1/kill-1/clip.mp4'))?.equals(bytes)).toBe(true);
+    expect(m.s3.incompleteUploads()).toEqual([]);
+    expect(JSON.parse(m.receiver.requests[0]!.body.toString()).session.direct_url).toMatch(/X-Amz-Signature=/);
   }, 120_000);
 });

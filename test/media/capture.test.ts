@@ -6,28 +6,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StorageSettings } from '../../src/storage/storage-source.js';
 import { startTestAgent } from '../helpers/agent.js';
-import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { useMediaServices } from '../helpers/media.js';
+import { endpointTo } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
-let s3: S3Server;
-let receiver: Receiver;
-beforeAll(async () => {
-  s3 = await startS3Server({ publicPrefixes: ['booths/'] });
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  await receiver.close();
-  await s3.close();
-});
+const m = useMediaServices();
 
-const publicStorage = (): StorageSettings => ({ ...s3.config(), prefix: 'booths/', publicUrl: s3.objectUrl('').replace(/\/$/, '') });
-
-async function booth(storage: StorageSettings | null = publicStorage(), settings = {}) {
+async function booth(storage: StorageSettings | null = m.storage(), settings = {}) {
   const output = tempDir('output-');
   const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, ...settings }, { storage: () => storage });
-  t.addEndpoint(receiver.url, { ...endpointTo(receiver) });
+  t.addEndpoint(m.receiver.url, { ...endpointTo(m.receiver) });
   const media = join(t.dataDir, 'media');
   const copies = () => {
     try {
@@ -51,12 +40,12 @@ describe('a session with its file, through the JSON API', () => {
   let b: Awaited<ReturnType<typeof booth>>;
   // The storage is away, so what capture committed stays as it was until the test looks.
   beforeAll(async () => {
-    await s3.down('refuse');
+    await m.s3.down('refuse');
     b = await booth();
   });
   afterAll(async () => {
     await b.t.stop();
-    await s3.up();
+    await m.s3.up();
   });
 
   it('is copied before the answer, which gives the links; the booth may delete its file at once', async () => {
@@ -64,7 +53,7 @@ describe('a session with its file, through the JSON API', () => {
     writeFileSync(join(b.output, 'IMG 0042.jpg'), bytes);
     const answer = await b.t.post(session('b7-0042', join(b.output, 'IMG 0042.jpg'), ',"still_template_id":3'));
     rmSync(join(b.output, 'IMG 0042.jpg'));
-    const url = `${publicStorage().publicUrl}/booths/4711/b7-0042/IMG%200042.jpg`;
+    const url = `${m.storage().publicUrl}/booths/4711/b7-0042/IMG%200042.jpg`;
     expect(answer).toEqual({ status: 202, json: { id: expect.stringMatching(/^evt_/), deliveries: 1, direct_url: url, site_url: url } });
     const [row] = b.rows();
     expect(row).toMatchObject({
@@ -107,7 +96,7 @@ describe('a session with its file, through the JSON API', () => {
     // The endpoint being resumed (it was reachable all along) does not release them.
     b.t.agent.store.queue.resumeEndpoint(b.t.agent.store.endpoints.list()[0]!.id, Date.now());
     expect(b.deliveries().map((d) => d.status)).toEqual(['waiting', 'waiting', 'delivered']);
-    expect(receiver.requests.map((r) => JSON.parse(r.body.toString()).type)).not.toContain('session');
+    expect(m.receiver.requests.map((r) => JSON.parse(r.body.toString()).type)).not.toContain('session');
   });
 
   it('answers a repeat with the first links, copying nothing', async () => {
@@ -160,9 +149,9 @@ describe('refusals that are about the booth', () => {
   });
 
   it('refuses with 507 when the disk is low, and still takes events without media', async () => {
-    const b = await booth(publicStorage(), { media_min_free_mb: 100_000_000 });
+    const b = await booth(m.storage(), { media_min_free_mb: 100_000_000 });
     try {
-      b.t.addEndpoint(receiver.url, { ...endpointTo(receiver), types: ['agent.disk_low'] });
+      b.t.addEndpoint(m.receiver.url, { ...endpointTo(m.receiver), types: ['agent.disk_low'] });
       writeFileSync(join(b.output, 'p.jpg'), 'x');
       expect(await b.t.post(session('s1', join(b.output, 'p.jpg')))).toEqual({
         status: 507,
@@ -174,7 +163,7 @@ describe('refusals that are about the booth', () => {
         '{"type":"session","session":{"id":"s2","type":"still","direct_url":"https://x.test/a","site_url":"https://x.test/b"}}';
       expect((await b.t.post(withUrls)).status).toBe(202);
       const alert = await waitFor('agent.disk_low', () =>
-        receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.disk_low'),
+        m.receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.disk_low'),
       );
       expect(alert).toMatchObject({ min_free_mb: 100_000_000, free_mb: expect.any(Number) });
       expect(alert.summary).toMatch(/a photo or video was refused: \d+ MB free on the disk, media_min_free_mb is 100000000 MB/);
@@ -184,13 +173,13 @@ describe('refusals that are about the booth', () => {
   });
 
   it('gives a presigned link valid 7 days when the storage has no public URL', async () => {
-    const b = await booth({ ...publicStorage(), publicUrl: null });
+    const b = await booth({ ...m.storage(), publicUrl: null });
     try {
       writeFileSync(join(b.output, 'p.jpg'), 'x');
       const answer = await b.t.post(session('s1', join(b.output, 'p.jpg')));
       expect(answer.status).toBe(202);
       const link = new URL(answer.json.direct_url);
-      expect(`${link.origin}${link.pathname}`).toBe(s3.objectUrl('booths/4711/s1/p.jpg'));
+      expect(`${link.origin}${link.pathname}`).toBe(m.s3.objectUrl('booths/4711/s1/p.jpg'));
       expect(link.searchParams.get('X-Amz-Expires')).toBe('604800');
       expect(link.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
     } finally {

@@ -5,27 +5,22 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
-import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { useMediaServices } from '../helpers/media.js';
+import { endpointTo } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
-let s3: S3Server;
-let receiver: Receiver;
+const m = useMediaServices();
 let t: TestAgent;
 let output: string;
 beforeAll(async () => {
-  s3 = await startS3Server({ publicPrefixes: ['booths/'] });
-  receiver = await startReceiver();
   output = tempDir('dslrbooth-');
-  const storage = { ...s3.config(), prefix: 'booths/', publicUrl: s3.objectUrl('').replace(/\/$/, '') };
+  const storage = m.storage();
   t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, device_id: 3 }, { storage: () => storage });
-  t.addEndpoint(receiver.url, endpointTo(receiver));
+  t.addEndpoint(m.receiver.url, endpointTo(m.receiver));
 });
 afterAll(async () => {
   await t.stop();
-  await receiver.close();
-  await s3.close();
 });
 
 const trigger = async (eventType: string, ...params: string[]) => {
@@ -45,10 +40,10 @@ describe('dslrBooth with storage set', () => {
     await trigger('session_start', 'Print');
     await trigger('processing_start', original, final);
     await trigger('session_end');
-    await waitFor('the session webhook', () => receiver.requests.length === 1, 15_000);
-    const body = JSON.parse(receiver.requests[0]!.body.toString());
+    await waitFor('the session webhook', () => m.receiver.requests.length === 1, 15_000);
+    const body = JSON.parse(m.receiver.requests[0]!.body.toString());
     const key = `booths/1/${body.session.id}/final_0007.jpg`;
-    expect(body.session).toMatchObject({ id: expect.stringMatching(/^3-/), type: 'still', direct_url: s3.objectUrl(key) });
-    expect((await s3.readObject(key))?.equals(bytes)).toBe(true);
+    expect(body.session).toMatchObject({ id: expect.stringMatching(/^3-/), type: 'still', direct_url: m.s3.objectUrl(key) });
+    expect((await m.s3.readObject(key))?.equals(bytes)).toBe(true);
   });
 });

@@ -6,24 +6,19 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
-import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { useMediaServices } from '../helpers/media.js';
+import { endpointTo } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait.js';
 
-let s3: S3Server;
-let receiver: Receiver;
+const m = useMediaServices();
 let t: TestAgent;
 beforeAll(async () => {
-  s3 = await startS3Server({ publicPrefixes: ['booths/'] });
-  receiver = await startReceiver();
-  const storage = { ...s3.config(), prefix: 'booths/', publicUrl: s3.objectUrl('').replace(/\/$/, '') };
+  const storage = m.storage();
   t = await startTestAgent({ media_max_mb: 2, media_min_free_mb: 0 }, { storage: () => storage });
-  t.addEndpoint(receiver.url, endpointTo(receiver));
+  t.addEndpoint(m.receiver.url, endpointTo(m.receiver));
 });
 afterAll(async () => {
   await t.stop();
-  await receiver.close();
-  await s3.close();
 });
 
 async function put(path: string, body: Buffer, headers: Record<string, string> = {}) {
@@ -52,9 +47,9 @@ describe('PUT /v1/sessions/{session_id}/media/{file_name}', () => {
       json: { media: expect.stringMatching(/^med_/), size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
     });
     const answer = await t.post('{"type":"session","session":{"id":"remote-1","type":"still","file":"0042.jpg"}}');
-    expect(answer).toMatchObject({ status: 202, json: { direct_url: s3.objectUrl('booths/1/remote-1/0042.jpg') } });
-    await waitFor('the webhook', () => receiver.requests.length === 1, 10_000);
-    expect((await s3.readObject('booths/1/remote-1/0042.jpg'))?.equals(bytes)).toBe(true);
+    expect(answer).toMatchObject({ status: 202, json: { direct_url: m.s3.objectUrl('booths/1/remote-1/0042.jpg') } });
+    await waitFor('the webhook', () => m.receiver.requests.length === 1, 10_000);
+    expect((await m.s3.readObject('booths/1/remote-1/0042.jpg'))?.equals(bytes)).toBe(true);
     const media = t.agent.store.db.prepare('SELECT id, event_id, status FROM media').all();
     expect(media).toEqual([{ id: sent.json.media, event_id: answer.json.id, status: 'uploaded' }]);
   });

@@ -6,31 +6,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { retryFailedUploads } from '../../src/operations/uploads.js';
 import type { StorageSettings } from '../../src/storage/storage-source.js';
 import { startTestAgent } from '../helpers/agent.js';
-import { endpointTo, startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+import { useMediaServices } from '../helpers/media.js';
+import { endpointTo } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
-let s3: S3Server;
-let receiver: Receiver;
-beforeAll(async () => {
-  s3 = await startS3Server({ publicPrefixes: ['booths/'] });
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  await receiver.close();
-  await s3.close();
-});
-
-const goodStorage = (): StorageSettings => ({ ...s3.config(), prefix: 'booths/', publicUrl: s3.objectUrl('').replace(/\/$/, '') });
+const m = useMediaServices();
 
 function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    request(url, { ca: s3.certificate.cert, agent: false }, (res) => {
+    request(url, { ca: m.s3.certificate.cert, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -41,11 +30,11 @@ function get(url: string): Promise<{ status: number; headers: Record<string, unk
   });
 }
 
-async function booth(initial: StorageSettings = goodStorage(), settings = {}) {
+async function booth(initial: StorageSettings = m.storage(), settings = {}) {
   let storage = initial;
   const output = tempDir('output-');
   const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, ...settings }, { storage: () => storage });
-  t.addEndpoint(receiver.url, endpointTo(receiver));
+  t.addEndpoint(m.receiver.url, endpointTo(m.receiver));
   const capture = async (sessionId: string, bytes: Buffer, name = 'photo.jpg') => {
     writeFileSync(join(output, name), bytes);
     const answer = await t.post(JSON.stringify({ type: 'session', session: { id: sessionId, type: 'still', file: join(output, name) } }));
@@ -59,7 +48,7 @@ async function booth(initial: StorageSettings = goodStorage(), settings = {}) {
     t.agent.store.db
       .prepare(`SELECT d.status, d.attempts_used AS attempts FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE e.session_id = ?`)
       .all(sessionId);
-  const received = (sessionId: string) => receiver.requests.filter((r) => JSON.parse(r.body.toString()).session?.id === sessionId);
+  const received = (sessionId: string) => m.receiver.requests.filter((r) => JSON.parse(r.body.toString()).session?.id === sessionId);
   return { t, capture, media, statuses, received, setStorage: (next: StorageSettings) => (storage = next) };
 }
 
@@ -72,7 +61,7 @@ describe('the upload lane', () => {
       const [delivered] = await waitFor('the session webhook', () => b.received('up-1').length > 0 && b.received('up-1'));
       const body = JSON.parse(delivered!.body.toString());
       expect(body.session).toEqual({ id: 'up-1', type: 'still', direct_url: answer.direct_url, site_url: answer.direct_url });
-      expect(s3.count('PutObject')).toBeGreaterThan(0);
+      expect(m.s3.count('PutObject')).toBeGreaterThan(0);
       const object = await get(body.session.direct_url);
       expect(object.status).toBe(200);
       expect(createHash('sha256').update(object.body).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
@@ -80,7 +69,7 @@ describe('the upload lane', () => {
       expect(object.headers['cache-control']).toBe('public, max-age=31536000, immutable');
       expect(b.media('up-1')).toMatchObject({ status: 'uploaded', attempts: 0, last_error: null, bytes_done: 300_000 });
       // Sent once the file was in: the upload's PUT came before the webhook.
-      const put = s3.requests.find((r) => r.operation === 'PutObject' && r.key === 'booths/1/up-1/photo.jpg')!;
+      const put = m.s3.requests.find((r) => r.operation === 'PutObject' && r.key === 'booths/1/up-1/photo.jpg')!;
       expect(put.at).toBeLessThanOrEqual(delivered!.at);
     } finally {
       await b.t.stop();
@@ -90,25 +79,25 @@ describe('the upload lane', () => {
   it('waits without spending attempts while the storage cannot be reached, and goes by itself when it can', async () => {
     const b = await booth();
     try {
-      await s3.down('refuse');
+      await m.s3.down('refuse');
       await b.capture('up-2', randomBytes(1000));
       await waitFor('a try that found the storage away', () => /cannot be reached/.test(b.media('up-2').last_error ?? ''));
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(b.media('up-2')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading)$/), attempts: 0 });
       expect(b.statuses('up-2')).toEqual([{ status: 'waiting', attempts: 0 }]);
-      await s3.up();
+      await m.s3.up();
       await waitFor('the webhook after the storage came back', () => b.received('up-2').length === 1, 10_000);
       expect(b.media('up-2')).toMatchObject({ status: 'uploaded', attempts: 0 });
     } finally {
-      await s3.up();
+      await m.s3.up();
       await b.t.stop();
     }
   });
 
   it('fails at once on a wrong secret, in words, keeps the webhook waiting, and sends both after the fix and a retry', async () => {
-    const b = await booth({ ...goodStorage(), secretAccessKey: 'wrong-secret-0000000000000000000000000000' });
+    const b = await booth({ ...m.storage(), secretAccessKey: 'wrong-secret-0000000000000000000000000000' });
     try {
-      b.t.addEndpoint(receiver.url, { ...endpointTo(receiver), types: ['agent.upload_failed'] });
+      b.t.addEndpoint(m.receiver.url, { ...endpointTo(m.receiver), types: ['agent.upload_failed'] });
       await b.capture('up-3', randomBytes(1000));
       await waitFor('the upload failed', () => b.media('up-3').status === 'failed');
       expect(b.media('up-3')).toMatchObject({
@@ -121,10 +110,10 @@ describe('the upload lane', () => {
         'waiting for its photo to be uploaded: the storage refused the secret key: check it (booth-agent storage set)',
       );
       const alert = await waitFor('agent.upload_failed', () =>
-        receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.upload_failed'),
+        m.receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.upload_failed'),
       );
       expect(alert).toMatchObject({ occurrences: 1, reason: 'the storage refused the secret key: check it (booth-agent storage set)' });
-      b.setStorage(goodStorage());
+      b.setStorage(m.storage());
       expect(retryFailedUploads(b.t.agent.operations)).toEqual({ retried: 1 });
       expect(b.media('up-3')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading|uploaded)$/), attempts: 0 });
       await waitFor('the webhook after the retry', () => b.received('up-3').length === 1, 10_000);
@@ -134,7 +123,7 @@ describe('the upload lane', () => {
   });
 
   it('keeps to upload_max_kbps, for a single PUT and for parts', async () => {
-    const b = await booth(goodStorage(), { upload_max_kbps: 16_000 });
+    const b = await booth(m.storage(), { upload_max_kbps: 16_000 });
     try {
       // 2,000,000 bytes a second: 3 MB takes at least 1.25 s after the first quarter second's allowance.
       const small = randomBytes(3_000_000);
@@ -158,8 +147,8 @@ describe('the upload lane', () => {
       const parts = Date.now() - started;
       expect(single).toBeGreaterThanOrEqual(1_250);
       expect(parts).toBeGreaterThanOrEqual(5_000);
-      expect((await s3.readObject('booths/1/slow-1/photo.jpg'))?.equals(small)).toBe(true);
-      expect((await s3.readObject('booths/1/slow-2/clip.mp4'))?.equals(large)).toBe(true);
+      expect((await m.s3.readObject('booths/1/slow-1/photo.jpg'))?.equals(small)).toBe(true);
+      expect((await m.s3.readObject('booths/1/slow-2/clip.mp4'))?.equals(large)).toBe(true);
     } finally {
       await b.t.stop();
     }
@@ -168,17 +157,17 @@ describe('the upload lane', () => {
   it('sends a file above 8 MiB in parts, recording each, and the object is the file', async () => {
     const b = await booth();
     try {
-      const before = s3.count('UploadPart');
+      const before = m.s3.count('UploadPart');
       const bytes = randomBytes(20 * 1024 * 1024 + 5);
       const answer = await b.capture('up-4', bytes, 'clip.mp4');
       await waitFor('the webhook of the clip', () => b.received('up-4').length === 1, 30_000);
-      expect(s3.count('UploadPart') - before).toBe(3);
-      const object = await s3.readObject('booths/1/up-4/clip.mp4');
+      expect(m.s3.count('UploadPart') - before).toBe(3);
+      const object = await m.s3.readObject('booths/1/up-4/clip.mp4');
       expect(object?.equals(bytes)).toBe(true);
-      expect(answer.direct_url).toBe(s3.objectUrl('booths/1/up-4/clip.mp4'));
+      expect(answer.direct_url).toBe(m.s3.objectUrl('booths/1/up-4/clip.mp4'));
       expect(b.media('up-4')).toMatchObject({ status: 'uploaded', upload_id: null, bytes_done: bytes.length });
       expect(b.t.agent.store.db.prepare('SELECT COUNT(*) FROM media_parts').pluck().get()).toBe(0);
-      expect(s3.incompleteUploads()).toEqual([]);
+      expect(m.s3.incompleteUploads()).toEqual([]);
     } finally {
       await b.t.stop();
     }
