@@ -94,6 +94,25 @@ describe('the upload lane', () => {
     }
   });
 
+  it('backs off while the storage answers SlowDown, spending attempts, and goes once it stops', async () => {
+    const b = await booth(m.storage(), { offline_check_max_ms: 5_000 });
+    try {
+      await m.s3.down('SlowDown', 1_500);
+      await b.capture('up-slow', randomBytes(1000));
+      await waitFor('a SlowDown answer', () => /busy \(SlowDown\)/.test(b.media('up-slow').last_error ?? ''));
+      await waitFor('the webhook once the storage took it', () => b.received('up-slow').length === 1, 15_000);
+      const spent = b.media('up-slow').attempts as number;
+      // Waits of 150, 300, 600, 1200 ms (retry_delay_ms, doubling) through the 1.5 s outage: four
+      // tries refused, not one per moment.
+      expect(spent).toBeGreaterThanOrEqual(3);
+      expect(spent).toBeLessThanOrEqual(5);
+      expect(b.media('up-slow')).toMatchObject({ status: 'uploaded', last_error: null });
+    } finally {
+      await m.s3.up();
+      await b.t.stop();
+    }
+  });
+
   it('fails at once on a wrong secret, in words, keeps the webhook waiting, and sends both after the fix and a retry', async () => {
     const b = await booth({ ...m.storage(), secretAccessKey: 'wrong-secret-0000000000000000000000000000' });
     try {
