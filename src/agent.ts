@@ -4,7 +4,11 @@
 import type { Logger } from 'pino';
 import { ulidFactory } from './core/ids.js';
 import { ChangeFeed } from './server/change-feed.js';
-import { captured, ingest, prepareIngest, unavailable, type IngestResult } from './capture/ingest.js';
+import { captured, prepareIngest, unavailable, type ApiIngestResult } from './capture/ingest.js';
+import { MediaCapture } from './media/capture.js';
+import { MediaIntake } from './media/intake.js';
+import { Uploader } from './media/uploader.js';
+import { storageConfig, type StorageSource } from './storage/config.js';
 import { loadPanelFiles } from './server/panel-files.js';
 import { DslrBooth } from './capture/dslrbooth.js';
 import { HotFolder } from './capture/hot-folder.js';
@@ -111,6 +115,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       ...(useProxy ? { checkReachable: async () => ({ ok: true as const, address: 'via proxy', tlsProtocol: null, durationMs: 0 }) } : {}),
     });
 
+    // The agent's own events (docs/webhooks.md, "Alerts"), captured into the same outbox.
+    const alerts = new AlertMonitor({ store, log, wake: () => dispatcher.wake(), agentVersion: VERSION });
+    const storage: StorageSource = () => storageConfig(store);
+    const uploader = new Uploader({
+      media: store.media,
+      storage,
+      settings: () => store.settings.read(),
+      log,
+      released: () => dispatcher.wake(),
+    });
+    cleanup.unshift(() => uploader.stop());
+
     let server: CaptureServer | null = null;
     const operations: OperationContext = {
       store,
@@ -125,7 +141,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const changes = new ChangeFeed(dir.database, options.nativeBinding);
     cleanup.unshift(() => changes.close());
 
-    const captureDone = (result: IngestResult): IngestResult => {
+    const captureDone = (result: ApiIngestResult): ApiIngestResult => {
       if (result.kind === 'accepted') {
         log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
         dispatcher.wake();
@@ -134,28 +150,56 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       }
       return result;
     };
-    /** dslrBooth's triggers and the hot folder end here, like the JSON API below. */
-    const capture = (body: Buffer) => captureDone(ingest(body, { idempotencyKey: null }, store.queue, store.settings.read(), Date.now()));
+    const media = new MediaCapture({
+      intake: new MediaIntake(dir.media),
+      storage,
+      queue: store.queue,
+      received: (sessionId, name) => store.media.received(sessionId, name),
+      urlOfEvent: (eventId) => store.media.urlOfEvent(eventId),
+      recordReceived: (sessionId, file) => store.media.recordReceived(sessionId, file, Date.now()),
+      diskLow: (disk) => alerts.diskLow(disk),
+      log,
+    });
     /** The JSON API: requests that arrive together are committed together (group commit). */
     const group = new GroupCommit(store.db);
-    const captureRequest = async (body: Buffer, idempotencyKey: string | null): Promise<IngestResult> => {
+    const captureRequest = async (body: Buffer, idempotencyKey: string | null): Promise<ApiIngestResult> => {
       const settings = store.settings.read();
       const now = Date.now();
       const prepared = prepareIngest(body, { idempotencyKey }, settings, now);
       if (prepared.kind !== 'ready') return prepared;
+      const ready = await media.prepare(prepared, settings, now);
+      if (ready.kind !== 'ready') return ready;
+      const { event } = ready;
+      let result: ApiIngestResult;
       try {
         const window = settings.idempotency_window_ms;
         const stored = await group.run(
-          () => store.queue.capture(prepared.event, now, window),
-          () => store.queue.captureBare(prepared.event, now, window),
+          () => store.queue.capture(event, now, window),
+          () => store.queue.captureBare(event, now, window),
         );
-        return captureDone(captured(stored));
+        result = captured(stored);
       } catch (error) {
-        return captureDone(unavailable(error));
+        result = unavailable(error);
       }
+      if (result.kind === 'accepted' && event.media) uploader.wake();
+      return captureDone(await ready.settle(result));
     };
-    const dslrBooth = new DslrBooth(store.db, { settings: () => store.settings.read(), capture, log });
-    const hotFolder = new HotFolderSetting(new HotFolder(store.db, { settings: () => store.settings.read(), capture, log }), log);
+    const dslrBooth = new DslrBooth(store.db, {
+      settings: () => store.settings.read(),
+      capture: (body) => captureRequest(body, null),
+      storageSet: () => storage() !== null,
+      log,
+    });
+    cleanup.unshift(() => dslrBooth.idle());
+    const hotFolder = new HotFolderSetting(
+      new HotFolder(store.db, {
+        settings: () => store.settings.read(),
+        capture: (body) => captureRequest(body, null),
+        storageSet: () => storage() !== null,
+        log,
+      }),
+      log,
+    );
     cleanup.unshift(() => hotFolder.close());
     // Before the capture server answers: a booth program that saves a file once it does must
     // find it sent, not taken for one already there.
@@ -168,12 +212,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         version: VERSION,
         ingestToken: () => store.settings.token('ingest_token'),
         ingest: captureRequest,
+        receiveMedia: (sessionId, name, body, declaredSize) => media.receive(sessionId, name, body, declaredSize, store.settings.read()),
         trigger: (trigger) => {
-          try {
-            dslrBooth.handle(trigger);
-          } catch (error) {
-            log.error({ err: error, dslrbooth: trigger.eventType }, 'dslrBooth trigger could not be handled');
-          }
+          dslrBooth
+            .handle(trigger)
+            .catch((error: unknown) => log.error({ err: error, dslrbooth: trigger.eventType }, 'dslrBooth trigger could not be handled'));
         },
         log,
         panel: {
@@ -188,8 +231,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const listening = server;
     cleanup.unshift(recordListening(dir, listening.port));
     dispatcher.start();
-    // The agent's own events (docs/webhooks.md, "Alerts"), captured into the same outbox.
-    const alerts = new AlertMonitor({ store, log, wake: () => dispatcher.wake(), agentVersion: VERSION });
+    uploader.start();
     alerts.start();
     cleanup.unshift(() => alerts.stop());
     cleanup.unshift(startMaintenance(store, log, [(cutoff) => dslrBooth.prune(cutoff)]));

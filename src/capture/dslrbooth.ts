@@ -4,11 +4,9 @@
 // partial are handled and logged, never turned into garbage. The logs name a session by its
 // id and never hold a trigger's file names or URLs, which can hold a guest's name.
 import type { Database } from 'better-sqlite3';
-import type { Logger } from 'pino';
 import { ulidFactory } from '../core/ids.js';
 import { sessionTypeOfMode, withoutFileName } from '../core/media.js';
-import type { Settings } from '../core/settings.js';
-import type { IngestResult } from './ingest.js';
+import type { ApiIngestResult, BoothCaptureDeps } from './ingest.js';
 import { boothSessionId, sessionPayload } from './session-payload.js';
 
 export interface Trigger {
@@ -61,10 +59,12 @@ const newUlid = ulidFactory();
 
 export class DslrBooth {
   private readonly s;
+  /** Triggers are handled one after another, in the order they came, each to its end. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     db: Database,
-    private readonly deps: { settings: () => Settings; capture: (body: Buffer) => IngestResult; log: Logger; now?: () => number },
+    private readonly deps: BoothCaptureDeps,
   ) {
     this.s = {
       open: db.prepare(`SELECT * FROM dslr_sessions WHERE ended_at IS NULL ORDER BY seq DESC LIMIT 1`),
@@ -83,14 +83,26 @@ export class DslrBooth {
     this.s.prune.run(cutoff);
   }
 
-  handle(trigger: Trigger): void {
+  /** Handles a trigger after those before it; resolves once it is handled. */
+  handle(trigger: Trigger): Promise<void> {
+    const run = this.queue.then(() => this.handleNow(trigger));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when every trigger received so far is handled. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private async handleNow(trigger: Trigger): Promise<void> {
     const now = (this.deps.now ?? Date.now)();
     const open = this.s.open.get() as OpenSession | undefined;
     const { eventType, params } = trigger;
     const [p1 = '', p2 = ''] = params;
     switch (eventType) {
       case 'session_start': {
-        if (open) this.finish(open, now, 'a new session started before session_end');
+        if (open) await this.finish(open, now, 'a new session started before session_end');
         const sessionId = boothSessionId(this.deps.settings(), newUlid(now).toLowerCase());
         this.s.start.run(sessionId, p1 || null, now, now);
         this.deps.log.info({ dslrbooth: eventType, session: sessionId, mode: p1 }, 'dslrBooth session started');
@@ -113,7 +125,7 @@ export class DslrBooth {
           this.deps.log.warn({ dslrbooth: eventType }, 'session_end without session_start: nothing to send');
           return;
         }
-        this.finish(open, now, null);
+        await this.finish(open, now, null);
         return;
       default:
         if (PROGRESS_ONLY.has(eventType)) return this.unless(open, trigger);
@@ -126,7 +138,7 @@ export class DslrBooth {
   }
 
   /** Ends a session: one session webhook when it has a final file, else a logged reason. */
-  private finish(session: OpenSession, now: number, interruption: string | null): void {
+  private async finish(session: OpenSession, now: number, interruption: string | null): Promise<void> {
     const fresh = this.s.open.get() as OpenSession;
     const file = fresh.final_file;
     let outcome: string;
@@ -134,13 +146,20 @@ export class DslrBooth {
       outcome = interruption ? `${interruption}; it had no final file, so nothing was sent` : 'no final file (cancelled?): nothing sent';
     } else {
       const made = sessionPayload(
-        { sessionId: session.session_id, type: sessionTypeOfMode(fresh.mode), file: basename(file), uploadUrl: fresh.upload_url, at: now },
+        {
+          sessionId: session.session_id,
+          type: sessionTypeOfMode(fresh.mode),
+          file: basename(file),
+          upload: this.deps.storageSet() ? file : null,
+          uploadUrl: fresh.upload_url,
+          at: now,
+        },
         this.deps.settings(),
       );
       if (!made.ok) outcome = `not sent: ${made.reason}`;
       else {
-        const result = this.deps.capture(Buffer.from(JSON.stringify(made.payload)));
-        outcome = result.kind === 'invalid' || result.kind === 'unavailable' ? `not sent: ${describe(result)}` : `sent as ${result.id}`;
+        const result = await this.deps.capture(Buffer.from(JSON.stringify(made.payload)));
+        outcome = 'id' in result ? `sent as ${result.id}` : `not sent: ${describe(result)}`;
       }
       if (interruption) outcome = `${interruption}; ${outcome}`;
     }
@@ -156,6 +175,6 @@ function basename(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
 }
 
-function describe(result: Extract<IngestResult, { kind: 'invalid' | 'unavailable' }>): string {
+function describe(result: Exclude<ApiIngestResult, { kind: 'accepted' | 'duplicate' }>): string {
   return result.kind === 'invalid' ? `${result.error}: ${result.issues.map((i) => `${i.path} ${i.message}`).join('; ')}` : result.error;
 }

@@ -15,11 +15,10 @@ import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from 'better-sqlite3';
 import type { FSWatcher } from 'chokidar';
-import type { Logger } from 'pino';
 import { fileRef, sessionTypeOfFile, withoutFileName } from '../core/media.js';
 import type { HotFolderFile } from '../core/read-model.js';
 import type { Settings } from '../core/settings.js';
-import type { IngestResult } from './ingest.js';
+import type { ApiIngestResult, BoothCaptureDeps } from './ingest.js';
 import { boothSessionId, sessionPayload } from './session-payload.js';
 
 export interface HotFolderOptions {
@@ -132,10 +131,12 @@ export class HotFolder {
   private readonly pending = new Set<Promise<void>>();
   /** Files being settled or taken, by path: the watcher and the rescan can both find one. */
   private readonly inProgress = new Set<string>();
+  /** Contents being captured, by hash: a copy of a file under way waits for its row, and is then a repeat. */
+  private readonly capturing = new Set<string>();
 
   constructor(
     private readonly db: Database,
-    private readonly deps: { settings: () => Settings; capture: (body: Buffer) => IngestResult; log: Logger; now?: () => number },
+    private readonly deps: BoothCaptureDeps,
   ) {
     this.s = {
       folder: db.prepare(`SELECT first_watched_at FROM hot_folders WHERE folder = ?`),
@@ -249,8 +250,9 @@ export class HotFolder {
     if (type === null) return;
     const found = await stat(path);
     const hash = await sha256(path);
-    // From here to the file's row nothing is awaited, so two files with one content cannot
-    // both find it untaken.
+    // From here to the capture nothing is awaited, and the content is marked as being captured
+    // until its row is written, so two files with one content cannot both find it untaken.
+    if (this.capturing.has(hash)) return;
     const now = (this.deps.now ?? Date.now)();
     const name = basename(path);
     const listed = this.s.existing.get(w.folder, name) as { size: number; mtime_ms: number } | undefined;
@@ -280,15 +282,21 @@ export class HotFolder {
     }
     const settings = this.deps.settings();
     const ref = fileRef(hash, path);
-    const built = this.payloadFor(path, type, hash, settings);
+    const built = this.payloadFor(path, type, hash, settings, this.deps.storageSet());
     if (!built.ok) {
       record(() => this.s.take.run(hash, path, now, null, `not sent: ${built.reason}`, 0));
       this.deps.log.warn({ file: ref, reason: withoutFileName(built.reason, path, ref) }, 'hot folder: file not sent');
       return;
     }
-    const result = this.deps.capture(Buffer.from(JSON.stringify(built.payload)));
-    if (result.kind === 'unavailable') {
-      // The disk refused the event: leave the file untaken, to be taken at the next start.
+    this.capturing.add(hash);
+    let result: ApiIngestResult;
+    try {
+      result = await this.deps.capture(Buffer.from(JSON.stringify(built.payload)));
+    } finally {
+      this.capturing.delete(hash);
+    }
+    if (result.kind === 'unavailable' || result.kind === 'insufficient-storage') {
+      // The disk refused the event or its copy: leave the file untaken, to be taken at the next start.
       this.deps.log.error({ file: ref, reason: result.error }, 'hot folder: file not captured');
       return;
     }
@@ -322,6 +330,7 @@ export class HotFolder {
     type: NonNullable<ReturnType<typeof sessionTypeOfFile>>,
     hash: string,
     settings: Settings,
+    storageSet: boolean,
   ): { ok: true; payload: Record<string, unknown> } | { ok: false; reason: string } {
     const sidecarFile = `${path}.json`;
     let sidecar: Record<string, unknown> = {};
@@ -337,13 +346,17 @@ export class HotFolder {
     }
     const sidecarSession = (sidecar.session ?? {}) as Record<string, unknown>;
     const sessionId = typeof sidecarSession.id === 'string' ? sidecarSession.id : boothSessionId(settings, hash.slice(0, 16));
-    const made = sessionPayload({ sessionId, type, file: basename(path), uploadUrl: null, at: statSync(path).mtimeMs }, settings);
+    // URLs in the sidecar are the booth's own, and a payload of another type carries its
+    // session's URLs: then the file is not uploaded.
     const urls = typeof sidecarSession.direct_url === 'string' && typeof sidecarSession.site_url === 'string';
+    const otherType = typeof sidecar.type === 'string' && OTHER_TYPES.has(sidecar.type);
+    const upload = storageSet && !urls && !otherType ? path : null;
+    const made = sessionPayload({ sessionId, type, file: basename(path), upload, uploadUrl: null, at: statSync(path).mtimeMs }, settings);
     if (!made.ok && !urls) return made;
     const base: Record<string, unknown> = made.ok
       ? made.payload
       : { type: 'session', timestamp: new Date(statSync(path).mtimeMs).toISOString(), session: { id: sessionId, type } };
-    if (typeof sidecar.type === 'string' && OTHER_TYPES.has(sidecar.type)) {
+    if (otherType) {
       // A whole payload of another type: the file's session fills in what it leaves out.
       return { ok: true, payload: { ...sidecar, session: { ...(base.session as object), ...sidecarSession } } };
     }

@@ -5,15 +5,36 @@
 // those are appended as text before the closing brace, so the rest of the body (key order,
 // spacing, number spelling, unknown fields) reaches the receiver exactly as the booth wrote
 // it, and nothing is ever parsed and re-serialised.
-import { naturalKey, validatePayload, type Issue } from '../core/payload.js';
+import { naturalKey, validatePayload, type IncomingPayload, type Issue } from '../core/payload.js';
+import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
 import type { Captured, DeliveryQueue, NewEvent } from '../store/queue.js';
 
 export type IngestResult =
-  | { kind: 'accepted' | 'duplicate'; id: string; deliveries: number }
+  | {
+      kind: 'accepted' | 'duplicate';
+      id: string;
+      deliveries: number;
+      /** The link the webhooks carry, for a session whose file the agent uploads. */
+      mediaUrl?: string;
+    }
   | { kind: 'invalid'; error: string; issues: Issue[] }
   /** The outbox cannot take the event right now (disk full, read-only); nothing was kept. */
   | { kind: 'unavailable'; error: string };
+
+/** What a booth integration (dslrBooth's triggers, the hot folder) is given to capture with. */
+export interface BoothCaptureDeps {
+  settings: () => Settings;
+  /** The JSON API's capture: a session naming its file is copied in before it is committed. */
+  capture: (body: Buffer) => Promise<ApiIngestResult>;
+  /** Whether the organiser's storage is set: then the file itself is handed over, for the agent to upload. */
+  storageSet: () => boolean;
+  log: Logger;
+  now?: () => number;
+}
+
+/** What the JSON API may also answer: the session's file would leave the disk with less than media_min_free_mb; nothing was kept. */
+export type ApiIngestResult = IngestResult | { kind: 'insufficient-storage'; error: string };
 
 export interface IngestOptions {
   idempotencyKey?: string | null;
@@ -22,9 +43,14 @@ export interface IngestOptions {
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
+/**
+ * `booth-agent emit` ends here, and cannot take a session's file yet; the JSON API, the hot
+ * folder and dslrBooth's triggers take it through media/capture.ts first.
+ */
 export function ingest(raw: Buffer, options: IngestOptions, queue: DeliveryQueue, settings: Settings, now: number): IngestResult {
   const prepared = prepareIngest(raw, options, settings, now);
   if (prepared.kind !== 'ready') return prepared;
+  if (namesFile(prepared.payload)) return fileRefused(NO_STORAGE);
   try {
     return captured(queue.capture(prepared.event, now, settings.idempotency_window_ms));
   } catch (error) {
@@ -32,7 +58,19 @@ export function ingest(raw: Buffer, options: IngestOptions, queue: DeliveryQueue
   }
 }
 
-export type Prepared = { kind: 'ready'; event: NewEvent } | Extract<IngestResult, { kind: 'invalid' }>;
+export type Prepared = { kind: 'ready'; event: NewEvent; payload: IncomingPayload } | Extract<IngestResult, { kind: 'invalid' }>;
+
+export const NO_STORAGE = "needs the organiser's storage (booth-agent storage set); without it, send direct_url and site_url";
+
+/** The session's file, when the payload hands one to the agent. */
+export function namesFile(payload: IncomingPayload): string | null {
+  return payload.type === 'session' ? (payload.session.file ?? null) : null;
+}
+
+/** A capture refused for its file, in the shape of a schema refusal (docs/capture-api.md, "Media"). */
+export function fileRefused(message: string): Extract<IngestResult, { kind: 'invalid' }> {
+  return { kind: 'invalid', error: `session.file: ${message}`, issues: [{ path: 'session.file', message }] };
+}
 
 /** Everything before the outbox: decode, parse, validate, complete. */
 export function prepareIngest(raw: Buffer, options: IngestOptions, settings: Settings, now: number): Prepared {
@@ -72,6 +110,7 @@ export function prepareIngest(raw: Buffer, options: IngestOptions, settings: Set
   return {
     kind: 'ready',
     event: { type: payload.type, body: withFields(body, additions), dedupeKey, occurredAt: timestamp, sessionId: payload.session.id },
+    payload: { ...payload, ...additions } as IncomingPayload,
   };
 }
 

@@ -25,16 +25,32 @@ export interface SessionFacts {
   sessionId: string;
   type: SessionPayload['session']['type'];
   file: string;
+  /** The file's full path, when the agent is to take it in and upload it (the organiser's storage is set). */
+  upload: string | null;
   /** The booth's own public URL for the media (dslrBooth's file_upload), if any. */
   uploadUrl: string | null;
   at: number;
 }
 
-/** The payload, or why it cannot be made (no URL for the media). */
+/**
+ * The payload, or why it cannot be made (no URL for the media). The booth's own URL comes
+ * first; then the file itself, for the agent to upload; then the media URL template.
+ */
 export function sessionPayload(
   facts: SessionFacts,
   settings: Settings,
 ): { ok: true; payload: SessionPayload } | { ok: false; reason: string } {
+  const common = {
+    type: 'session' as const,
+    ...(settings.event_id === null ? {} : { event_id: settings.event_id }),
+    timestamp: new Date(facts.at).toISOString(),
+  };
+  if (facts.uploadUrl === null && facts.upload !== null) {
+    return {
+      ok: true,
+      payload: { ...common, session: { id: facts.sessionId, file: facts.upload, type: facts.type, device: boothDevice(settings) } },
+    };
+  }
   const url =
     facts.uploadUrl ??
     (settings.media_url_template === null
@@ -54,9 +70,7 @@ export function sessionPayload(
   return {
     ok: true,
     payload: {
-      type: 'session',
-      ...(settings.event_id === null ? {} : { event_id: settings.event_id }),
-      timestamp: new Date(facts.at).toISOString(),
+      ...common,
       session: { id: facts.sessionId, direct_url: url, site_url: url, type: facts.type, device: boothDevice(settings) },
     },
   };

@@ -42,6 +42,10 @@ export interface AlertSituation {
    */
   caughtUp: boolean;
   heartbeatIntervalMs: number;
+  /** Sessions' files whose upload failed for good since the last agent.upload_failed. */
+  uploadsFailed: number;
+  /** A capture with media was refused for disk space since the last agent.disk_low. */
+  diskLow: boolean;
   /** How long the agent has run: with no heartbeat in the outbox, the first comes one interval after the start. */
   uptimeMs: number;
 }
@@ -78,6 +82,8 @@ export function alertsDue(s: AlertSituation, coalesceMs: number = ALERT_COALESCE
   if (s.failed > 0 && may('agent.delivery_failed')) due.push('agent.delivery_failed');
   if (s.disabled > 0 && may('agent.endpoint_disabled')) due.push('agent.endpoint_disabled');
   if (backlog && may('agent.backlog_waiting')) due.push('agent.backlog_waiting');
+  if (s.uploadsFailed > 0 && may('agent.upload_failed')) due.push('agent.upload_failed');
+  if (s.diskLow && may('agent.disk_low')) due.push('agent.disk_low');
   const reported = PROBLEM_KINDS.some((kind) => unanswered(s.last, kind));
   // A problem still to be reported (held by the coalescing, say) comes before any all-clear.
   const toReport = s.failed > 0 || s.disabled > 0 || backlog;
@@ -126,7 +132,9 @@ export type AlertFacts =
   | { type: 'agent.endpoint_disabled'; endpoints: readonly DisabledEndpoint[] }
   | { type: 'agent.backlog_waiting'; waitingAfterMs: number; endpointUrl: string | null }
   | { type: 'agent.recovered'; problemSince: number | null }
-  | { type: 'agent.heartbeat'; uptimeMs: number };
+  | { type: 'agent.heartbeat'; uptimeMs: number }
+  | { type: 'agent.upload_failed'; occurrences: number; reason: string | null }
+  | { type: 'agent.disk_low'; freeMb: number; minFreeMb: number };
 
 /**
  * An endpoint's address as alerts show it: its origin, and "/…" for the rest. The path of a
@@ -181,6 +189,10 @@ function ownFields(facts: AlertFacts): Record<string, unknown> {
       return { problem_since: facts.problemSince === null ? null : new Date(facts.problemSince).toISOString() };
     case 'agent.heartbeat':
       return { uptime_ms: facts.uptimeMs };
+    case 'agent.upload_failed':
+      return { occurrences: facts.occurrences, reason: facts.reason };
+    case 'agent.disk_low':
+      return { free_mb: facts.freeMb, min_free_mb: facts.minFreeMb };
   }
 }
 
@@ -211,5 +223,9 @@ function describe(facts: AlertFacts, ctx: AlertContext): string {
         : `all caught up after ${formatDuration(Math.max(0, ctx.now - facts.problemSince))}`;
     case 'agent.heartbeat':
       return `running (Booth Agent ${ctx.agentVersion}, up ${formatDuration(facts.uptimeMs)})`;
+    case 'agent.upload_failed':
+      return `${plural(facts.occurrences, 'photo or video', 'photos or videos')} could not be uploaded${facts.reason ? `: ${facts.reason}` : ''}; their webhooks wait until the storage is fixed and the uploads retried`;
+    case 'agent.disk_low':
+      return `a photo or video was refused: ${facts.freeMb} MB free on the disk, media_min_free_mb is ${facts.minFreeMb} MB`;
   }
 }

@@ -10,6 +10,8 @@ export const AGENT_EVENT_TYPES = [
   'agent.backlog_waiting',
   'agent.recovered',
   'agent.heartbeat',
+  'agent.upload_failed',
+  'agent.disk_low',
 ] as const;
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
 

@@ -1,6 +1,7 @@
 // What a booth integration needs to turn a file into a session payload: the session type
-// from a file's extension or a dslrBooth mode, and the media URL template; and how the logs
-// refer to a file without its name.
+// from a file's extension or a dslrBooth mode, the media URL template; what the agent takes
+// as a session's media file, with the key it is uploaded under; and how the logs refer to a
+// file without its name.
 import type { IncomingPayload } from './payload.js';
 
 type SessionType = Extract<IncomingPayload, { type: 'session' }>['session']['type'];
@@ -60,4 +61,69 @@ export function withoutFileName(text: string, path: string, instead: string): st
   const name = path.split(/[\\/]/).pop() ?? '';
   const withoutPath = text.replaceAll(path, instead);
   return name === '' ? withoutPath : withoutPath.replaceAll(name, instead);
+}
+
+/** The files a session may hand the agent (docs/capture-api.md, "Media"): the hot folder's, and .webp and .heic. */
+const CONTENT_TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.gif': 'image/gif',
+  '.mp4': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.webp': 'image/webp',
+  '.heic': 'image/heic',
+};
+export const MEDIA_EXTENSIONS = Object.keys(CONTENT_TYPES);
+
+/** The content type a media file is uploaded with, or null when it is not a media file. */
+export function mediaContentType(name: string): string | null {
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? null : (CONTENT_TYPES[name.slice(dot).toLowerCase()] ?? null);
+}
+
+/**
+ * Whether a name sent with PUT /v1/sessions/{id}/media/{name} can be a file's name on every
+ * booth's system: no folder in it, nothing Windows refuses, no name that means a folder.
+ */
+export function isPlainFileName(name: string): boolean {
+  return (
+    name.length > 0 &&
+    name.length <= 200 &&
+    name !== '.' &&
+    name !== '..' &&
+    ![...name].some((char) => char.charCodeAt(0) < 0x20 || '\\/:*?"<>|'.includes(char)) &&
+    !/[. ]$/.test(name)
+  );
+}
+
+export interface KeyValues {
+  prefix: string;
+  eventId: number | null;
+  sessionId: string;
+  file: string;
+  at: number;
+}
+
+/** The object's key in the organiser's bucket, from the storage_key_template setting. */
+export function expandStorageKey(template: string, values: KeyValues): string {
+  return template
+    .replaceAll('{prefix}', values.prefix)
+    .replaceAll('{event_id}', values.eventId === null ? 'no-event' : String(values.eventId))
+    .replaceAll('{session_id}', values.sessionId)
+    .replaceAll('{file}', values.file)
+    .replaceAll('{date}', new Date(values.at).toISOString().slice(0, 10));
+}
+
+/**
+ * A session body with its file swapped for the links to the uploaded object: the one body the
+ * agent writes itself (docs/webhooks.md, "Media uploaded by the agent"). Key order and unknown
+ * fields are kept; the links are added at the end of `session`.
+ */
+export function withMediaUrls(body: Buffer, url: string): Buffer {
+  const payload = JSON.parse(body.toString('utf8')) as { session: Record<string, unknown> };
+  delete payload.session.file;
+  payload.session.direct_url = url;
+  payload.session.site_url = url;
+  return Buffer.from(JSON.stringify(payload), 'utf8');
 }

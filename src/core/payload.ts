@@ -62,14 +62,34 @@ const common = {
   timestamp: isoTime.optional(),
 };
 
+// A session either names its URLs, or hands the agent its file (`file`: a path, or the name of
+// a file sent with PUT /v1/sessions/{id}/media/{name}), and the agent sets the URLs once it
+// has uploaded it (docs/capture-api.md, "Media").
 export const sessionPayload = object({
   type: z.literal('session'),
   ...common,
-  session: sessionRef.extend({
-    device: device.optional(),
-    still_template_id: integer.optional(),
-    gif_template_id: integer.optional(),
-  }),
+  session: sessionRef
+    .extend({
+      direct_url: webUrl.optional(),
+      site_url: webUrl.optional(),
+      file: text.min(1, 'must not be empty').optional(),
+      device: device.optional(),
+      still_template_id: integer.optional(),
+      gif_template_id: integer.optional(),
+    })
+    .superRefine((session, ctx) => {
+      if (session.file !== undefined) {
+        if (session.direct_url !== undefined || session.site_url !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['file'], message: 'must not come with direct_url or site_url: the agent sets them' });
+        }
+        return;
+      }
+      for (const field of ['direct_url', 'site_url'] as const) {
+        if (session[field] === undefined) {
+          ctx.addIssue({ code: 'custom', path: [field], message: 'is required (or give session.file instead of both URLs)' });
+        }
+      }
+    }),
 });
 
 export const sharePayload = object({

@@ -30,6 +30,16 @@ const mediaUrlTemplate = z.string().superRefine((template, ctx) => {
   }
 });
 
+/** Where an uploaded file goes in the organiser's bucket. */
+export const STORAGE_KEY_PLACEHOLDERS = ['{prefix}', '{event_id}', '{session_id}', '{file}', '{date}'] as const;
+const storageKeyTemplate = z.string({ error: 'must be text' }).superRefine((template, ctx) => {
+  if (/[{}]/.test(template.replace(/\{(prefix|event_id|session_id|file|date)\}/g, ''))) {
+    ctx.addIssue({ code: 'custom', message: `has an unknown placeholder; the placeholders are ${STORAGE_KEY_PLACEHOLDERS.join(', ')}` });
+  } else if (!template.includes('{file}') || !template.includes('{session_id}')) {
+    ctx.addIssue({ code: 'custom', message: 'must contain {session_id} and {file}, or two files would get the same key' });
+  }
+});
+
 export const settingsSchema = z.object({
   /** The organiser's event this booth is running; used when a payload leaves it out. */
   event_id: count.nonnegative('must not be negative').nullable().default(null),
@@ -45,6 +55,21 @@ export const settingsSchema = z.object({
   hot_folder_import_existing: z.boolean({ error: 'must be true or false' }).default(false),
   /** Poll the folder instead of relying on change notifications (network drives). */
   hot_folder_polling: z.boolean({ error: 'must be true or false' }).default(false),
+  /** The folders a session's file may be taken from (docs/capture-api.md, "Media"), besides the hot folder. */
+  media_roots: z
+    .array(z.string({ error: 'must be a list of folders' }).min(1, 'must not name an empty folder'), {
+      error: 'must be a list of folders, e.g. ["C:\\\\Booth\\\\Output"]',
+    })
+    .default([]),
+  /** The largest media file taken. */
+  media_max_mb: count.min(1, 'must be at least 1').default(2048),
+  /** Below this much free disk space a capture with media is refused (507). */
+  media_min_free_mb: count.min(0, 'must not be negative').default(1024),
+  storage_key_template: storageKeyTemplate.default('{prefix}{event_id}/{session_id}/{file}'),
+  /** The uploads' bandwidth, in kilobits per second; null: as fast as the line allows. */
+  upload_max_kbps: count.min(8, 'must be at least 8').nullable().default(null),
+  /** The local copy of an uploaded file is removed this many days after its upload. */
+  media_keep_days: count.min(0, 'must not be negative').max(3650).default(7),
   /** This booth in session payloads (session.device); null: derived from the machine. */
   device_id: count.nonnegative().nullable().default(null),
   device_name: z.string().nullable().default(null),

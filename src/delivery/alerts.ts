@@ -66,6 +66,8 @@ export class AlertMonitor {
   private pendingFloor: number | null = null;
   private enabled = '';
   private lastLookAt = -Infinity;
+  /** The last capture with media refused for disk space, not yet reported (it is nowhere in the outbox). */
+  private diskRefusal: { freeMb: number; minFreeMb: number } | null = null;
 
   constructor(private readonly deps: AlertMonitorDeps) {
     this.watch = new AlertWatch(deps.store.db);
@@ -91,6 +93,11 @@ export class AlertMonitor {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /** A capture with media was refused for want of disk space: agent.disk_low at the next look. */
+  diskLow(disk: { freeMb: number; minFreeMb: number }): void {
+    this.diskRefusal = disk;
   }
 
   /** Looks once, captures the alerts due, and returns their types. */
@@ -119,6 +126,7 @@ export class AlertMonitor {
         0,
       );
       this.last[type] = { order: this.watch.seqOf(captured.id), capturedAt: now, at: mono };
+      if (type === 'agent.disk_low') this.diskRefusal = null;
       this.deps.log.info({ alert: type, event: captured.id, deliveries: captured.deliveries, summary: body.summary }, 'alert raised');
     }
     this.deps.wake();
@@ -133,6 +141,7 @@ export class AlertMonitor {
     if (subscribed.size === 0) {
       // Nobody watches: what was learnt of the outbox may be out of date when someone does.
       this.pendingFloor = null;
+      this.diskRefusal = null;
       return null;
     }
     const settings = this.deps.store.settings.read();
@@ -146,6 +155,10 @@ export class AlertMonitor {
     };
     const failures = subscribed.has('agent.delivery_failed') ? this.watch.failedBetween(since('agent.delivery_failed'), now) : [];
     const disabled = subscribed.has('agent.endpoint_disabled') ? this.watch.disabledBetween(since('agent.endpoint_disabled'), now) : [];
+    const uploads = subscribed.has('agent.upload_failed')
+      ? this.watch.uploadsFailedBetween(since('agent.upload_failed'), now)
+      : { occurrences: 0, reason: null };
+    const diskRefusal = subscribed.has('agent.disk_low') ? this.diskRefusal : null;
     const counts = this.deps.store.views.closeoutFigures().counts;
     const anyPending = counts.queued + counts.waiting > 0;
     // It walks every delivery still to make: read when an alert is raised or the floor moves.
@@ -182,6 +195,8 @@ export class AlertMonitor {
       backlogOngoing,
       caughtUp: subscribed.has('agent.recovered') && caughtUp(),
       heartbeatIntervalMs: settings.heartbeat_interval_ms,
+      uploadsFailed: uploads.occurrences,
+      diskLow: diskRefusal !== null,
       uptimeMs: mono - this.startedAt,
     };
     const facts = (type: AgentEventType): AlertFacts => {
@@ -196,6 +211,10 @@ export class AlertMonitor {
           return { type, problemSince: this.watch.problemSince(this.last['agent.recovered']?.order ?? 0) };
         case 'agent.heartbeat':
           return { type, uptimeMs: Math.round(situation.uptimeMs) };
+        case 'agent.upload_failed':
+          return { type, ...uploads };
+        case 'agent.disk_low':
+          return { type, ...(diskRefusal ?? { freeMb: 0, minFreeMb: settings.media_min_free_mb }) };
       }
     };
     return { situation, facts, oldestWaitingMs: () => Math.max(0, now - (oldest()?.queuedAt ?? now)) };

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import { errorCode, isTlsCode, UNREACHABLE_CODES } from '../core/network-errors.js';
 import type { AttemptOutcome } from '../core/policy.js';
 import { signatureHeaders, signingKeys, type EndpointSecrets } from '../core/signing.js';
 
@@ -211,22 +212,6 @@ function readHead(body: Readable): Promise<Buffer | null> {
   });
 }
 
-const UNREACHABLE_CODES = new Set([
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_FAIL',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EPROTO',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 /** Turns a failed request into an outcome with a reason an operator can act on. */
 export function classify(
   error: unknown,
@@ -253,19 +238,6 @@ export function classify(
     return { kind: 'no-response', error: `no answer within ${seconds(timeouts.attemptTimeoutMs)}` };
   }
   return { kind: 'no-response', error: messageOf(error) };
-}
-
-export function isTlsCode(code: string): boolean {
-  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code.includes('SELF_SIGNED');
-}
-
-/** The first `code` on the error or its causes (Node's ENOTFOUND, a certificate's code, undici's UND_ERR_…). */
-export function errorCode(error: unknown): string | null {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return null;
 }
 
 function isAbort(error: unknown): boolean {

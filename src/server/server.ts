@@ -5,8 +5,12 @@ import type { Logger } from 'pino';
 import { bearerToken, hostAllowed, idempotencyKeyProblem, tokensEqual } from '../core/request-guard.js';
 import { registerAdminApi, type AdminDeps } from './admin-api.js';
 import type { Trigger } from '../capture/dslrbooth.js';
-import type { IngestResult } from '../capture/ingest.js';
+import type { ApiIngestResult } from '../capture/ingest.js';
 import { CONTENT_SECURITY_POLICY, type PanelFile } from './panel-files.js';
+import { isPlainFileName } from '../core/media.js';
+import type { MediaReceipt } from '../media/capture.js';
+
+const PLAIN_NAME = 'must be a plain file name: no folder, none of \\ / : * ? " < > |, not ending in a dot or a space';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -14,13 +18,18 @@ export interface ServerDeps {
   port: number;
   version: string;
   ingestToken: () => string;
-  ingest: (body: Buffer, idempotencyKey: string | null) => Promise<IngestResult>;
+  ingest: (body: Buffer, idempotencyKey: string | null) => Promise<ApiIngestResult>;
+  /** A session's file sent as a request body (PUT /v1/sessions/{id}/media/{name}). */
+  receiveMedia: (sessionId: string, name: string, body: AsyncIterable<Uint8Array>, declaredSize: number | null) => Promise<MediaReceipt>;
   /** A dslrBooth trigger (docs/capture-api.md), handled after the booth has its answer. */
   trigger: (trigger: Trigger) => void;
   log: Logger;
   /** The operator's panel: its admin API and its files. */
   panel?: { api: Omit<AdminDeps, 'port'>; files: Map<string, PanelFile> };
 }
+
+/** A session whose file the agent uploads: the links its webhooks will carry (docs/capture-api.md, "Media"). */
+const mediaLinks = (url: string | undefined) => (url === undefined ? {} : { direct_url: url, site_url: url });
 
 export interface CaptureServer {
   port: number;
@@ -76,17 +85,51 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
     const result = await deps.ingest(request.body, key ?? null);
     switch (result.kind) {
       case 'accepted':
-        return reply.code(202).send({ id: result.id, deliveries: result.deliveries });
+        return reply.code(202).send({ id: result.id, deliveries: result.deliveries, ...mediaLinks(result.mediaUrl) });
       case 'duplicate':
-        return reply.code(200).send({ id: result.id, deliveries: result.deliveries, duplicate: true });
+        return reply.code(200).send({ id: result.id, deliveries: result.deliveries, duplicate: true, ...mediaLinks(result.mediaUrl) });
       case 'invalid':
         return reply.code(400).send({ error: result.error, issues: result.issues });
       case 'unavailable':
         return reply.code(503).header('retry-after', '10').send({ error: result.error });
+      case 'insufficient-storage':
+        return reply.code(507).send({ error: result.error });
     }
   };
 
   app.get('/healthz', async () => ({ ok: true, version: deps.version }));
+  // A file's bytes, of any type and up to media_max_mb: in a context of its own, whose parser
+  // hands the body on as a stream, so no other route takes anything but JSON.
+  await app.register(async (media) => {
+    media.removeAllContentTypeParsers();
+    media.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    media.put<{ Params: { session_id: string; file_name: string; token?: string } }>(
+      '/v1/sessions/:session_id/media/:file_name',
+      { onRequest: requireIngestToken },
+      async (request, reply) => {
+        const { session_id: sessionId, file_name: name } = request.params;
+        const problem =
+          sessionId === ''
+            ? { path: 'session_id', message: 'must not be empty' }
+            : isPlainFileName(name)
+              ? null
+              : { path: 'file_name', message: PLAIN_NAME };
+        const length = Number(request.headers['content-length']);
+        const receipt: MediaReceipt = problem
+          ? { kind: 'refused', status: 400, error: `${problem.path}: ${problem.message}`, issues: [problem] }
+          : await deps.receiveMedia(
+              sessionId,
+              name,
+              request.body as AsyncIterable<Uint8Array>,
+              Number.isSafeInteger(length) ? length : null,
+            );
+        if (receipt.kind === 'received') return reply.code(201).send({ media: receipt.id, size: receipt.size, sha256: receipt.sha256 });
+        // A body refused before it was read is not read at all: the connection closes with the answer.
+        const { kind: _kind, status, ...answer } = receipt;
+        return reply.code(status).header('connection', 'close').send(answer);
+      },
+    );
+  });
   app.post('/v1/events', { onRequest: requireIngestToken }, capture);
   app.post('/t/:token/v1/events', { onRequest: requireIngestToken }, capture);
   // dslrBooth waits on this answer with its screen, so it comes first; the trigger's work

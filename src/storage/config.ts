@@ -18,6 +18,9 @@ export interface StorageConfig {
   ca?: string | null;
 }
 
+/** The storage as it is set now, or null: asked each time, so that a change takes effect at once. */
+export type StorageSource = () => StorageConfig | null;
+
 /** The storage set for this booth, or null; throws SecretsLockedError when its secret is sealed with a key this process lacks. */
 export function storageConfig(store: Store): StorageConfig | null {
   const stored = store.storage.unlocked();

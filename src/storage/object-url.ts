@@ -1,7 +1,8 @@
 // The link a guest opens for a stored file: the public URL and the key, or, when the bucket
 // is private, a presigned GET that the service honours for 7 days (the longest SigV4 allows).
+// Signing needs no network: a link is made at capture, before the file is uploaded.
 import type { StorageConfig } from './config.js';
-import type { S3 } from './s3-client.js';
+import { loadSdk } from './s3-client.js';
 
 export const PRESIGNED_LINK_SECONDS = 7 * 24 * 60 * 60;
 
@@ -10,9 +11,22 @@ export function publicObjectUrl(publicUrl: string, key: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-/** The link to a key: public when the storage has a public URL, else presigned for PRESIGNED_LINK_SECONDS. */
-export async function objectUrl(config: StorageConfig, s3: S3, key: string): Promise<string> {
+/** The link to a key: public when the storage has a public URL, else presigned at `now` for PRESIGNED_LINK_SECONDS. */
+export async function objectUrl(config: StorageConfig, key: string, now: number): Promise<string> {
   if (config.publicUrl !== null) return publicObjectUrl(config.publicUrl, key);
-  const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
-  return getSignedUrl(s3.client, new s3.sdk.GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: PRESIGNED_LINK_SECONDS });
+  const [{ S3Client, GetObjectCommand }, { getSignedUrl }] = await Promise.all([loadSdk(), import('@aws-sdk/s3-request-presigner')]);
+  const client = new S3Client({
+    endpoint: config.endpoint,
+    region: config.region,
+    forcePathStyle: config.pathStyle,
+    credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+  });
+  try {
+    return await getSignedUrl(client, new GetObjectCommand({ Bucket: config.bucket, Key: key }), {
+      expiresIn: PRESIGNED_LINK_SECONDS,
+      signingDate: new Date(now),
+    });
+  } finally {
+    client.destroy();
+  }
 }

@@ -43,7 +43,7 @@ export interface S3 {
  * costs about 160 ms of CPU, more than undici's 100 ms, and a booth without storage never needs it.
  */
 let loading: Promise<S3Sdk> | null = null;
-const loadSdk = () => {
+export const loadSdk = (): Promise<S3Sdk> => {
   // On Node 20 the SDK prints, once per process when the first client is made, that its releases
   // from January 2027 need Node 22. That is a note for whoever upgrades the dependency, not for a
   // booth operator, so the SDK's documented switch turns it off unless the environment says otherwise.

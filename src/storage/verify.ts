@@ -5,7 +5,8 @@
 import { rootCertificates } from 'node:tls';
 import { ulidFactory } from '../core/ids.js';
 import type { StorageVerifyReport, StorageVerifyStep } from '../core/read-model.js';
-import { classify, errorCode, isTlsCode, loadUndici } from '../delivery/sender.js';
+import { errorCode, isTlsCode } from '../core/network-errors.js';
+import { classify, loadUndici } from '../delivery/sender.js';
 import { s3Config, type StorageConfig } from './config.js';
 import { objectUrl } from './object-url.js';
 import { contentMd5, openS3, type S3 } from './s3-client.js';
@@ -123,7 +124,7 @@ function networkProblem(url: string, error: unknown, what: string, options: Veri
 
 /** Step 2: the test file read back with no credentials, through the link a guest will get. */
 async function readAsGuest(config: StorageConfig, s3: S3, key: string, body: Buffer, options: VerifyOptions): Promise<StorageVerifyStep> {
-  const url = await objectUrl(config, s3, key);
+  const url = await objectUrl(config, key, options.now());
   const shown = config.publicUrl === null ? 'the presigned link' : url;
   const cannot = 'the upload works but guests cannot open the link';
   const { Agent, request } = await loadUndici();

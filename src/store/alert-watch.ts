@@ -66,6 +66,9 @@ export class AlertWatch {
       unsettled: db.prepare(`
         SELECT 1 FROM deliveries d INDEXED BY deliveries_by_status
         WHERE (d.status = 'waiting' OR (d.status = 'queued' AND d.recoveries > 0)) AND ${GUESTS_OF_ENABLED} LIMIT 1`),
+      uploadsFailedBetween: db.prepare(`
+        SELECT COUNT(*) AS occurrences, (SELECT last_error FROM media WHERE status = 'failed' ORDER BY failed_at DESC LIMIT 1) AS reason
+        FROM media WHERE status = 'failed' AND failed_at >= @since AND failed_at < @until`),
       enabled: db.prepare(`SELECT group_concat(id) FROM (SELECT id FROM endpoints WHERE enabled = 1 ORDER BY id)`).pluck(),
     };
   }
@@ -134,6 +137,11 @@ export class AlertWatch {
   /** Whether a guests' delivery waits for an enabled endpoint that cannot be reached, or is being tried again after failing. */
   unsettled(): boolean {
     return this.s.unsettled.get() !== undefined;
+  }
+
+  /** Sessions' files whose upload failed for good in [since, until) and are still failed, with the latest reason. */
+  uploadsFailedBetween(since: number, until: number): { occurrences: number; reason: string | null } {
+    return this.s.uploadsFailedBetween.get({ since, until }) as { occurrences: number; reason: string | null };
   }
 
   /** The enabled endpoints, as one string that changes when they do. */

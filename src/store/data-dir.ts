@@ -10,6 +10,8 @@ export interface DataDir {
   /** Where the running agent records the port it listens on (see live-agent.ts). */
   liveRecord: string;
   logs: string;
+  /** Sessions' files taken in, one folder each (media/intake.ts); made when the first one comes. */
+  media: string;
 }
 
 /** --data-dir, else BOOTH_AGENT_DATA_DIR, else the platform's per-user data folder. */
@@ -22,5 +24,12 @@ export function prepareDataDir(root: string): DataDir {
   if (process.platform !== 'win32') chmodSync(root, 0o700);
   const logs = join(root, 'logs');
   mkdirSync(logs, { recursive: true, mode: 0o700 });
-  return { root, database: join(root, 'outbox.db'), lock: join(root, 'agent.lock'), liveRecord: join(root, 'agent.json'), logs };
+  return {
+    root,
+    database: join(root, 'outbox.db'),
+    lock: join(root, 'agent.lock'),
+    liveRecord: join(root, 'agent.json'),
+    logs,
+    media: join(root, 'media'),
+  };
 }

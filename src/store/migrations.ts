@@ -403,6 +403,55 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`CREATE INDEX deliveries_leased ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL`);
     },
   },
+  {
+    // A session's media held by the agent (docs/capture-api.md, "Media"): the local copy, what
+    // the storage is to check it against, and where its upload stands. A multipart upload's id
+    // and each finished part are recorded as they finish, so a restart resumes at the next part.
+    // A delivery that waits for a file names it in media_id; the upload's completion clears it.
+    version: 150,
+    up(db) {
+      db.exec(`
+        CREATE TABLE media (
+          seq              INTEGER PRIMARY KEY,
+          id               TEXT NOT NULL UNIQUE,         -- med_<ULID>
+          session_id       TEXT NOT NULL,
+          event_id         TEXT,                         -- the session event that named it; NULL: sent, not named yet
+          name             TEXT NOT NULL,                -- the file's name, {file} in the key
+          local_path       TEXT NOT NULL,
+          size             INTEGER NOT NULL,
+          sha256           TEXT NOT NULL,                -- hex
+          content_type     TEXT NOT NULL,
+          key              TEXT,                         -- the object's key, set when an event names it
+          url              TEXT,                         -- the link the webhooks carry
+          status           TEXT NOT NULL CHECK (status IN ('waiting', 'uploading', 'uploaded', 'failed')),
+          upload_id        TEXT,                         -- the multipart upload under way
+          part_size        INTEGER,
+          bytes_done       INTEGER NOT NULL DEFAULT 0,
+          attempts         INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at  INTEGER NOT NULL,
+          last_error       TEXT,
+          failed_at        INTEGER,                      -- when it last failed for good, for agent.upload_failed
+          created_at       INTEGER NOT NULL,
+          uploaded_at      INTEGER,
+          local_removed_at INTEGER,
+          erased_at        INTEGER
+        ) STRICT;
+        CREATE INDEX media_by_session ON media (session_id, seq);
+        CREATE INDEX media_due ON media (status, next_attempt_at) WHERE event_id IS NOT NULL;
+
+        CREATE TABLE media_parts (
+          media_id    TEXT NOT NULL REFERENCES media (id) ON DELETE CASCADE,
+          part_number INTEGER NOT NULL,
+          etag        TEXT NOT NULL,
+          size        INTEGER NOT NULL,
+          PRIMARY KEY (media_id, part_number)
+        ) STRICT;
+
+        ALTER TABLE deliveries ADD COLUMN media_id TEXT;
+        CREATE INDEX deliveries_by_media ON deliveries (media_id) WHERE media_id IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

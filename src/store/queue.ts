@@ -8,6 +8,7 @@
 // hold the same delivery at once because a claim reads and leases in one IMMEDIATE
 // transaction, which holds SQLite's write lock from its first statement.
 import type { Database } from 'better-sqlite3';
+import type { TakenFile } from '../media/intake.js';
 import { ALL_AGENT_EVENTS, isAgentEventType, type EventType, type TypeFilter } from '../core/event-types.js';
 import { ulidFactory } from '../core/ids.js';
 import type { Decision, DeliveryStatus } from '../core/policy.js';
@@ -27,6 +28,16 @@ export interface NewEvent {
   /** A Send Test event: delivered to `onlyEndpoint` alone. */
   test?: boolean;
   onlyEndpoint?: string;
+  /** A session's file the agent took in: recorded with the event, whose deliveries wait for its upload. */
+  media?: NewMedia;
+}
+
+/** A file taken in for a session event (media/intake.ts), with where it is to go. */
+export interface NewMedia extends TakenFile {
+  key: string;
+  url: string;
+  /** Sent earlier with PUT /v1/sessions/{id}/media/{name}: its row exists, and the event names it. */
+  received: boolean;
 }
 
 export interface Captured {
@@ -118,8 +129,19 @@ function prepareStatements(db: Database) {
       ORDER BY created_at, id`),
     oneEndpoint: prepare(`SELECT id, unreachable_since FROM endpoints WHERE id = ?`),
     insertDelivery: prepare(`
-      INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at)
-      VALUES (@id, @eventSeq, @endpointId, @status, @now, @now, @now)`),
+      INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at, media_id)
+      VALUES (@id, @eventSeq, @endpointId, @status, @now, @now, @now, @mediaId)`),
+    insertMedia: prepare(`
+      INSERT INTO media (id, session_id, event_id, name, local_path, size, sha256, content_type, key, url, status, next_attempt_at, created_at)
+      VALUES (@id, @sessionId, @eventId, @name, @localPath, @size, @sha256, @contentType, @key, @url, 'waiting', @now, @now)`),
+    nameReceived: prepare(`
+      UPDATE media SET event_id = @eventId, key = @key, url = @url, next_attempt_at = @now
+      WHERE id = @id AND event_id IS NULL`),
+    // A share of a session whose file is not uploaded yet waits for it, as the session does.
+    pendingMedia: prepare(`
+      SELECT id FROM media INDEXED BY media_by_session
+      WHERE session_id = ? AND event_id IS NOT NULL AND status <> 'uploaded' AND erased_at IS NULL
+      ORDER BY seq DESC LIMIT 1`).pluck(),
     // Claiming is a SELECT of what is due and an UPDATE of each row by its key, in one
     // IMMEDIATE transaction: measured in the running agent, half the cost of one
     // UPDATE … WHERE seq IN (SELECT …) RETURNING, and the rows come with their bodies.
@@ -167,7 +189,7 @@ function prepareStatements(db: Database) {
     resumeEndpoint: prepare(`UPDATE endpoints SET unreachable_since = NULL WHERE id = ?`),
     resumeWaiting: prepare(`
       UPDATE deliveries SET status = 'queued', next_attempt_at = MAX(next_attempt_at, @now), updated_at = @now
-      WHERE endpoint_id = @endpointId AND status = 'waiting'`),
+      WHERE endpoint_id = @endpointId AND status = 'waiting' AND media_id IS NULL`),
     release: prepare(`
       UPDATE deliveries INDEXED BY deliveries_leased SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?`),
     releaseOne: prepare(`UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL WHERE seq = ? AND lease_owner = ?`),
@@ -283,6 +305,7 @@ export class DeliveryQueue {
       sessionId: event.sessionId,
       now,
     });
+    const waitFor = this.recordMedia(event, id, now);
     const targets = (
       event.onlyEndpoint === undefined
         ? this.s.subscribed.all({ type: event.type, alert: isAgentEventType(event.type) ? 1 : 0 })
@@ -294,11 +317,34 @@ export class DeliveryQueue {
         id: deliveryIds[i],
         eventSeq: lastInsertRowid,
         endpointId: endpoint.id,
-        status: endpoint.unreachable_since === null ? 'queued' : 'waiting',
+        status: endpoint.unreachable_since === null && waitFor === null ? 'queued' : 'waiting',
         now,
+        mediaId: waitFor,
       });
     });
     return { id, deliveries: targets.length, duplicate: false, deliveryIds };
+  }
+
+  /**
+   * Records the session's file with its event, and says which file the event's deliveries wait
+   * for: the event's own, or for a share, its session's file while that is not uploaded yet.
+   */
+  private recordMedia(event: NewEvent, eventId: string, now: number): string | null {
+    const media = event.media;
+    if (media === undefined) {
+      return event.type === 'share' && event.sessionId !== null
+        ? ((this.s.pendingMedia.get(event.sessionId) as string | undefined) ?? null)
+        : null;
+    }
+    if (media.received) {
+      if (this.s.nameReceived.run({ id: media.id, eventId, key: media.key, url: media.url, now }).changes !== 1) {
+        throw new Error(`the file ${media.id} was named by another event meanwhile`);
+      }
+    } else {
+      const { received: _received, ...row } = media;
+      this.s.insertMedia.run({ ...row, sessionId: event.sessionId, eventId, now });
+    }
+    return media.id;
   }
 
   /**
@@ -330,6 +376,11 @@ export class DeliveryQueue {
         return rows.map((row) => toClaim(row, params.until));
       }),
     );
+  }
+
+  /** The event captured under `dedupeKey` within the window, if any: a repeat needs no copy of its file. */
+  duplicateOf(dedupeKey: string, now: number, dedupeWindowMs: number): Omit<Captured, 'duplicate' | 'deliveryIds'> | null {
+    return (this.s.findDuplicate.get(dedupeKey, now - dedupeWindowMs) as { id: string; deliveries: number } | undefined) ?? null;
   }
 
   /** Leases one delivery by id, even while its endpoint is held (Send Test tries at once). */
@@ -610,7 +661,8 @@ export class DeliveryQueue {
           else if (kind !== 'none') result.skipped.onItsWay += n;
         }
         const seqs = missing.all(range) as number[];
-        for (const eventSeq of seqs) this.s.insertDelivery.run({ id: `msg_${newUlid(now)}`, eventSeq, endpointId, status, now });
+        for (const eventSeq of seqs)
+          this.s.insertDelivery.run({ id: `msg_${newUlid(now)}`, eventSeq, endpointId, status, now, mediaId: null });
         result.queued += seqs.length;
         if (again) {
           const resent = resend.run(range).changes;

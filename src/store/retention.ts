@@ -1,9 +1,12 @@
 // Keeps the outbox bounded on a booth that runs for months: delivered events lose their
 // personal data after `erase_personal_after_days` (when set), delivered events and alerts
 // older than the retention are pruned (failed ones stay until the operator acts), what the integrations
-// keep of their own is pruned with them, and the WAL file is checkpointed back to empty,
+// keep of their own is pruned with them, the local copies of uploaded media go
+// media_keep_days after their upload, and the WAL file is checkpointed back to empty,
 // so the disk holds what is useful and no more. Runs a minute after start (off the start-up
 // path: a large checkpoint can take a while) and then hourly.
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { containsEmail } from '../core/personal-data.js';
@@ -80,11 +83,25 @@ export async function stripDelivered(db: Database, cutoff: number, now: number, 
   return stripped;
 }
 
+/**
+ * Removes the local copies of sessions' files media_keep_days after their upload (never
+ * before), and those sent with PUT that no event named within as long. Each copy has a folder
+ * of its own (media/intake.ts), removed whole; its row stays, marked, for the operator's views.
+ */
+export async function removeOldCopies(store: Store, cutoff: number, now: number): Promise<number> {
+  const due = store.media.oldCopies(cutoff);
+  for (const copy of due) {
+    await rm(dirname(copy.localPath), { recursive: true, force: true });
+    store.media.copyRemoved(copy.id, now);
+  }
+  return due.length;
+}
+
 export async function maintain(
   store: Store,
   now: number,
   pruners: readonly Pruner[] = [],
-): Promise<{ pruned: number; stripped: number; walCheckpointed: boolean }> {
+): Promise<{ pruned: number; stripped: number; copiesRemoved: number; walCheckpointed: boolean }> {
   const settings = store.settings.read();
   const stripped =
     settings.erase_personal_after_days === null
@@ -93,10 +110,11 @@ export async function maintain(
   const cutoff = now - settings.retention_days * DAY_MS;
   const pruned = await pruneDelivered(store.db, cutoff);
   for (const prune of pruners) prune(cutoff);
+  const copiesRemoved = await removeOldCopies(store, now - settings.media_keep_days * DAY_MS, now);
   // TRUNCATE resets the WAL file to zero bytes when no reader holds an older snapshot;
   // when one does (a CLI command mid-read), the next round does it.
   const [result] = store.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-  return { pruned, stripped, walCheckpointed: result?.busy === 0 };
+  return { pruned, stripped, copiesRemoved, walCheckpointed: result?.busy === 0 };
 }
 
 /**
@@ -115,7 +133,7 @@ export function startMaintenance(
     running ??= (async () => {
       try {
         const done = await maintain(store, now(), pruners);
-        if (done.pruned > 0 || done.stripped > 0) log.info(done, 'outbox maintenance');
+        if (done.pruned > 0 || done.stripped > 0 || done.copiesRemoved > 0) log.info(done, 'outbox maintenance');
       } catch (error) {
         log.error({ err: error }, 'outbox maintenance failed; it is tried again in an hour');
       } finally {

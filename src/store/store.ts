@@ -3,6 +3,7 @@
 import type { Database } from 'better-sqlite3';
 import { openDatabase, openReadOnly } from './database.js';
 import { Endpoints } from './endpoints.js';
+import { MediaStore } from './media.js';
 import { DeliveryQueue } from './queue.js';
 import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
 import { SettingsStore } from './settings-store.js';
@@ -18,6 +19,8 @@ export interface Store {
   settings: SettingsStore;
   /** The organiser's storage for session photos. */
   storage: StorageStore;
+  /** The files held for sessions, and their uploads. */
+  media: MediaStore;
   /** A read-only connection of its own, for a long read (an export); the caller closes it. */
   openReader(): Database;
   close(): void;
@@ -39,6 +42,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     endpoints: new Endpoints(db, box),
     settings: new SettingsStore(db, box),
     storage: new StorageStore(db, box),
+    media: new MediaStore(db),
     openReader: () => openReadOnly(file, options.nativeBinding),
     close: () => db.close(),
   };

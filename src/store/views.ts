@@ -44,10 +44,15 @@ interface DeliveryRow {
 }
 
 // An automatic retry whose endpoint has since turned them off will not happen (store/queue.ts recoverDue).
+// A delivery that waits for its session's file says so where an error would show, with the
+// upload's own reason once it has one (the storage away, a refusal).
 const VIEW_COLUMNS = `
   d.seq, d.id, d.status, e.id AS event_id, e.type, e.test, d.endpoint_id, p.url AS endpoint_url, d.attempts_used,
-  d.next_attempt_at, CASE WHEN p.auto_recover = 'off' THEN NULL ELSE d.recover_at END AS recover_at, d.last_error, e.captured_at,
-  d.delivered_at, e.session_id`;
+  d.next_attempt_at, CASE WHEN p.auto_recover = 'off' THEN NULL ELSE d.recover_at END AS recover_at,
+  CASE WHEN d.media_id IS NULL THEN d.last_error
+    ELSE 'waiting for its photo to be uploaded' || COALESCE(': ' || (SELECT last_error FROM media WHERE id = d.media_id), '') END
+    AS last_error,
+  e.captured_at, d.delivered_at, e.session_id`;
 
 /** The page query for one combination of filters, written so each can use its index. */
 function pageQuery(filter: DeliveryFilter): string {

@@ -24,6 +24,8 @@ const quiet = (changes: Partial<AlertSituation> = {}): AlertSituation => ({
   backlogOngoing: false,
   caughtUp: true,
   heartbeatIntervalMs: 0,
+  uploadsFailed: 0,
+  diskLow: false,
   uptimeMs: MIN,
   ...changes,
 });
@@ -57,6 +59,15 @@ describe('alertsDue: coalescing', () => {
     const situation = quiet({ failed: 1, disabled: 1, subscribed: new Set(['agent.endpoint_disabled'] as const) });
     expect(alertsDue(situation)).toEqual(['agent.endpoint_disabled']);
     expect(alertsDue(quiet({ failed: 1, subscribed: new Set() }))).toEqual([]);
+  });
+});
+
+describe('alertsDue: uploads and the disk', () => {
+  it('raises agent.upload_failed and agent.disk_low at once, then coalesced, and never agent.recovered for them', () => {
+    expect(alertsDue(quiet({ uploadsFailed: 2, diskLow: true }))).toEqual(['agent.upload_failed', 'agent.disk_low']);
+    const last = { 'agent.upload_failed': { order: 1, ageMs: 1000 }, 'agent.disk_low': { order: 2, ageMs: 1000 } };
+    expect(alertsDue(quiet({ uploadsFailed: 1, diskLow: true, last }))).toEqual([]);
+    expect(alertsDue(quiet({ last }))).toEqual([]);
   });
 });
 
@@ -208,14 +219,22 @@ describe('alertBody', () => {
       alertBody({ type: 'agent.backlog_waiting', waitingAfterMs: 60_000, endpointUrl: crm.url }, context),
       alertBody({ type: 'agent.recovered', problemSince: context.now - 23 * MIN }, context),
       alertBody({ type: 'agent.heartbeat', uptimeMs: 3 * 3_600_000 }, context),
+      alertBody({ type: 'agent.upload_failed', occurrences: 2, reason: 'the storage has no such bucket: check the bucket name' }, context),
+      alertBody({ type: 'agent.disk_low', freeMb: 700, minFreeMb: 1024 }, context),
     ];
     expect(bodies.map((b) => b.summary)).toEqual([
       'Booth 2 (event 4711): endpoint https://crm.example.com/… was disabled (disabled by the operator); 41 delivered, 3 failed, 2 waiting',
       'Booth 2 (event 4711): deliveries have waited longer than 60 s: the oldest for 95 s, to https://crm.example.com/…; 41 delivered, 3 failed, 2 waiting',
       'Booth 2 (event 4711): all caught up after 23 min; 41 delivered, 3 failed, 2 waiting',
       'Booth 2 (event 4711): running (Booth Agent 0.1.0, up 3 h); 41 delivered, 3 failed, 2 waiting',
+      'Booth 2 (event 4711): 2 photos or videos could not be uploaded: the storage has no such bucket: check the bucket name; their webhooks wait until the storage is fixed and the uploads retried; 41 delivered, 3 failed, 2 waiting',
+      'Booth 2 (event 4711): a photo or video was refused: 700 MB free on the disk, media_min_free_mb is 1024 MB; 41 delivered, 3 failed, 2 waiting',
     ]);
-    expect(bodies.map((b) => [b.type, b.occurrences, b.waiting_after_ms, b.problem_since, b.uptime_ms])).toEqual([
+    expect(bodies.slice(4).map((b) => [b.occurrences, b.reason, b.free_mb, b.min_free_mb])).toEqual([
+      [2, 'the storage has no such bucket: check the bucket name', undefined, undefined],
+      [undefined, undefined, 700, 1024],
+    ]);
+    expect(bodies.slice(0, 4).map((b) => [b.type, b.occurrences, b.waiting_after_ms, b.problem_since, b.uptime_ms])).toEqual([
       ['agent.endpoint_disabled', 1, undefined, undefined, undefined],
       ['agent.backlog_waiting', undefined, 60_000, undefined, undefined],
       ['agent.recovered', undefined, undefined, '2025-01-15T14:07:00.000Z', undefined],

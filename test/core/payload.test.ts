@@ -104,6 +104,38 @@ describe('payload schemas', () => {
   });
 });
 
+describe('a session that hands the agent its file', () => {
+  const session = (fields: Record<string, unknown>) => ({ type: 'session', event_id: 1, session: { id: 's1', type: 'still', ...fields } });
+  const issues = (value: unknown) => {
+    const result = validatePayload(value);
+    return result.ok ? [] : result.issues;
+  };
+
+  it('takes session.file instead of both URLs', () => {
+    expect(validatePayload(session({ file: '/booth/out/1.jpg' }))).toMatchObject({ ok: true });
+  });
+
+  it('refuses a file with URLs, and a session with neither, naming both ways', () => {
+    expect(issues(session({ file: 'a.jpg', direct_url: 'https://x.test/a.jpg' }))).toEqual([
+      { path: 'session.file', message: 'must not come with direct_url or site_url: the agent sets them' },
+    ]);
+    const either = 'is required (or give session.file instead of both URLs)';
+    expect(issues(session({}))).toEqual([
+      { path: 'session.direct_url', message: either },
+      { path: 'session.site_url', message: either },
+    ]);
+    expect(issues(session({ direct_url: 'https://x.test/a.jpg' }))).toEqual([{ path: 'session.site_url', message: either }]);
+    expect(issues(session({ file: '' }))).toEqual([{ path: 'session.file', message: 'must not be empty' }]);
+  });
+
+  it('is for sessions only: a share still names its URLs', () => {
+    const share = parse('share');
+    delete share.session.direct_url;
+    share.session.file = 'a.jpg';
+    expect(issues(share).map((issue) => issue.path)).toEqual(['session.direct_url']);
+  });
+});
+
 describe('natural keys', () => {
   it('use the ids docs/capture-api.md names, namespaced by type', () => {
     const keys = PAYLOAD_TYPES.map((type) => {

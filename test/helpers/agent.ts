@@ -5,7 +5,8 @@ import { startAgent, type Agent } from '../../src/agent.js';
 import type { Settings } from '../../src/core/settings.js';
 import { generateSecret } from '../../src/core/signing.js';
 import type { Endpoint, NewEndpoint } from '../../src/store/endpoints.js';
-import { openStore } from '../../src/store/store.js';
+import type { StorageConfig } from '../../src/storage/config.js';
+import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from './temp.js';
 
 export const FAST: Partial<Settings> = {
@@ -27,15 +28,22 @@ export interface TestAgent {
   stop(): Promise<void>;
 }
 
-export function configure(dataDir: string, settings: Partial<Settings>): void {
+/** Writes settings, and the organiser's storage if given, into a data folder's outbox before an agent starts. */
+export function configure(dataDir: string, settings: Partial<Settings>, storage: StorageConfig | null = null): void {
   const store = openStore(join(dataDir, 'outbox.db'));
   for (const [key, value] of Object.entries(settings)) store.settings.write(key as keyof Settings, value as never);
+  if (storage) setStorage(store, storage);
   store.close();
 }
 
-export async function startTestAgent(settings: Partial<Settings> = {}): Promise<TestAgent> {
+/** Sets the organiser's storage as `booth-agent storage set` does. */
+export function setStorage(store: Store, { endpoint, ...storage }: StorageConfig): void {
+  store.storage.set({ ...storage, url: endpoint, ca: storage.ca ?? null }, Date.now());
+}
+
+export async function startTestAgent(settings: Partial<Settings> = {}, storage: StorageConfig | null = null): Promise<TestAgent> {
   const dataDir = tempDir('agent-');
-  configure(dataDir, { ...FAST, ...settings });
+  configure(dataDir, { ...FAST, ...settings }, storage);
   const agent = await startAgent({ dataDir, port: 0, stopGraceMs: 500, managedConfig: [] });
   const token = agent.store.settings.token('ingest_token');
   const base = `http://127.0.0.1:${agent.port}`;

@@ -1,0 +1,145 @@
+// A session that hands the agent its file (docs/capture-api.md, "Media"): before the event's
+// transaction, the file is taken in (intake.ts), its key and link are made, and the body gets
+// the link in place of the file. The event and the file's row are then committed together
+// (store/queue.ts); a capture that is not committed leaves no copy behind.
+import type { Logger } from 'pino';
+import { expandStorageKey, withMediaUrls } from '../core/media.js';
+import type { Settings } from '../core/settings.js';
+import { fileRefused, namesFile, NO_STORAGE, type ApiIngestResult, type Prepared } from '../capture/ingest.js';
+import type { StorageSource } from '../storage/config.js';
+import { objectUrl } from '../storage/object-url.js';
+import type { DeliveryQueue, NewEvent } from '../store/queue.js';
+import type { MediaIntake, MediaLimits, Refusal, TakenFile } from './intake.js';
+
+export interface MediaCaptureDeps {
+  intake: MediaIntake;
+  storage: StorageSource;
+  queue: DeliveryQueue;
+  /** A file sent with PUT for this session under this name, not yet named by an event. */
+  received: (sessionId: string, name: string) => TakenFile | null;
+  /** Records a file sent with PUT, for the event that will name it. */
+  recordReceived: (sessionId: string, file: TakenFile) => void;
+  /** The link of the file an earlier event named, for the answer to a repeat. */
+  urlOfEvent: (eventId: string) => string | null;
+  /** A capture refused for disk space: raises agent.disk_low. */
+  diskLow: (disk: { freeMb: number; minFreeMb: number }) => void;
+  log: Logger;
+}
+
+/** What PUT /v1/sessions/{id}/media/{name} answers: 201 with the file's record, or a refusal. */
+export type MediaReceipt =
+  | { kind: 'received'; id: string; size: number; sha256: string }
+  | { kind: 'refused'; status: 400 | 507; error: string; issues?: { path: string; message: string }[] };
+
+/** An event ready for the outbox, with its file; `settle` is called with what became of it. */
+export interface WithMedia {
+  kind: 'ready';
+  event: NewEvent;
+  mediaUrl: string | null;
+  /** Removes the copy when the event was not committed with it (a repeat, a failed commit). */
+  settle: (result: ApiIngestResult) => Promise<ApiIngestResult>;
+}
+
+const FOLDER_SEPARATOR = /[\\/]/;
+
+export class MediaCapture {
+  constructor(private readonly deps: MediaCaptureDeps) {}
+
+  /**
+   * A file sent as a request's body (PUT /v1/sessions/{id}/media/{name}): taken in with the same
+   * checks and sync as a path, and kept for the session until an event names it.
+   */
+  async receive(
+    sessionId: string,
+    name: string,
+    body: AsyncIterable<Uint8Array>,
+    declaredSize: number | null,
+    settings: Settings,
+  ): Promise<MediaReceipt> {
+    if (this.deps.storage() === null) return bodyRefused(NO_STORAGE);
+    const taken = await this.deps.intake.takeStream(name, body, declaredSize, limitsOf(settings));
+    if (!taken.ok) return this.refused(taken) ?? bodyRefused(taken.message);
+    try {
+      this.deps.recordReceived(sessionId, taken.file);
+    } catch (error) {
+      await this.deps.intake.discard(taken.file);
+      throw error;
+    }
+    return { kind: 'received', id: taken.file.id, size: taken.file.size, sha256: taken.file.sha256 };
+  }
+
+  /** A refusal for the disk (507), with its alert; null for one about the file itself. */
+  private refused(refusal: Refusal): Extract<MediaReceipt, { kind: 'refused' }> | null {
+    if (refusal.status === 400) return null;
+    this.deps.log.error({ error: refusal.message, ...refusal.disk }, 'capture with media refused: the disk is low');
+    if (refusal.disk) this.deps.diskLow(refusal.disk);
+    return { kind: 'refused', status: 507, error: refusal.message };
+  }
+
+  /** Takes the session's file in, when the payload names one; otherwise the event as it is. */
+  async prepare(prepared: Extract<Prepared, { kind: 'ready' }>, settings: Settings, now: number): Promise<WithMedia | ApiIngestResult> {
+    const file = namesFile(prepared.payload);
+    const passThrough: WithMedia = { kind: 'ready', event: prepared.event, mediaUrl: null, settle: async (result) => result };
+    if (file === null) return passThrough;
+    const { event } = prepared;
+    if (event.dedupeKey !== null) {
+      const earlier = this.deps.queue.duplicateOf(event.dedupeKey, now, settings.idempotency_window_ms);
+      if (earlier) {
+        const mediaUrl = this.deps.urlOfEvent(earlier.id);
+        return { kind: 'duplicate', ...earlier, ...(mediaUrl === null ? {} : { mediaUrl }) };
+      }
+    }
+    const storage = this.deps.storage();
+    if (storage === null) return fileRefused(NO_STORAGE);
+
+    const sessionId = event.sessionId!;
+    // A bare name is a file sent for this session with PUT; anything with a folder is a path.
+    const bare = !FOLDER_SEPARATOR.test(file);
+    let taken: TakenFile;
+    if (bare) {
+      const received = this.deps.received(sessionId, file);
+      if (received === null) return fileRefused('no such file');
+      taken = received;
+    } else {
+      const result = await this.deps.intake.takePath(file, limitsOf(settings));
+      if (!result.ok) {
+        const disk = this.refused(result);
+        return disk ? { kind: 'insufficient-storage', error: disk.error } : fileRefused(result.message);
+      }
+      taken = result.file;
+    }
+
+    const eventId = prepared.payload.event_id ?? settings.event_id;
+    const key = expandStorageKey(settings.storage_key_template, { prefix: storage.prefix, eventId, sessionId, file: taken.name, at: now });
+    let url: string;
+    try {
+      url = await objectUrl(storage, key, now);
+    } catch (error) {
+      if (!bare) await this.deps.intake.discard(taken);
+      throw error;
+    }
+    return {
+      kind: 'ready',
+      event: { ...event, body: withMediaUrls(event.body, url), media: { ...taken, key, url, received: bare } },
+      mediaUrl: url,
+      settle: async (result) => {
+        if (result.kind === 'accepted') return { ...result, mediaUrl: url };
+        if (!bare) await this.deps.intake.discard(taken);
+        return result;
+      },
+    };
+  }
+}
+
+/** The media settings as the intake takes them; the hot folder is always one of the roots. */
+function limitsOf(settings: Settings): MediaLimits {
+  return {
+    roots: [...settings.media_roots, ...(settings.hot_folder === null ? [] : [settings.hot_folder])],
+    maxMb: settings.media_max_mb,
+    minFreeMb: settings.media_min_free_mb,
+  };
+}
+
+function bodyRefused(message: string): MediaReceipt {
+  return { kind: 'refused', status: 400, error: `body: ${message}`, issues: [{ path: 'body', message }] };
+}

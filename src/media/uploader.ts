@@ -1,0 +1,267 @@
+// The upload lane: sessions' files go to the organiser's storage here, beside the delivery
+// loop and never in its way, so a large video on a thin uplink holds up no webhook but its own.
+// At most two uploads run at once. A file up to 8 MiB goes in one PUT; a larger one in 8 MiB
+// parts, its upload id and each finished part recorded as they finish (store/media.ts), so a
+// restart, even after a kill or a power cut, resumes at the next part. On taking it up again
+// the recorded parts are checked against what the storage lists (ListParts), and an upload the
+// storage has forgotten is aborted and begun again. When a file is in, the webhooks that
+// waited for it are released in the same transaction, and the delivery loop woken.
+import { open, readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Settings } from '../core/settings.js';
+import { uploadProblem } from '../core/upload-outcome.js';
+import { contentMd5, openS3, type S3 } from '../storage/s3-client.js';
+import { s3Config, type StorageConfig, type StorageSource } from '../storage/config.js';
+import type { MediaStore, RecordedPart, Upload } from '../store/media.js';
+import { Throttle } from './throttle.js';
+
+export const PART_BYTES = 8 * 1024 * 1024;
+const MAX_AT_ONCE = 2;
+/** An object's bytes never change under its key (the key names the session and the file). */
+const CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/**
+ * The lane looks for due work at least this often, whatever it was told: an operator's retry
+ * from the command line is another process, and one indexed query every two seconds costs nothing.
+ */
+const LOOK_AT_LEAST_EVERY_MS = 2_000;
+
+export interface UploaderDeps {
+  media: MediaStore;
+  storage: StorageSource;
+  settings: () => Readonly<Settings>;
+  log: Logger;
+  /** A file is in and its webhooks were released: the delivery loop has work. */
+  released: () => void;
+  now?: () => number;
+}
+
+/** The local copy could not be read: no storage will change that. */
+class LocalCopyError extends Error {
+  constructor(cause: unknown) {
+    super(`the local copy of the file cannot be read (${(cause as { code?: string }).code ?? String(cause)})`, { cause });
+  }
+}
+
+export class Uploader {
+  private running = 0;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  /** Consecutive uploads that found the storage unreachable: the wait before the next grows with it. */
+  private offlineStreak = 0;
+  private client: { config: string; s3: Promise<S3> } | null = null;
+  private readonly now: () => number;
+  private readonly throttle: Throttle;
+
+  constructor(private readonly deps: UploaderDeps) {
+    this.now = deps.now ?? Date.now;
+    this.throttle = new Throttle(() => deps.settings().upload_max_kbps);
+  }
+
+  start(): void {
+    const resumed = this.deps.media.resumeCutUploads();
+    if (resumed > 0) this.deps.log.info({ resumed }, 'taking up uploads cut short by the last stop');
+    this.wake();
+  }
+
+  /** Something may be due: a capture with media, the operator's retry. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.running < MAX_AT_ONCE) {
+      const upload = this.deps.media.claim(this.now());
+      if (!upload) break;
+      this.running++;
+      const done: Promise<void> = this.upload(upload).finally(() => {
+        this.running--;
+        this.inFlight.delete(done);
+        this.wake();
+      });
+      this.inFlight.add(done);
+    }
+    if (this.running >= MAX_AT_ONCE) return;
+    const next = this.deps.media.nextDueAt();
+    const wait = next === null ? LOOK_AT_LEAST_EVERY_MS : Math.min(LOOK_AT_LEAST_EVERY_MS, Math.max(0, next - this.now()));
+    this.timer = setTimeout(() => this.wake(), wait);
+    this.timer.unref();
+  }
+
+  /** Stops taking work and cuts what runs; a cut upload is taken up at the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await Promise.allSettled([...this.inFlight]);
+    if (this.client) (await this.client.s3.catch(() => null))?.client.destroy();
+  }
+
+  private async upload(upload: Upload): Promise<void> {
+    const storage = this.deps.storage();
+    if (storage === null) {
+      this.failed(upload, 'no storage is set: set one (booth-agent storage set), then retry the uploads');
+      return;
+    }
+    try {
+      const s3 = await this.s3(storage);
+      if (upload.size <= PART_BYTES) await this.putWhole(s3, storage, upload);
+      else await this.putParts(s3, storage, upload);
+      if (this.stopped) return;
+      const released = this.deps.media.uploaded(upload.id, this.now());
+      this.offlineStreak = 0;
+      this.deps.log.info({ media: upload.id, key: upload.key, bytes: upload.size, released }, 'uploaded');
+      this.deps.released();
+    } catch (error) {
+      if (this.stopped) return;
+      this.settleFailure(upload, error);
+    }
+  }
+
+  private settleFailure(upload: Upload, error: unknown): void {
+    if (error instanceof LocalCopyError) {
+      this.failed(upload, error.message);
+      return;
+    }
+    const problem = uploadProblem(error);
+    const settings = this.deps.settings();
+    const now = this.now();
+    switch (problem.kind) {
+      case 'offline': {
+        // Like an endpoint that cannot be reached: nothing is known of the storage, so no attempt is spent.
+        const wait = Math.min(settings.offline_check_max_ms, settings.offline_check_min_ms * 2 ** Math.min(this.offlineStreak, 20));
+        this.offlineStreak++;
+        this.deps.media.later(upload.id, now + wait, problem.reason, false);
+        break;
+      }
+      case 'busy': {
+        const wait = Math.min(settings.offline_check_max_ms, settings.retry_delay_ms * 2 ** Math.min(upload.attempts, 20));
+        this.deps.media.later(upload.id, now + wait, problem.reason, true);
+        break;
+      }
+      case 'restart':
+        this.deps.media.forgetMultipart(upload.id);
+        this.deps.media.later(upload.id, now, problem.reason, false);
+        break;
+      case 'refused':
+        this.failed(upload, problem.reason);
+        return;
+    }
+    this.deps.log.warn({ media: upload.id, reason: problem.reason }, 'upload put off');
+  }
+
+  private failed(upload: Upload, reason: string): void {
+    this.deps.media.fail(upload.id, reason, this.now());
+    this.deps.log.error({ media: upload.id, key: upload.key, reason }, 'upload failed');
+  }
+
+  /** One client for the storage as it is set now; a changed setting makes a new one. */
+  private s3(storage: StorageConfig): Promise<S3> {
+    const config = JSON.stringify(storage);
+    if (this.client?.config !== config) {
+      const settings = this.deps.settings();
+      this.client?.s3.then((old) => old.client.destroy()).catch(() => undefined);
+      this.client = {
+        config,
+        s3: openS3(s3Config(storage), {
+          connectTimeoutMs: settings.connect_timeout_ms,
+          idleTimeoutMs: settings.attempt_timeout_ms,
+          maxAttempts: 1,
+        }),
+      };
+    }
+    return this.client.s3;
+  }
+
+  private async putWhole(s3: S3, storage: StorageConfig, upload: Upload): Promise<void> {
+    const body = await readFile(upload.localPath).catch((error: unknown) => {
+      throw new LocalCopyError(error);
+    });
+    await s3.client.send(
+      new s3.sdk.PutObjectCommand({
+        Bucket: storage.bucket,
+        Key: upload.key,
+        Body: this.throttle.body(body, this.abort.signal),
+        ContentLength: body.length,
+        ContentType: upload.contentType,
+        CacheControl: CACHE_CONTROL,
+        ContentMD5: contentMd5(body),
+      }),
+      { abortSignal: this.abort.signal },
+    );
+  }
+
+  private async putParts(s3: S3, storage: StorageConfig, upload: Upload): Promise<void> {
+    const signal = { abortSignal: this.abort.signal };
+    const target = { Bucket: storage.bucket, Key: upload.key };
+    let uploadId = upload.uploadId;
+    const partSize = upload.partSize ?? PART_BYTES;
+    const done = new Map<number, RecordedPart>();
+    if (uploadId !== null) {
+      // A part recorded and listed with the same ETag is in; one recorded but not listed is sent again.
+      const listed = await this.listParts(s3, target, uploadId);
+      for (const part of this.deps.media.parts(upload.id)) {
+        if (listed.get(part.partNumber) === part.etag) done.set(part.partNumber, part);
+      }
+    } else {
+      const created = await s3.client.send(
+        new s3.sdk.CreateMultipartUploadCommand({ ...target, ContentType: upload.contentType, CacheControl: CACHE_CONTROL }),
+        signal,
+      );
+      uploadId = created.UploadId!;
+      this.deps.media.beginMultipart(upload.id, uploadId, partSize);
+    }
+    const count = Math.ceil(upload.size / partSize);
+    const file = await open(upload.localPath, 'r').catch((error: unknown) => {
+      throw new LocalCopyError(error);
+    });
+    try {
+      for (let partNumber = 1; partNumber <= count; partNumber++) {
+        if (done.has(partNumber)) continue;
+        const length = Math.min(partSize, upload.size - (partNumber - 1) * partSize);
+        const body = Buffer.allocUnsafe(length);
+        const { bytesRead } = await file.read(body, 0, length, (partNumber - 1) * partSize).catch((error: unknown) => {
+          throw new LocalCopyError(error);
+        });
+        if (bytesRead !== length) throw new LocalCopyError(new Error('the local copy is shorter than recorded'));
+        const sent = await s3.client.send(
+          new s3.sdk.UploadPartCommand({
+            ...target,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: this.throttle.body(body, this.abort.signal),
+            ContentLength: length,
+            ContentMD5: contentMd5(body),
+          }),
+          signal,
+        );
+        const part = { partNumber, etag: sent.ETag!, size: length };
+        this.deps.media.recordPart(upload.id, part);
+        done.set(partNumber, part);
+      }
+    } finally {
+      await file.close();
+    }
+    const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }));
+    await s3.client.send(
+      new s3.sdk.CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      signal,
+    );
+  }
+
+  /** The parts the storage holds for an upload, by number, with their ETags. */
+  private async listParts(s3: S3, target: { Bucket: string; Key: string }, uploadId: string): Promise<Map<number, string>> {
+    const listed = new Map<number, string>();
+    let marker: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const answer = await s3.client.send(
+        new s3.sdk.ListPartsCommand({ ...target, UploadId: uploadId, ...(marker ? { PartNumberMarker: marker } : {}) }),
+        { abortSignal: this.abort.signal },
+      );
+      for (const part of answer.Parts ?? []) listed.set(part.PartNumber!, part.ETag!);
+      if (!answer.IsTruncated) break;
+      marker = answer.NextPartNumberMarker;
+    }
+    return listed;
+  }
+}

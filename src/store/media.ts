@@ -1,0 +1,175 @@
+// The media table (migration 140): the files the agent holds for sessions, and where their
+// uploads stand. What capture writes with its event is in queue.ts, in the event's transaction;
+// the upload lane (media/uploader.ts) claims, records and settles here.
+import type { Database } from 'better-sqlite3';
+import type { TakenFile } from '../media/intake.js';
+
+/** A file the upload lane works on. */
+export interface Upload {
+  id: string;
+  localPath: string;
+  size: number;
+  contentType: string;
+  key: string;
+  uploadId: string | null;
+  partSize: number | null;
+  attempts: number;
+}
+
+export interface RecordedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+const UPLOAD_COLUMNS = `id, local_path AS localPath, size, content_type AS contentType, key, upload_id AS uploadId,
+  part_size AS partSize, attempts`;
+
+export class MediaStore {
+  private readonly s;
+  private readonly atomically: <T>(work: () => T) => T;
+
+  constructor(db: Database) {
+    const transaction = db.transaction((work: () => unknown) => work());
+    this.atomically = <T>(work: () => T) => transaction.immediate(work) as T;
+    this.s = {
+      received: db.prepare(`
+        SELECT id, name, local_path AS localPath, size, sha256, content_type AS contentType FROM media INDEXED BY media_by_session
+        WHERE session_id = ? AND name = ? AND event_id IS NULL AND erased_at IS NULL AND local_removed_at IS NULL
+        ORDER BY seq DESC LIMIT 1`),
+      urlOfEvent: db.prepare(`SELECT url FROM media WHERE event_id = ?`).pluck(),
+      insertReceived: db.prepare(`
+        INSERT INTO media (id, session_id, name, local_path, size, sha256, content_type, status, next_attempt_at, created_at)
+        VALUES (@id, @sessionId, @name, @localPath, @size, @sha256, @contentType, 'waiting', @now, @now)`),
+      // Only this process uploads (the data folder's lock), so an upload found under way at
+      // start was cut short, and is taken up again from its records.
+      resumeCut: db.prepare(`UPDATE media SET status = 'waiting' WHERE status = 'uploading'`),
+      claim: db.prepare(`
+        UPDATE media SET status = 'uploading' WHERE id = (
+          SELECT id FROM media INDEXED BY media_due
+          WHERE event_id IS NOT NULL AND status = 'waiting' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT 1)
+        RETURNING ${UPLOAD_COLUMNS}`),
+      nextDue: db
+        .prepare(`SELECT MIN(next_attempt_at) FROM media INDEXED BY media_due WHERE event_id IS NOT NULL AND status = 'waiting'`)
+        .pluck(),
+      begin: db.prepare(`UPDATE media SET upload_id = ?, part_size = ?, bytes_done = 0 WHERE id = ?`),
+      forgetParts: db.prepare(`DELETE FROM media_parts WHERE media_id = ?`),
+      forgetUpload: db.prepare(`UPDATE media SET upload_id = NULL, part_size = NULL, bytes_done = 0 WHERE id = ?`),
+      part: db.prepare(`INSERT OR REPLACE INTO media_parts (media_id, part_number, etag, size) VALUES (?, ?, ?, ?)`),
+      progress: db.prepare(
+        `UPDATE media SET bytes_done = (SELECT COALESCE(SUM(size), 0) FROM media_parts WHERE media_id = @id) WHERE id = @id`,
+      ),
+      parts: db.prepare(`SELECT part_number AS partNumber, etag, size FROM media_parts WHERE media_id = ? ORDER BY part_number`),
+      uploaded: db.prepare(`
+        UPDATE media SET status = 'uploaded', uploaded_at = @now, upload_id = NULL, bytes_done = size, last_error = NULL
+        WHERE id = @id`),
+      // The deliveries that waited for the file go in the queue, or wait on with an endpoint
+      // that cannot be reached.
+      release: db.prepare(`
+        UPDATE deliveries INDEXED BY deliveries_by_media SET media_id = NULL, updated_at = @now,
+          status = CASE WHEN (SELECT unreachable_since FROM endpoints WHERE id = endpoint_id) IS NULL THEN 'queued' ELSE 'waiting' END,
+          next_attempt_at = MAX(next_attempt_at, @now)
+        WHERE media_id = @id AND status = 'waiting'`),
+      later: db.prepare(`
+        UPDATE media SET status = 'waiting', next_attempt_at = @next, last_error = @reason, attempts = attempts + @spent WHERE id = @id`),
+      fail: db.prepare(
+        `UPDATE media SET status = 'failed', last_error = @reason, attempts = attempts + 1, failed_at = @now WHERE id = @id`,
+      ),
+      // An uploaded file's copy is kept media_keep_days after its upload; one sent with PUT that
+      // no event named as long after it came was never going to be.
+      oldCopies: db.prepare(`
+        SELECT id, local_path AS localPath FROM media
+        WHERE local_removed_at IS NULL AND ((status = 'uploaded' AND uploaded_at < @cutoff) OR (event_id IS NULL AND created_at < @cutoff))`),
+      copyRemoved: db.prepare(`UPDATE media SET local_removed_at = ? WHERE id = ?`),
+      retry: db.prepare(`UPDATE media SET status = 'waiting', attempts = 0, next_attempt_at = @now WHERE status = 'failed'`),
+    };
+  }
+
+  /** The file last sent with PUT for this session under this name that no event has named yet. */
+  received(sessionId: string, name: string): TakenFile | null {
+    return (this.s.received.get(sessionId, name) as TakenFile | undefined) ?? null;
+  }
+
+  /** A file sent with PUT: kept for the session until an event names it. */
+  recordReceived(sessionId: string, file: TakenFile, now: number): void {
+    this.s.insertReceived.run({ ...file, sessionId, now });
+  }
+
+  /** The link of the file an event named, or null when it named none. */
+  urlOfEvent(eventId: string): string | null {
+    return (this.s.urlOfEvent.get(eventId) as string | null | undefined) ?? null;
+  }
+
+  resumeCutUploads(): number {
+    return this.s.resumeCut.run().changes;
+  }
+
+  /** The next file due for upload, now marked as under way; null when none is due. */
+  claim(now: number): Upload | null {
+    return (this.s.claim.get(now) as Upload | undefined) ?? null;
+  }
+
+  /** When the next waiting file is due, or null when none waits. */
+  nextDueAt(): number | null {
+    return (this.s.nextDue.get() as number | null | undefined) ?? null;
+  }
+
+  /** A multipart upload begun: its id is on disk before the first part is sent. */
+  beginMultipart(id: string, uploadId: string, partSize: number): void {
+    this.atomically(() => {
+      this.s.forgetParts.run(id);
+      this.s.begin.run(uploadId, partSize, id);
+    });
+  }
+
+  /** The multipart upload was given up (aborted, or forgotten by the storage). */
+  forgetMultipart(id: string): void {
+    this.atomically(() => {
+      this.s.forgetParts.run(id);
+      this.s.forgetUpload.run(id);
+    });
+  }
+
+  recordPart(id: string, part: RecordedPart): void {
+    this.atomically(() => {
+      this.s.part.run(id, part.partNumber, part.etag, part.size);
+      this.s.progress.run({ id });
+    });
+  }
+
+  parts(id: string): RecordedPart[] {
+    return this.s.parts.all(id) as RecordedPart[];
+  }
+
+  /** The file is in the storage: its deliveries go out. Returns how many were released. */
+  uploaded(id: string, now: number): number {
+    return this.atomically(() => {
+      this.s.uploaded.run({ id, now });
+      this.s.forgetParts.run(id);
+      return this.s.release.run({ id, now }).changes;
+    });
+  }
+
+  /** Tries again at `next`; `spent`: whether this try counts as one of its attempts. */
+  later(id: string, next: number, reason: string, spent: boolean): void {
+    this.s.later.run({ id, next, reason, spent: spent ? 1 : 0 });
+  }
+
+  fail(id: string, reason: string, now: number): void {
+    this.s.fail.run({ id, reason, now });
+  }
+
+  /** Local copies due for removal: uploaded before `cutoff`, or sent before it and never named. */
+  oldCopies(cutoff: number): { id: string; localPath: string }[] {
+    return this.s.oldCopies.all({ cutoff }) as { id: string; localPath: string }[];
+  }
+
+  copyRemoved(id: string, now: number): void {
+    this.s.copyRemoved.run(now, id);
+  }
+
+  /** The operator fixed the storage: every failed upload is tried again now. */
+  retryFailed(now: number): number {
+    return this.s.retry.run({ now }).changes;
+  }
+}

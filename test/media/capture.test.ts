@@ -1,0 +1,189 @@
+// A session that hands the agent its file, through the JSON API of a real agent: the copy and
+// its row are committed with the event, the answer gives the links, the session's webhooks (and
+// its shares') wait for the upload while others go out, and every refusal keeps nothing.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StorageConfig } from '../../src/storage/config.js';
+import { startTestAgent } from '../helpers/agent.js';
+import { useMediaServices } from '../helpers/media.js';
+import { endpointTo } from '../helpers/receiver.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+
+const m = useMediaServices();
+
+async function booth(storage: StorageConfig | null = m.storage(), settings = {}) {
+  const output = tempDir('output-');
+  const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, ...settings }, storage);
+  t.addEndpoint(m.receiver.url, { ...endpointTo(m.receiver) });
+  const media = join(t.dataDir, 'media');
+  const copies = () => {
+    try {
+      return readdirSync(media);
+    } catch {
+      return [];
+    }
+  };
+  const rows = () => t.agent.store.db.prepare('SELECT * FROM media ORDER BY seq').all() as Record<string, any>[];
+  const deliveries = () =>
+    t.agent.store.db
+      .prepare('SELECT e.type, d.status, d.media_id AS mediaId FROM deliveries d JOIN events e ON e.seq = d.event_seq ORDER BY d.seq')
+      .all() as { type: string; status: string; mediaId: string | null }[];
+  return { t, output, copies, rows, deliveries };
+}
+
+const session = (id: string, file: string, extra = '') =>
+  `{"type":"session","event_id":4711,"session":{"id":"${id}","type":"still","file":${JSON.stringify(file)}${extra}},"booth_extra":{"n":1}}`;
+
+describe('a session with its file, through the JSON API', () => {
+  let b: Awaited<ReturnType<typeof booth>>;
+  // The storage is away, so what capture committed stays as it was until the test looks.
+  beforeAll(async () => {
+    await m.s3.down('refuse');
+    b = await booth();
+  });
+  afterAll(async () => {
+    await b.t.stop();
+    await m.s3.up();
+  });
+
+  it('is copied before the answer, which gives the links; the booth may delete its file at once', async () => {
+    const bytes = Buffer.alloc(200_000, 9);
+    writeFileSync(join(b.output, 'IMG 0042.jpg'), bytes);
+    const answer = await b.t.post(session('b7-0042', join(b.output, 'IMG 0042.jpg'), ',"still_template_id":3'));
+    rmSync(join(b.output, 'IMG 0042.jpg'));
+    const url = `${m.storage().publicUrl}/booths/4711/b7-0042/IMG%200042.jpg`;
+    expect(answer).toEqual({ status: 202, json: { id: expect.stringMatching(/^evt_/), deliveries: 1, direct_url: url, site_url: url } });
+    const [row] = b.rows();
+    expect(row).toMatchObject({
+      session_id: 'b7-0042',
+      event_id: answer.json.id,
+      name: 'IMG 0042.jpg',
+      size: 200_000,
+      content_type: 'image/jpeg',
+      key: 'booths/4711/b7-0042/IMG 0042.jpg',
+      url,
+      status: expect.stringMatching(/^(waiting|uploading)$/),
+      attempts: 0,
+    });
+    expect(readFileSync(row!.local_path).equals(bytes)).toBe(true);
+    const body = b.t.agent.store.db.prepare('SELECT body FROM events WHERE id = ?').pluck().get(answer.json.id) as Buffer;
+    expect(JSON.parse(body.toString())).toEqual({
+      type: 'session',
+      event_id: 4711,
+      session: { id: 'b7-0042', type: 'still', still_template_id: 3, direct_url: url, site_url: url },
+      booth_extra: { n: 1 },
+      timestamp: expect.any(String),
+    });
+    expect(b.deliveries()).toEqual([{ type: 'session', status: 'waiting', mediaId: row!.id }]);
+  });
+
+  it('holds the session’s shares with it, while its survey goes out', async () => {
+    const url = b.rows()[0]!.url as string;
+    const ref = `"session":{"id":"b7-0042","direct_url":"${url}","site_url":"${url}","type":"still"}`;
+    const share = `{"type":"share",${ref},"share":{"id":"sh1","type":"email","value":"a@b.test"},"data_capture":{"sections":[]}}`;
+    const survey = `{"type":"survey",${ref},"survey":{"completed_at":"2026-06-01T10:00:00Z","data_capture":{"sections":[]}}}`;
+    expect((await b.t.post(share)).status).toBe(202);
+    expect((await b.t.post(survey)).status).toBe(202);
+    await waitFor('the survey delivered', () => b.deliveries().some((d) => d.type === 'survey' && d.status === 'delivered'));
+    const mediaId = b.rows()[0]!.id;
+    expect(b.deliveries()).toEqual([
+      { type: 'session', status: 'waiting', mediaId },
+      { type: 'share', status: 'waiting', mediaId },
+      { type: 'survey', status: 'delivered', mediaId: null },
+    ]);
+    // The endpoint being resumed (it was reachable all along) does not release them.
+    b.t.agent.store.queue.resumeEndpoint(b.t.agent.store.endpoints.list()[0]!.id, Date.now());
+    expect(b.deliveries().map((d) => d.status)).toEqual(['waiting', 'waiting', 'delivered']);
+    expect(m.receiver.requests.map((r) => JSON.parse(r.body.toString()).type)).not.toContain('session');
+  });
+
+  it('answers a repeat with the first links, copying nothing', async () => {
+    writeFileSync(join(b.output, 'again.jpg'), 'x');
+    const answer = await b.t.post(session('b7-0042', join(b.output, 'again.jpg')));
+    const url = b.rows()[0]!.url;
+    expect(answer).toEqual({
+      status: 200,
+      json: { id: b.rows()[0]!.event_id, deliveries: 1, duplicate: true, direct_url: url, site_url: url },
+    });
+    expect(b.copies()).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'a path outside media_roots',
+      () => '/etc/hostname.jpg',
+      'is outside the folders the agent takes media from (the media_roots setting)',
+    ],
+    ['a file that is not there', () => join(b.output, 'gone.jpg'), 'no such file'],
+    ['a bare name no file was sent under', () => 'never-sent.jpg', 'no such file'],
+    ['an empty file', () => (writeFileSync(join(b.output, 'empty.jpg'), ''), join(b.output, 'empty.jpg')), 'is empty'],
+    ['a folder', () => (mkdirSync(join(b.output, 'dir.jpg'), { recursive: true }), join(b.output, 'dir.jpg')), 'is not a regular file'],
+  ])('refuses %s with 400, keeping nothing', async (_what, path, message) => {
+    const before = { copies: b.copies().length, rows: b.rows().length, deliveries: b.deliveries().length };
+    const answer = await b.t.post(session(`s-${Math.random()}`, path()));
+    expect(answer).toEqual({ status: 400, json: { error: `session.file: ${message}`, issues: [{ path: 'session.file', message }] } });
+    expect({ copies: b.copies().length, rows: b.rows().length, deliveries: b.deliveries().length }).toEqual(before);
+  });
+});
+
+describe('refusals that are about the booth', () => {
+  it('refuses a file with no storage set, as before storage existed, and takes URLs as ever', async () => {
+    const b = await booth(null);
+    try {
+      writeFileSync(join(b.output, 'p.jpg'), 'x');
+      const message = "needs the organiser's storage (booth-agent storage set); without it, send direct_url and site_url";
+      expect(await b.t.post(session('s1', join(b.output, 'p.jpg')))).toEqual({
+        status: 400,
+        json: { error: `session.file: ${message}`, issues: [{ path: 'session.file', message }] },
+      });
+      const withUrls =
+        '{"type":"session","session":{"id":"s2","type":"still","direct_url":"https://x.test/a","site_url":"https://x.test/b"}}';
+      expect(await b.t.post(withUrls)).toMatchObject({ status: 202, json: { deliveries: 1 } });
+      expect((await b.t.post(withUrls)).json).not.toHaveProperty('direct_url');
+      expect(b.copies()).toEqual([]);
+    } finally {
+      await b.t.stop();
+    }
+  });
+
+  it('refuses with 507 when the disk is low, and still takes events without media', async () => {
+    const b = await booth(m.storage(), { media_min_free_mb: 100_000_000 });
+    try {
+      b.t.addEndpoint(m.receiver.url, { ...endpointTo(m.receiver), types: ['agent.disk_low'] });
+      writeFileSync(join(b.output, 'p.jpg'), 'x');
+      expect(await b.t.post(session('s1', join(b.output, 'p.jpg')))).toEqual({
+        status: 507,
+        json: { error: "the booth's disk has less than media_min_free_mb (100000000 MB) free: the file was not taken; free some space" },
+      });
+      expect(b.copies()).toEqual([]);
+      expect(b.rows()).toEqual([]);
+      const withUrls =
+        '{"type":"session","session":{"id":"s2","type":"still","direct_url":"https://x.test/a","site_url":"https://x.test/b"}}';
+      expect((await b.t.post(withUrls)).status).toBe(202);
+      const alert = await waitFor('agent.disk_low', () =>
+        m.receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.disk_low'),
+      );
+      expect(alert).toMatchObject({ min_free_mb: 100_000_000, free_mb: expect.any(Number) });
+      expect(alert.summary).toMatch(/a photo or video was refused: \d+ MB free on the disk, media_min_free_mb is 100000000 MB/);
+    } finally {
+      await b.t.stop();
+    }
+  });
+
+  it('gives a presigned link valid 7 days when the storage has no public URL', async () => {
+    const b = await booth({ ...m.storage(), publicUrl: null });
+    try {
+      writeFileSync(join(b.output, 'p.jpg'), 'x');
+      const answer = await b.t.post(session('s1', join(b.output, 'p.jpg')));
+      expect(answer.status).toBe(202);
+      const link = new URL(answer.json.direct_url);
+      expect(`${link.origin}${link.pathname}`).toBe(m.s3.objectUrl('booths/4711/s1/p.jpg'));
+      expect(link.searchParams.get('X-Amz-Expires')).toBe('604800');
+      expect(link.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await b.t.stop();
+    }
+  });
+});

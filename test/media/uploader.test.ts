@@ -1,0 +1,193 @@
+// The upload lane of a real agent against the S3-compatible test service: a session's photo
+// reaches the bucket, and only then its webhooks go out, with the link; an unreachable storage
+// costs no attempts and the upload goes by itself when it is back; a wrong secret fails the
+// upload at once in words, and a retry after the fix sends it; a large file goes in parts.
+import { createHash, randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { retryFailedUploads } from '../../src/operations/uploads.js';
+import type { StorageConfig } from '../../src/storage/config.js';
+import { setStorage, startTestAgent } from '../helpers/agent.js';
+import { useMediaServices } from '../helpers/media.js';
+import { endpointTo } from '../helpers/receiver.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+
+const m = useMediaServices();
+
+function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, { ca: m.s3.certificate.cert, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+async function booth(storage: StorageConfig = m.storage(), settings = {}) {
+  const output = tempDir('output-');
+  const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, ...settings }, storage);
+  t.addEndpoint(m.receiver.url, endpointTo(m.receiver));
+  const capture = async (sessionId: string, bytes: Buffer, name = 'photo.jpg') => {
+    writeFileSync(join(output, name), bytes);
+    const answer = await t.post(JSON.stringify({ type: 'session', session: { id: sessionId, type: 'still', file: join(output, name) } }));
+    rmSync(join(output, name));
+    expect(answer.status).toBe(202);
+    return answer.json as { id: string; direct_url: string };
+  };
+  const media = (sessionId: string) =>
+    t.agent.store.db.prepare('SELECT * FROM media WHERE session_id = ?').get(sessionId) as Record<string, any>;
+  const statuses = (sessionId: string) =>
+    t.agent.store.db
+      .prepare(`SELECT d.status, d.attempts_used AS attempts FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE e.session_id = ?`)
+      .all(sessionId);
+  const received = (sessionId: string) => m.receiver.requests.filter((r) => JSON.parse(r.body.toString()).session?.id === sessionId);
+  return { t, capture, media, statuses, received, setStorage: (next: StorageConfig) => setStorage(t.agent.store, next) };
+}
+
+describe('the upload lane', () => {
+  it('uploads the photo, then sends the webhook with a link that opens it', async () => {
+    const b = await booth();
+    try {
+      const bytes = randomBytes(300_000);
+      const answer = await b.capture('up-1', bytes);
+      const [delivered] = await waitFor('the session webhook', () => b.received('up-1').length > 0 && b.received('up-1'));
+      const body = JSON.parse(delivered!.body.toString());
+      expect(body.session).toEqual({ id: 'up-1', type: 'still', direct_url: answer.direct_url, site_url: answer.direct_url });
+      expect(m.s3.count('PutObject')).toBeGreaterThan(0);
+      const object = await get(body.session.direct_url);
+      expect(object.status).toBe(200);
+      expect(createHash('sha256').update(object.body).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(object.headers['content-type']).toBe('image/jpeg');
+      expect(object.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(b.media('up-1')).toMatchObject({ status: 'uploaded', attempts: 0, last_error: null, bytes_done: 300_000 });
+      // Sent once the file was in: the upload's PUT came before the webhook.
+      const put = m.s3.requests.find((r) => r.operation === 'PutObject' && r.key === 'booths/1/up-1/photo.jpg')!;
+      expect(put.at).toBeLessThanOrEqual(delivered!.at);
+    } finally {
+      await b.t.stop();
+    }
+  });
+
+  it('waits without spending attempts while the storage cannot be reached, and goes by itself when it can', async () => {
+    const b = await booth();
+    try {
+      await m.s3.down('refuse');
+      await b.capture('up-2', randomBytes(1000));
+      await waitFor('a try that found the storage away', () => /cannot be reached/.test(b.media('up-2').last_error ?? ''));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(b.media('up-2')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading)$/), attempts: 0 });
+      expect(b.statuses('up-2')).toEqual([{ status: 'waiting', attempts: 0 }]);
+      await m.s3.up();
+      await waitFor('the webhook after the storage came back', () => b.received('up-2').length === 1, 10_000);
+      expect(b.media('up-2')).toMatchObject({ status: 'uploaded', attempts: 0 });
+    } finally {
+      await m.s3.up();
+      await b.t.stop();
+    }
+  });
+
+  it('backs off while the storage answers SlowDown, spending attempts, and goes once it stops', async () => {
+    const b = await booth(m.storage(), { offline_check_max_ms: 5_000 });
+    try {
+      await m.s3.down('SlowDown', 1_500);
+      await b.capture('up-slow', randomBytes(1000));
+      await waitFor('a SlowDown answer', () => /busy \(SlowDown\)/.test(b.media('up-slow').last_error ?? ''));
+      await waitFor('the webhook once the storage took it', () => b.received('up-slow').length === 1, 15_000);
+      const spent = b.media('up-slow').attempts as number;
+      // Waits of 150, 300, 600, 1200 ms (retry_delay_ms, doubling) through the 1.5 s outage: four
+      // tries refused, not one per moment.
+      expect(spent).toBeGreaterThanOrEqual(3);
+      expect(spent).toBeLessThanOrEqual(5);
+      expect(b.media('up-slow')).toMatchObject({ status: 'uploaded', last_error: null });
+    } finally {
+      await m.s3.up();
+      await b.t.stop();
+    }
+  });
+
+  it('fails at once on a wrong secret, in words, keeps the webhook waiting, and sends both after the fix and a retry', async () => {
+    const b = await booth({ ...m.storage(), secretAccessKey: 'wrong-secret-0000000000000000000000000000' });
+    try {
+      b.t.addEndpoint(m.receiver.url, { ...endpointTo(m.receiver), types: ['agent.upload_failed'] });
+      await b.capture('up-3', randomBytes(1000));
+      await waitFor('the upload failed', () => b.media('up-3').status === 'failed');
+      expect(b.media('up-3')).toMatchObject({
+        attempts: 1,
+        last_error: 'the storage refused the secret key: check it (booth-agent storage set)',
+      });
+      expect(b.statuses('up-3')).toEqual([{ status: 'waiting', attempts: 0 }]);
+      const [view] = b.t.agent.store.views.list({ status: 'waiting', sessionId: 'up-3', limit: 10 });
+      expect(view?.lastError).toBe(
+        'waiting for its photo to be uploaded: the storage refused the secret key: check it (booth-agent storage set)',
+      );
+      const alert = await waitFor('agent.upload_failed', () =>
+        m.receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.upload_failed'),
+      );
+      expect(alert).toMatchObject({ occurrences: 1, reason: 'the storage refused the secret key: check it (booth-agent storage set)' });
+      b.setStorage(m.storage());
+      expect(retryFailedUploads(b.t.agent.operations)).toEqual({ retried: 1 });
+      expect(b.media('up-3')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading|uploaded)$/), attempts: 0 });
+      await waitFor('the webhook after the retry', () => b.received('up-3').length === 1, 10_000);
+    } finally {
+      await b.t.stop();
+    }
+  });
+
+  it('keeps to upload_max_kbps, for a single PUT and for parts', async () => {
+    const b = await booth(m.storage(), { upload_max_kbps: 16_000 });
+    try {
+      // 2,000,000 bytes a second: 3 MB takes at least 1.25 s after the first quarter second's allowance.
+      const small = randomBytes(3_000_000);
+      let started = Date.now();
+      await b.capture('slow-1', small);
+      await waitFor('the capped upload', () => b.media('slow-1').status === 'uploaded', 20_000);
+      const single = Date.now() - started;
+      const large = randomBytes(10 * 1024 * 1024);
+      started = Date.now();
+      await b.capture('slow-2', large, 'clip.mp4');
+      // A lead captured while the clip uploads goes out at once: the lane holds up nothing else.
+      const lead = JSON.stringify({
+        type: 'survey',
+        session: { id: 'lead-1', type: 'still', direct_url: 'https://x.test/a', site_url: 'https://x.test/a' },
+        survey: { completed_at: '2026-06-01T10:00:00Z', data_capture: { sections: [] } },
+      });
+      expect((await b.t.post(lead)).status).toBe(202);
+      await waitFor('the lead', () => b.received('lead-1').length === 1, 3_000);
+      expect(b.media('slow-2').status).toBe('uploading');
+      await waitFor('the capped parts', () => b.media('slow-2').status === 'uploaded', 30_000);
+      const parts = Date.now() - started;
+      expect(single).toBeGreaterThanOrEqual(1_250);
+      expect(parts).toBeGreaterThanOrEqual(5_000);
+      expect((await m.s3.readObject('booths/1/slow-1/photo.jpg'))?.equals(small)).toBe(true);
+      expect((await m.s3.readObject('booths/1/slow-2/clip.mp4'))?.equals(large)).toBe(true);
+    } finally {
+      await b.t.stop();
+    }
+  }, 60_000);
+
+  it('sends a file above 8 MiB in parts, recording each, and the object is the file', async () => {
+    const b = await booth();
+    try {
+      const before = m.s3.count('UploadPart');
+      const bytes = randomBytes(20 * 1024 * 1024 + 5);
+      const answer = await b.capture('up-4', bytes, 'clip.mp4');
+      await waitFor('the webhook of the clip', () => b.received('up-4').length === 1, 30_000);
+      expect(m.s3.count('UploadPart') - before).toBe(3);
+      const object = await m.s3.readObject('booths/1/up-4/clip.mp4');
+      expect(object?.equals(bytes)).toBe(true);
+      expect(answer.direct_url).toBe(m.s3.objectUrl('booths/1/up-4/clip.mp4'));
+      expect(b.media('up-4')).toMatchObject({ status: 'uploaded', upload_id: null, bytes_done: bytes.length });
+      expect(b.t.agent.store.db.prepare('SELECT COUNT(*) FROM media_parts').pluck().get()).toBe(0);
+      expect(m.s3.incompleteUploads()).toEqual([]);
+    } finally {
+      await b.t.stop();
+    }
+  });
+});
