@@ -66,6 +66,18 @@ describe('booth-agent uploads', () => {
     expect((await uploads('uploads', '--status', 'waiting')).stdout).toBe('no uploads\n');
   });
 
+  it('counts the uploads in status', async () => {
+    const status = await uploads('status');
+    expect(status.stdout).toContain('\nuploads    0 waiting, 0 uploading (0 B of 0 B sent), 2 failed\n');
+    expect(JSON.parse((await uploads('--json', 'status')).stdout).uploads).toEqual({
+      waiting: 0,
+      uploading: 0,
+      failed: 2,
+      bytes: 0,
+      bytesDone: 0,
+    });
+  });
+
   it('refuses bad input with exit status 2', async () => {
     const [uploaded] = await listed('--status', 'uploaded');
     for (const [args, message] of [
