@@ -1,6 +1,6 @@
 // The operator's action on the uploads of sessions' files: after fixing the storage (a key, a
-// permission, a bucket), the uploads that failed are tried again, one or all. The upload lane
-// of a running agent finds them within two seconds, whichever process made the change.
+// permission, a bucket), the uploads that failed are tried again, one or all. The running
+// agent's lane takes them up at once; after a command line's retry, within two seconds.
 import { z } from 'zod';
 import { parseInput, Refusal, type OperationContext } from './context.js';
 
@@ -23,6 +23,7 @@ export function retryUploads(ctx: OperationContext, input: unknown): { retried: 
   if (id === undefined) {
     const retried = ctx.store.media.retryFailed(ctx.now());
     ctx.log.info({ retried, by: 'operator' }, 'retry failed uploads');
+    ctx.wake();
     return { retried };
   }
   const result = ctx.store.media.retryOne(id, ctx.now());
@@ -31,5 +32,6 @@ export function retryUploads(ctx: OperationContext, input: unknown): { retried: 
     throw new Refusal('conflict', `upload ${id} is ${result.status}; only failed uploads can be retried`);
   }
   ctx.log.info({ media: id, from: 'failed', to: 'waiting', by: 'operator' }, 'upload state');
+  ctx.wake();
   return { retried: 1 };
 }
