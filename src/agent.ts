@@ -131,7 +131,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const operations: OperationContext = {
       store,
       log,
-      wake: () => dispatcher.wake(),
+      wake: () => {
+        dispatcher.wake();
+        uploader.wake();
+      },
       livePort: () => server?.port ?? null,
       sender: () => sender,
       owner,

@@ -11,12 +11,13 @@ import { endpoints } from './cards/endpoints.js';
 import { guest } from './cards/guest.js';
 import { header } from './cards/header.js';
 import { storage } from './cards/storage.js';
+import { uploads } from './cards/uploads.js';
 import { byId } from './dom.js';
 import { openCards, showState, type Card } from './page.js';
 import type { PanelState } from './types.js';
 
 /** The cards, in the order they are set up and shown each state. */
-const CARDS: readonly Card[] = [header, day, endpoints, booth, storage, guest, deliveries, deliveryDetail];
+const CARDS: readonly Card[] = [header, day, endpoints, booth, storage, uploads, guest, deliveries, deliveryDetail];
 
 function start(): void {
   if (!adminToken()) {

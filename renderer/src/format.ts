@@ -116,6 +116,18 @@ export function duration(ms: number): string {
   return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`;
 }
 
+/** A size as an operator reads it: "812 B", "4.2 MB", "1.3 GB" (powers of 1,000, as file managers show them). */
+export function size(bytes: number): string {
+  if (bytes < 1000) return `${Math.round(bytes)} B`;
+  const [value, unit] = [
+    [bytes / 1e12, 'TB'],
+    [bytes / 1e9, 'GB'],
+    [bytes / 1e6, 'MB'],
+    [bytes / 1e3, 'kB'],
+  ].find(([v]) => (v as number) >= 0.99995) as [number, string];
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+}
+
 function pad(n: number): string {
   return String(n).padStart(2, '0');
 }

@@ -20,6 +20,11 @@ export type {
   StorageView,
   TestResult,
   TypeFilter,
+  RetriedUploads,
+  RetryUploadsRequest,
+  UploadCounts,
+  UploadPage,
+  UploadView,
   VerifyReport,
   WireSettings,
 } from '../../src/server/admin-types.js';

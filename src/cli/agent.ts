@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { hostAgent, type HostPort } from '../agent-host.js';
 import { DELIVERY_STATUSES } from '../core/policy.js';
+import { sizeWords } from '../core/media.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import { publicEndpoint } from '../store/endpoints.js';
 import { liveAgent } from '../store/live-agent.js';
@@ -48,22 +49,23 @@ function signalPort(): HostPort {
 export function statusCommand(program: Command): void {
   program
     .command('status')
-    .description('whether the agent runs and where, online or not, counts by delivery status, endpoints, last success')
+    .description('whether the agent runs and where, online or not, counts by delivery status, uploads, endpoints, last success')
     .action(async (_options, command: Command) => {
       await withOperations(command, ({ store }, dir) => {
         const live = liveAgent(dir);
-        const { online, heldSince, counts, recovering, lastDeliveredAt } = summarize(store);
+        const { online, heldSince, counts, recovering, lastDeliveredAt, uploads } = summarize(store);
         const retrying =
           recovering.count > 0 ? ` (${recovering.count} retrying by themselves, next at ${localTime(recovering.nextAt)})` : '';
         const endpoints = store.endpoints.list().map(publicEndpoint);
         const agent = !live.running ? 'not running' : live.port === null ? 'starting' : `running on http://127.0.0.1:${live.port}`;
         print(
           command,
-          { running: live.running, port: live.running ? live.port : null, online, counts, recovering, endpoints, lastDeliveredAt },
+          { running: live.running, port: live.running ? live.port : null, online, counts, recovering, uploads, endpoints, lastDeliveredAt },
           [
             `agent      ${agent}`,
             `network    ${online ? 'online' : `endpoint(s) unreachable since ${localTime(heldSince)}`}`,
             `deliveries ${DELIVERY_STATUSES.map((s) => `${counts[s]} ${s}`).join(', ')}${retrying}`,
+            `uploads    ${uploads.waiting} waiting, ${uploads.uploading} uploading (${sizeWords(uploads.bytesDone)} of ${sizeWords(uploads.bytes)} sent), ${uploads.failed} failed`,
             `endpoints  ${endpoints.length === 0 ? 'none' : `\n${endpoints.map((e) => `  ${describeEndpoint(e)}`).join('\n')}`}`,
             `last delivered ${localTime(lastDeliveredAt)}`,
           ].join('\n'),

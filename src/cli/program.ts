@@ -15,6 +15,7 @@ import { closeoutCommand, eraseCommand, exportCommand, replayCommand } from './e
 import { refusalMessage, UsageError } from './output.js';
 import { receiveCommand } from './receive.js';
 import { storageCommand } from './storage.js';
+import { uploadsCommand } from './uploads.js';
 import { panelUrlCommand, tokenCommand } from './urls.js';
 
 /**
@@ -25,6 +26,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   runCommand,
   endpointCommand,
   storageCommand,
+  uploadsCommand,
   configCommand,
   emitCommand,
   statusCommand,

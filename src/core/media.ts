@@ -3,6 +3,7 @@
 // as a session's media file, with the key it is uploaded under; and how the logs refer to a
 // file without its name.
 import type { IncomingPayload } from './payload.js';
+import type { UploadStatus } from './read-model.js';
 
 type SessionType = Extract<IncomingPayload, { type: 'session' }>['session']['type'];
 
@@ -126,4 +127,19 @@ export function withMediaUrls(body: Buffer, url: string): Buffer {
   payload.session.direct_url = url;
   payload.session.site_url = url;
   return Buffer.from(JSON.stringify(payload), 'utf8');
+}
+
+export const UPLOAD_STATUSES: readonly UploadStatus[] = ['waiting', 'uploading', 'uploaded', 'failed'];
+
+/** A size as an operator reads it: "812 B", "4.2 MB", "1.3 GB" (powers of 1,000, as file managers show them). */
+export function sizeWords(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 999.95 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }

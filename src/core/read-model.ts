@@ -32,6 +32,45 @@ export interface DeliveryView {
   sessionId: string | null;
 }
 
+/** Where a session's file's upload to the organiser's storage stands (docs/capture-api.md, "Uploads"). */
+export type UploadStatus = 'waiting' | 'uploading' | 'uploaded' | 'failed';
+
+/** A session's file and where its upload to the organiser's storage stands. */
+export interface UploadView {
+  /** The file's id (med_…), which `uploads retry` takes. */
+  id: string;
+  status: UploadStatus;
+  /** The file's name, as the booth gave it. */
+  name: string;
+  sessionId: string;
+  /** The captured event that named the file. */
+  eventId: string;
+  size: number;
+  /**
+   * Bytes the storage has confirmed. A file up to 8 MiB goes in one request, so it moves from
+   * 0 to its size at once; a larger one moves 8 MiB at a time, as each part finishes.
+   */
+  bytesDone: number;
+  attempts: number;
+  /** Why the last try did not work, in plain words; for a failed upload, why it stopped. */
+  lastError: string | null;
+  /** For a waiting upload: when it is due to be tried. */
+  nextAttemptAt: number | null;
+  createdAt: number;
+  uploadedAt: number | null;
+}
+
+/** The uploads not done yet, for the panel's header and the tray. */
+export interface UploadCounts {
+  waiting: number;
+  uploading: number;
+  failed: number;
+  /** The size of the waiting and uploading files together. */
+  bytes: number;
+  /** Of those bytes, the ones the storage has confirmed. */
+  bytesDone: number;
+}
+
 /** One attempt, as its delivery's history shows it (the response's first bytes apart). */
 export interface AttemptSummary {
   startedAt: number;

@@ -2,6 +2,8 @@
 // `booth-agent closeout`: safe to pack up or not) and the menu, as plain data. main.ts
 // turns it into Electron's Tray and Menu; everything here is tested in Node.
 import { closeoutVerdict } from '../core/closeout.js';
+import { sizeWords } from '../core/media.js';
+import type { UploadCounts } from '../core/read-model.js';
 import type { DeliverySummary } from '../store/store.js';
 
 export type TrayIcon = 'delivered' | 'waiting' | 'failed' | 'paused';
@@ -80,8 +82,18 @@ function tooltipLines(summary: DeliverySummary | null): string[] {
   return [
     `Booth Agent: ${head}`,
     `${verdict.charAt(0).toUpperCase()}${verdict.slice(1)}`,
+    ...uploadLine(summary.uploads),
     `${delivered} delivered · ${queued} queued · ${waiting} waiting · ${failed} failed`,
   ];
+}
+
+/** "Uploading 3 photos (45 MB)", and the uploads that failed; nothing when none waits or failed. */
+function uploadLine(uploads: UploadCounts): string[] {
+  const going = uploads.waiting + uploads.uploading;
+  const failed = uploads.failed > 0 ? `${uploads.failed} upload${uploads.failed === 1 ? '' : 's'} failed` : null;
+  if (going === 0) return failed === null ? [] : [`${failed.charAt(0).toUpperCase()}${failed.slice(1)}: open the panel`];
+  const line = `Uploading ${going} photo${going === 1 ? '' : 's'} (${sizeWords(uploads.bytes)})`;
+  return [failed === null ? line : `${line}, ${failed}`];
 }
 
 /**

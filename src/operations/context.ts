@@ -14,8 +14,9 @@ export interface OperationContext {
   /** The agent's log (the CLI writes its actions to the same file). */
   readonly log: Logger;
   /**
-   * Tells the delivery loop to look again now. In the running agent it wakes its loop;
-   * from the CLI it does nothing, since a running agent sees the change within a second.
+   * Tells the delivery loop and the upload lane to look again now. In the running agent it
+   * wakes them; from the CLI it does nothing, since a running agent sees the change within
+   * a second (the upload lane within two).
    */
   wake(): void;
   /** The port the agent of this data folder listens on, or null when none is running. */

@@ -32,7 +32,9 @@ import { closeout } from '../operations/closeout.js';
 import { eraseGuest } from '../operations/erase.js';
 import { changeSettings } from '../operations/settings.js';
 import { removeStorage, setStorage, showStorage, verifyStorage } from '../operations/storage.js';
+import { retryUploads } from '../operations/uploads.js';
 import { agentUrls } from '../operations/urls.js';
+import { UPLOAD_STATUSES } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
 import { publicEndpoint } from '../store/endpoints.js';
 import { summarize } from '../store/store.js';
@@ -50,11 +52,13 @@ import type {
   RemovedEndpoint,
   RemovedStorage,
   ReplayResult,
+  RetriedUploads,
   RevealedSecret,
   RotatedSecret,
   StorageVerifyReport,
   StorageView,
   TestResult,
+  UploadPage,
   VerifyReport,
   WireSettings,
 } from './admin-types.js';
@@ -85,6 +89,11 @@ const deliveriesQuery = z.object({
     .optional()
     .transform((s) => s || undefined),
   before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const uploadsQuery = z.object({
+  status: z.enum(UPLOAD_STATUSES as [string, ...string[]]).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
@@ -222,6 +231,13 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   );
   app.put('/api/storage', (request, reply) => answer<StorageView>(reply, () => setStorage(operations, jsonBody(request))));
   app.delete('/api/storage', (_request, reply) => answer<RemovedStorage>(reply, () => removeStorage(operations)));
+  app.get('/api/uploads', (request, reply) =>
+    answer<UploadPage>(reply, () => {
+      const { status, limit } = parseInput(uploadsQuery, request.query);
+      return { items: store.media.list({ status: status as (typeof UPLOAD_STATUSES)[number] | undefined, limit }), now: Date.now() };
+    }),
+  );
+  app.post('/api/uploads/retry', (request, reply) => answer<RetriedUploads>(reply, () => retryUploads(operations, jsonBody(request))));
   app.post('/api/storage/verify', (_request, reply) => answer<StorageVerifyReport>(reply, () => verifyStorage(operations)));
 
   app.post('/api/endpoints', (request, reply) =>

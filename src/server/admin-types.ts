@@ -26,6 +26,9 @@ import type {
   StorageVerifyStep,
   StorageView,
   TestResult,
+  UploadCounts,
+  UploadStatus,
+  UploadView,
   VerifyReport,
 } from '../core/read-model.js';
 import type { Settings } from '../core/settings.js';
@@ -53,6 +56,9 @@ export type {
   StorageView,
   TestResult,
   TypeFilter,
+  UploadCounts,
+  UploadStatus,
+  UploadView,
   VerifyReport,
 };
 
@@ -79,6 +85,8 @@ export interface PanelState {
   endpoints: EndpointView[];
   /** The organiser's storage for session photos, without its secret; null when none is set. */
   storage: StorageView | null;
+  /** Sessions' files not in the storage yet (waiting, uploading), their bytes, and the failed uploads. */
+  uploads: UploadCounts;
   /** A managed configuration file that could not be applied, and why. */
   managedConfigProblem: string | null;
   ingest: { token: string; url: string; pathUrl: string; dslrBoothUrl: string };
@@ -191,6 +199,25 @@ export interface StorageRequest {
   pathStyle?: boolean;
   /** One more certificate authority (PEM) to trust, for a MinIO on a private certificate. */
   ca?: string | null;
+}
+
+/**
+ * GET /api/uploads?status=&limit=: the uploads, newest first (limit 1 to 200, default 50),
+ * and the agent's clock when it read them, so the panel can tell a rate from two readings.
+ */
+export interface UploadPage {
+  items: UploadView[];
+  now: number;
+}
+
+/** POST /api/uploads/retry: one failed upload (`id`) or every failed one (`all: true`); 404/409 for an id that is not a failed upload. */
+export interface RetryUploadsRequest {
+  id?: string;
+  all?: true;
+}
+
+export interface RetriedUploads {
+  retried: number;
 }
 
 /** DELETE /api/storage (404 when none is set). */

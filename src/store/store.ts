@@ -8,7 +8,7 @@ import { DeliveryQueue } from './queue.js';
 import { secretBoxFromEnv, type SecretBox } from './secret-box.js';
 import { SettingsStore } from './settings-store.js';
 import { StorageStore } from './storage.js';
-import type { CloseoutFigures, Recovering, StatusCounts } from '../core/read-model.js';
+import type { CloseoutFigures, Recovering, StatusCounts, UploadCounts } from '../core/read-model.js';
 import { DeliveryViews } from './views.js';
 
 export interface Store {
@@ -60,6 +60,8 @@ export interface DeliverySummary {
   lastDeliveredAt: number | null;
   /** What "safe to pack up?" is decided on (core/closeout.ts): the guests' deliveries, and events sent nowhere. */
   closeout: CloseoutFigures;
+  /** Sessions' files not in the storage yet, and those whose upload failed. */
+  uploads: UploadCounts;
 }
 
 export function summarize(store: Store): DeliverySummary {
@@ -72,5 +74,6 @@ export function summarize(store: Store): DeliverySummary {
     recovering: store.views.recovering(),
     lastDeliveredAt: store.views.lastDeliveredAt(),
     closeout: store.views.closeoutFigures(),
+    uploads: store.media.counts(),
   };
 }

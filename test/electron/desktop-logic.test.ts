@@ -18,6 +18,7 @@ const summary = (counts: Partial<DeliverySummary['counts']> = {}, extra: Partial
     counts: all,
     recovering: { count: 0, nextAt: null },
     closeout: { counts: all, unsent: 0 },
+    uploads: { waiting: 0, uploading: 0, failed: 0, bytes: 0, bytesDone: 0 },
     ...extra,
   };
 };
@@ -63,6 +64,35 @@ describe('trayModel', () => {
     );
     // The three lines whole would not have fitted: the counts line is what went.
     expect(`${tooltip}\n1234567 delivered · 234567 queued · 345678 waiting · 456789 failed`.length).toBeGreaterThan(TOOLTIP_MAX);
+  });
+
+  it('says how many photos are uploading and their size, after the verdict (the counts give way)', () => {
+    const uploading = (uploads: Partial<DeliverySummary['uploads']>) =>
+      trayModel(
+        summary({ delivered: 2, waiting: 3 }, { uploads: { waiting: 0, uploading: 0, failed: 0, bytes: 0, bytesDone: 0, ...uploads } }),
+        true,
+      ).tooltip;
+    expect(uploading({ waiting: 1, uploading: 2, bytes: 45_000_000, bytesDone: 8_388_608 })).toBe(
+      'Booth Agent: 3 waiting for the network\nNot safe to pack up: 3 not delivered\nUploading 3 photos (45 MB)',
+    );
+    expect(uploading({ uploading: 1, bytes: 812, failed: 2 }).split('\n')[2]).toBe('Uploading 1 photo (812 B), 2 uploads failed');
+    expect(uploading({ failed: 1 }).split('\n')[2]).toBe('1 upload failed: open the panel');
+    expect(uploading({}).split('\n')[2]).toBe('2 delivered · 0 queued · 3 waiting · 0 failed');
+  });
+
+  it('drops the counts, then the uploads, to stay within the limit', () => {
+    const big = summary(
+      { delivered: 1_234_567, waiting: 345_678 },
+      { uploads: { waiting: 345_000, uploading: 2, failed: 0, bytes: 1_234_567_890_123, bytesDone: 0 } },
+    );
+    big.closeout.unsent = 98_765;
+    const tooltip = trayModel(big, true).tooltip;
+    expect(tooltip.length).toBeLessThanOrEqual(TOOLTIP_MAX);
+    expect(tooltip).toBe(
+      'Booth Agent: 345678 waiting for the network\nNot safe to pack up: 345678 not delivered, 98765 events with no endpoint',
+    );
+    // The uploads line is what went, and the counts with it.
+    expect(`${tooltip}\nUploading 345002 photos (1.2 TB)`.length).toBeGreaterThan(TOOLTIP_MAX);
   });
 
   it('cuts a start error too long to show with an ellipsis, never inside a character', () => {

@@ -7,7 +7,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { retryFailedUploads } from '../../src/operations/uploads.js';
+import { retryUploads } from '../../src/operations/uploads.js';
 import type { StorageConfig } from '../../src/storage/config.js';
 import { setStorage, startTestAgent } from '../helpers/agent.js';
 import { useMediaServices } from '../helpers/media.js';
@@ -132,7 +132,7 @@ describe('the upload lane', () => {
       );
       expect(alert).toMatchObject({ occurrences: 1, reason: 'the storage refused the secret key: check it (booth-agent storage set)' });
       b.setStorage(m.storage());
-      expect(retryFailedUploads(b.t.agent.operations)).toEqual({ retried: 1 });
+      expect(retryUploads(b.t.agent.operations, { all: true })).toEqual({ retried: 1 });
       expect(b.media('up-3')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading|uploaded)$/), attempts: 0 });
       await waitFor('the webhook after the retry', () => b.received('up-3').length === 1, 10_000);
     } finally {

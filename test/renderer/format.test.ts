@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { chosenTypes, clock, duration, endpointFacts, headline, relative, subscriptionWords } from '../../renderer/src/format.js';
-import { BACKLOG_THRESHOLD, DrainTracker } from '../../renderer/src/progress.js';
+import { chosenTypes, clock, duration, endpointFacts, headline, relative, size, subscriptionWords } from '../../renderer/src/format.js';
+import { BACKLOG_THRESHOLD, DrainTracker, UploadRates } from '../../renderer/src/progress.js';
+import { sizeWords } from '../../src/core/media.js';
 import type { EndpointView } from '../../src/server/admin-types.js';
 
 const counts = (queued = 0, waiting = 0, delivered = 0, failed = 0) => ({ queued, waiting, delivered, failed });
@@ -165,5 +166,42 @@ describe('DrainTracker', () => {
     const drain = new DrainTracker();
     drain.update(counts(100, 0, 0), 0);
     expect(drain.update(counts(100, 0, 50), 1000)).toMatchObject({ sent: 50, total: 150 });
+  });
+});
+
+describe('size', () => {
+  it.each([
+    [0, '0 B'],
+    [999, '999 B'],
+    [1000, '1.0 kB'],
+    [8_388_608, '8.4 MB'],
+    [17_000_000, '17 MB'],
+    [999_999, '1.0 MB'],
+    [1_300_000_000, '1.3 GB'],
+    [1_234_567_890_123, '1.2 TB'],
+  ])('%d bytes: %s, in the panel as in the CLI and the tray', (bytes, words) => {
+    expect(size(bytes)).toBe(words);
+    expect(sizeWords(bytes)).toBe(words);
+  });
+});
+
+describe('UploadRates', () => {
+  const MiB = 1024 * 1024;
+  it('has no rate until a part has finished since the first reading, then the rate and the time left', () => {
+    const rates = new UploadRates();
+    const upload = (bytesDone: number) => [{ id: 'med_1', bytesDone, size: 24 * MiB }];
+    expect(rates.update(upload(0), 0).get('med_1')).toEqual({ perSecond: null, remainingMs: null });
+    expect(rates.update(upload(0), 1000).get('med_1')).toEqual({ perSecond: null, remainingMs: null });
+    expect(rates.update(upload(8 * MiB), 4000).get('med_1')).toEqual({ perSecond: 2 * MiB, remainingMs: 8000 });
+    expect(rates.update(upload(16 * MiB), 8000).get('med_1')).toEqual({ perSecond: 2 * MiB, remainingMs: 4000 });
+  });
+
+  it('forgets readings older than a minute, and an upload no longer under way', () => {
+    const rates = new UploadRates();
+    rates.update([{ id: 'med_1', bytesDone: 0, size: 100 }], 0);
+    expect(rates.update([{ id: 'med_1', bytesDone: 50, size: 100 }], 70_000).get('med_1')).toEqual({ perSecond: null, remainingMs: null });
+    expect(rates.update([], 71_000).size).toBe(0);
+    // Begun again after a retry: the earlier readings are not held against it.
+    expect(rates.update([{ id: 'med_1', bytesDone: 0, size: 100 }], 72_000).get('med_1')?.perSecond).toBeNull();
   });
 });

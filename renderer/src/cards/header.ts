@@ -2,7 +2,7 @@
 // the backlog draining after an outage, warnings, and Pause and Retry all failed.
 import { api } from '../api.js';
 import { byId, h } from '../dom.js';
-import { clock, duration, headline, relative } from '../format.js';
+import { clock, duration, headline, relative, size } from '../format.js';
 import { act, type Card } from '../page.js';
 import { DrainTracker } from '../progress.js';
 import type { PanelState } from '../types.js';
@@ -28,6 +28,7 @@ function renderHeader(state: PanelState): void {
   title.textContent = line.text;
   title.dataset.tone = line.tone;
   const { counts } = state;
+  const uploading = state.uploads.waiting + state.uploads.uploading;
   const last =
     state.lastDeliveredAt === null
       ? 'nothing delivered yet'
@@ -38,8 +39,12 @@ function renderHeader(state: PanelState): void {
     `${counts.waiting} waiting`,
     `${counts.failed} failed`,
     state.online ? 'online' : `offline since ${clock(state.heldSince ?? Date.now())}`,
+    uploading > 0 ? `uploading ${uploading} photo${uploading === 1 ? '' : 's'} (${size(state.uploads.bytes)})` : null,
+    state.uploads.failed > 0 ? `${state.uploads.failed} upload${state.uploads.failed === 1 ? '' : 's'} failed` : null,
     last,
-  ].join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const packUp = byId('pack-up');
   packUp.textContent = state.closeout.safe
     ? `Safe to pack up: ${state.closeout.verdict.replace(/^safe to pack up: /, '')}`
