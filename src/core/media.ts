@@ -127,3 +127,14 @@ export function withMediaUrls(body: Buffer, url: string): Buffer {
   payload.session.site_url = url;
   return Buffer.from(JSON.stringify(payload), 'utf8');
 }
+
+/** A size in MB (MiB, as media_max_mb counts them) for the operator: one decimal below 10 MB. */
+export function megabytes(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  return `${mb < 10 ? Math.round(mb * 10) / 10 : Math.round(mb)} MB`;
+}
+
+/** "3 photos (45 MB)": session files as the operator reads of them. */
+export function photosWords(count: number, bytes: number): string {
+  return `${count} ${count === 1 ? 'photo' : 'photos'} (${megabytes(bytes)})`;
+}

@@ -430,6 +430,7 @@ describe("the organiser's data", () => {
       responseSnippets: 0,
       hotFolderRecords: 1,
       dslrSessions: 0,
+      media: 0,
     };
     expect(result).toMatchObject({ dryRun: false, kind: 'phone', counts, auditId: 1, alreadySent: [] });
     expect(planned).toMatchObject({ dryRun: true, counts, auditId: null, identifierHash: result.identifierHash });
