@@ -189,6 +189,13 @@ export interface CloseoutFigures {
   counts: StatusCounts;
   /** Events captured with no endpoint to send them to (none subscribed, or theirs was removed). */
   unsent: number;
+  /** The sessions' files only this booth holds (not uploaded yet, or failed): packing up loses them. */
+  media: MediaOnlyHere;
+}
+
+export interface MediaOnlyHere {
+  files: number;
+  bytes: number;
 }
 
 /** One endpoint's deliveries, and why those not delivered are not. */
@@ -208,6 +215,7 @@ export interface CloseoutReport {
   endpoints: EndpointCloseout[];
   totals: StatusCounts;
   unsent: number;
+  media: MediaOnlyHere;
   paused: boolean;
   /** Every delivery delivered, and no event left with nowhere to go. */
   safe: boolean;
