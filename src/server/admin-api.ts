@@ -221,7 +221,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     }),
   );
   app.put('/api/storage', (request, reply) => answer<StorageView>(reply, () => setStorage(operations, jsonBody(request))));
-  app.delete('/api/storage', (_request, reply) => answer<RemovedStorage>(reply, () => removeStorage(operations)));
+  app.delete('/api/storage', (request, reply) => answer<RemovedStorage>(reply, () => removeStorage(operations, request.query)));
   app.post('/api/storage/verify', (_request, reply) => answer<StorageVerifyReport>(reply, () => verifyStorage(operations)));
 
   app.post('/api/endpoints', (request, reply) =>

@@ -197,7 +197,9 @@ export interface StorageRequest {
   ca?: string | null;
 }
 
-/** DELETE /api/storage (404 when none is set). */
+/** DELETE /api/storage[?force=true] (404 when none is set; 409 while photos wait for it, unless force). */
 export interface RemovedStorage {
   removed: true;
+  /** With force: the uploads that waited for it, now failed. */
+  uploadsFailed: number;
 }

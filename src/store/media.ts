@@ -96,6 +96,14 @@ export class MediaStore {
         `UPDATE media SET status = 'waiting', attempts = 0, next_attempt_at = @now WHERE status = 'failed' AND erased_at IS NULL`,
       ),
       erased: db.prepare(`SELECT erased_at IS NOT NULL FROM media WHERE id = ?`).pluck(),
+      // What a storage still has to do: uploads waiting or under way, and erased files to delete from it.
+      storageWork: db.prepare(`
+        SELECT COUNT(*) FILTER (WHERE erased_at IS NULL AND status IN ('waiting', 'uploading')) AS uploads,
+          COUNT(*) FILTER (WHERE erased_at IS NOT NULL AND key IS NOT NULL) AS deletions
+        FROM media INDEXED BY media_due WHERE event_id IS NOT NULL AND status IN ('waiting', 'uploading', 'failed')`),
+      storageRemoved: db.prepare(`
+        UPDATE media SET status = 'failed', last_error = @reason, failed_at = @now
+        WHERE event_id IS NOT NULL AND status = 'waiting' AND erased_at IS NULL`),
       // An upload cut by an erase ends here; what it may have left in the storage is deleted next.
       uploadStopped: db.prepare(`UPDATE media SET status = 'failed', next_attempt_at = ? WHERE id = ? AND status = 'uploading'`),
       // An erased file keeps its key until the storage has deleted it: that is the deletion owed.
@@ -216,6 +224,16 @@ export class MediaStore {
   /** The storage could not delete the file now: tried again at `next`. */
   deletionLater(id: string, next: number, reason: string): void {
     this.s.deletionLater.run({ id, next, reason });
+  }
+
+  /** The uploads a storage still has to take, and the erased files still to be deleted from it. */
+  storageWork(): { uploads: number; deletions: number } {
+    return this.s.storageWork.get() as { uploads: number; deletions: number };
+  }
+
+  /** The storage was removed: the uploads waiting for it fail, to be retried once another is set. Returns how many. */
+  failWaiting(reason: string, now: number): number {
+    return this.s.storageRemoved.run({ reason, now }).changes;
   }
 
   /** The operator fixed the storage: every failed upload is tried again now. */
