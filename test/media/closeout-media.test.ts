@@ -1,31 +1,19 @@
 // "Safe to pack up?" counts the sessions' photos only the booth holds: with the storage
 // unreachable the verdict names them, once uploaded (and delivered) it is safe again.
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closeout } from '../../src/operations/closeout.js';
-import { startTestAgent } from '../helpers/agent.js';
-import { useMediaServices } from '../helpers/media.js';
-import { endpointTo } from '../helpers/receiver.js';
-import { tempDir } from '../helpers/temp.js';
+import { mediaBooth, useMediaServices } from '../helpers/media.js';
 import { waitFor } from '../helpers/wait.js';
 
 const m = useMediaServices();
 
 describe('closeout with media', () => {
   it('is not safe while photos are only on this booth', async () => {
-    const output = tempDir('output-');
-    const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0 }, m.storage());
-    t.addEndpoint(m.receiver.url, endpointTo(m.receiver));
+    const { t, capture } = await mediaBooth(m);
     try {
       await m.s3.down('refuse');
-      for (const id of ['cm-1', 'cm-2', 'cm-3']) {
-        writeFileSync(join(output, `${id}.jpg`), randomBytes(1024 * 1024));
-        const answer = await t.post(JSON.stringify({ type: 'session', session: { id, type: 'still', file: join(output, `${id}.jpg`) } }));
-        rmSync(join(output, `${id}.jpg`));
-        expect(answer.status).toBe(202);
-      }
+      for (const id of ['cm-1', 'cm-2', 'cm-3']) await capture(id, randomBytes(1024 * 1024));
       const report = closeout(t.agent.operations, {});
       expect(report).toMatchObject({ safe: false, media: { files: 3, bytes: 3 * 1024 * 1024 } });
       expect(report.verdict).toBe('not safe to pack up: 3 not delivered, 3 photos (3 MB) are only on this booth');

@@ -4,32 +4,17 @@
 // With the storage unreachable the deletion is owed and the upload lane carries it out later;
 // an upload under way stops and never completes.
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { eraseGuest } from '../../src/operations/erase.js';
-import { startTestAgent } from '../helpers/agent.js';
-import { useMediaServices } from '../helpers/media.js';
-import { endpointTo } from '../helpers/receiver.js';
-import { tempDir } from '../helpers/temp.js';
+import { mediaBooth, useMediaServices } from '../helpers/media.js';
 import { waitFor } from '../helpers/wait.js';
 
 const m = useMediaServices();
 
 async function booth(settings = {}) {
-  const output = tempDir('output-');
-  const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, ...settings }, m.storage());
-  t.addEndpoint(m.receiver.url, endpointTo(m.receiver));
-  const capture = async (sessionId: string, bytes: Buffer, name = 'photo.jpg') => {
-    writeFileSync(join(output, name), bytes);
-    const answer = await t.post(JSON.stringify({ type: 'session', session: { id: sessionId, type: 'still', file: join(output, name) } }));
-    rmSync(join(output, name));
-    expect(answer.status).toBe(202);
-  };
-  const media = (sessionId: string) =>
-    t.agent.store.db.prepare('SELECT * FROM media WHERE session_id = ?').get(sessionId) as Record<string, any>;
-  const erase = (input: object) => eraseGuest(t.agent.operations, input);
-  return { t, capture, media, erase };
+  const b = await mediaBooth(m, m.storage(), settings);
+  return { ...b, erase: (input: object) => eraseGuest(b.t.agent.operations, input) };
 }
 
 describe('erasing the media of a guest', () => {
