@@ -25,6 +25,7 @@ import {
   eventsNaming,
   mediaOfSessions,
   owedDeletionsOf,
+  uploadsUnderWayOf,
   recordErasure,
   responseSnippetsOf,
   stripEvents,
@@ -171,10 +172,7 @@ export async function eraseGuest(ctx: OperationContext, input: unknown): Promise
  */
 async function deleteFromStorage(ctx: OperationContext, sessionIds: ReadonlySet<string>): Promise<StorageErasure> {
   const owed = owedDeletionsOf(ctx.store.db, sessionIds);
-  const underWay = ctx.store.db
-    .prepare(`SELECT COUNT(*) FROM media WHERE session_id = ? AND erased_at IS NOT NULL AND status = 'uploading'`)
-    .pluck();
-  const uploading = [...sessionIds].reduce((sum, id) => sum + (underWay.get(id) as number), 0);
+  const uploading = uploadsUnderWayOf(ctx.store.db, sessionIds);
   const result: StorageErasure = { deleted: 0, owed: owed.length + uploading, reason: null };
   if (uploading > 0) result.reason = 'an upload was under way: the upload lane stops it and deletes what it sent';
   if (owed.length === 0) return result;

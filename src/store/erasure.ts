@@ -176,3 +176,13 @@ export function owedDeletionsOf(db: Database, sessionIds: ReadonlySet<string>): 
     WHERE session_id = ? AND erased_at IS NOT NULL AND key IS NOT NULL AND status <> 'uploading'`);
   return [...sessionIds].flatMap((id) => of.all(id) as OwedDeletion[]);
 }
+
+/** The erased files of these sessions whose upload is still under way (the upload lane stops it, then deletes it). */
+export function uploadsUnderWayOf(db: Database, sessionIds: ReadonlySet<string>): number {
+  const of = db
+    .prepare(
+      `SELECT COUNT(*) FROM media INDEXED BY media_by_session WHERE session_id = ? AND erased_at IS NOT NULL AND status = 'uploading'`,
+    )
+    .pluck();
+  return [...sessionIds].reduce((sum, id) => sum + (of.get(id) as number), 0);
+}

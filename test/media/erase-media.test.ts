@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { eraseGuest } from '../../src/operations/erase.js';
+import { setStorage } from '../helpers/agent.js';
 import { mediaBooth, useMediaServices } from '../helpers/media.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -91,6 +92,24 @@ describe('erasing the media of a guest', () => {
       expect(existsSync(localPath)).toBe(false);
       expect(await m.s3.readObject(key)).not.toBeNull();
       await waitFor('the object deleted by the upload lane', () => b.media('er-4').key === null, 15_000);
+      expect(await m.s3.readObject(key)).toBeNull();
+    } finally {
+      await b.t.stop();
+    }
+  });
+
+  it('owes the deletion while no storage is set, and carries it out once one is set again', async () => {
+    const b = await booth();
+    try {
+      await b.capture('er-6', randomBytes(50_000));
+      await waitFor('the photo uploaded', () => b.media('er-6')?.status === 'uploaded');
+      const { key } = b.media('er-6');
+      b.t.agent.store.storage.remove();
+      const done = await b.erase({ session: 'er-6' });
+      expect(done.storage).toEqual({ deleted: 0, owed: 1, reason: 'no storage is set: the files are deleted once one is set again' });
+      expect(await m.s3.readObject(key)).not.toBeNull();
+      setStorage(b.t.agent.store, m.storage());
+      await waitFor('the object deleted by the upload lane', () => b.media('er-6').key === null, 15_000);
       expect(await m.s3.readObject(key)).toBeNull();
     } finally {
       await b.t.stop();
