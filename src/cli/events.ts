@@ -8,7 +8,8 @@ import { parseDuration } from '../core/closeout.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../core/export-format.js';
 import type { TypeFilter } from '../core/event-types.js';
 import { PAYLOAD_TYPES, type PayloadType } from '../core/payload.js';
-import type { CloseoutReport, EraseResult, ReplayResult } from '../core/read-model.js';
+import { photosWords, sizeWords } from '../core/media.js';
+import type { CloseoutReport, EraseResult, ReplayResult, StorageErasure } from '../core/read-model.js';
 import { closeout } from '../operations/closeout.js';
 import { eraseGuest, type EraseInput } from '../operations/erase.js';
 import { exportEvents } from '../operations/export.js';
@@ -148,6 +149,10 @@ function describeErasure(result: EraseResult): string {
     `  answers      ${count(counts.responseSnippets, "receiver's answer", "receivers' answers")} stored with the attempts`,
     `  hot folder   ${count(counts.hotFolderRecords, 'record', 'records')}`,
     `  dslrBooth    ${count(counts.dslrSessions, 'session record', 'session records')}`,
+    `  photos       ${photosWords(
+      result.media.length,
+      result.media.reduce((sum, m) => sum + m.bytes, 0),
+    )} of the sessions, on the booth and in the storage`,
     ...(result.events.length > 0
       ? [
           'events:',
@@ -157,6 +162,17 @@ function describeErasure(result: EraseResult): string {
           ),
         ]
       : []),
+    ...(result.media.length > 0
+      ? [
+          'photos:',
+          ...result.media.map(
+            (m) =>
+              `  ${m.mediaId}  session ${m.sessionId}  ${m.name}  ${sizeWords(m.bytes)}  ${m.onBooth ? 'on the booth' : 'not on the booth'}, ` +
+              `${m.inStorage ? 'in the storage' : 'not in the storage'}`,
+          ),
+        ]
+      : []),
+    ...(result.storage ? storageErasureLines(result.storage) : []),
     ...(result.alreadySent.length > 0
       ? [
           'already sent, which an erase cannot take back: ask these receivers to delete it',
@@ -170,6 +186,18 @@ function describeErasure(result: EraseResult): string {
       ? `identifier hash ${result.identifierHash}`
       : `audit entry ${result.auditId}, identifier hash ${result.identifierHash}`,
   ].join('\n');
+}
+
+function storageErasureLines({ deleted, owed, reason }: StorageErasure): string[] {
+  return [
+    ...(deleted > 0 ? [`deleted ${count(deleted, 'photo', 'photos')} from the storage`] : []),
+    ...(owed > 0
+      ? [
+          `the uploaded ${owed === 1 ? 'photo' : 'photos'} (${owed}) will be deleted from the storage when it can be reached` +
+            (reason ? ` (${reason})` : ''),
+        ]
+      : []),
+  ];
 }
 
 /** How often `closeout --wait` looks at the outbox again. */

@@ -4,10 +4,10 @@
 import { Option, type Command } from 'commander';
 import type { StorageVerifyReport, StorageView } from '../core/read-model.js';
 import { Refusal } from '../operations/context.js';
-import { removeStorage, setStorage, showStorage, verifyStorage, type StorageInput } from '../operations/storage.js';
+import { removeStorage, setStorage, STORAGE_REMOVED, showStorage, verifyStorage, type StorageInput } from '../operations/storage.js';
 import { withOperations } from './context.js';
 import { readCa } from './options.js';
-import { localTime, print, refusalMessage, UsageError } from './output.js';
+import { count, localTime, print, refusalMessage, UsageError } from './output.js';
 
 /** The operation's fields as this command names them. */
 const STORAGE_FLAGS: Record<string, string> = {
@@ -89,10 +89,17 @@ export function storageCommand(program: Command): void {
   storage
     .command('remove')
     .description('forget the storage and its secret')
-    .action(async (_options, command: Command) => {
+    .option('--force', 'remove it although photos wait to be uploaded: they fail, to be retried once another storage is set')
+    .action(async (options: { force?: boolean }, command: Command) => {
       await withOperations(command, (ctx) => {
-        const removed = removeStorage(ctx);
-        print(command, removed, 'storage removed');
+        const removed = removeStorage(ctx, { force: options.force ?? false });
+        print(
+          command,
+          removed,
+          removed.uploadsFailed > 0
+            ? `storage removed; ${count(removed.uploadsFailed, 'upload', 'uploads')} failed: ${STORAGE_REMOVED}`
+            : 'storage removed',
+        );
       });
     });
 

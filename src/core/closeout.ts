@@ -1,7 +1,8 @@
 // "Safe to pack up?": what is still on the booth's disk at the end of an event, and what to
 // do about it. Pure: the figures come from the outbox (store/views.ts), the words go to the
 // command line, the admin API and the tray.
-import type { CloseoutFigures, CloseoutReport, EndpointCloseout, StatusCounts } from './read-model.js';
+import { photosWords } from './media.js';
+import type { CloseoutFigures, CloseoutReport, EndpointCloseout, MediaOnlyHere, StatusCounts } from './read-model.js';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
@@ -9,12 +10,14 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 export function closeoutVerdict(figures: CloseoutFigures): { safe: boolean; verdict: string } {
   const { queued, waiting, delivered, failed } = figures.counts;
   const pending = queued + waiting + failed;
-  if (pending === 0 && figures.unsent === 0) {
+  const { files, bytes } = figures.media;
+  if (pending === 0 && figures.unsent === 0 && files === 0) {
     return { safe: true, verdict: delivered === 0 ? 'safe to pack up: nothing to deliver' : `safe to pack up: all ${delivered} delivered` };
   }
   const parts = [
     ...(pending > 0 ? [`${pending} not delivered`] : []),
     ...(figures.unsent > 0 ? [`${plural(figures.unsent, 'event', 'events')} with no endpoint`] : []),
+    ...(files > 0 ? [`${photosWords(files, bytes)} ${files === 1 ? 'is' : 'are'} only on this booth`] : []),
   ];
   return { safe: false, verdict: `not safe to pack up: ${parts.join(', ')}` };
 }
@@ -24,13 +27,14 @@ export function closeoutReport(input: {
   eventId: number | null;
   endpoints: EndpointCloseout[];
   unsent: number;
+  media: MediaOnlyHere;
   paused: boolean;
   now: number;
 }): CloseoutReport {
   const totals: StatusCounts = { queued: 0, waiting: 0, delivered: 0, failed: 0 };
   for (const endpoint of input.endpoints)
     for (const status of Object.keys(totals) as (keyof StatusCounts)[]) totals[status] += endpoint[status];
-  const { safe, verdict } = closeoutVerdict({ counts: totals, unsent: input.unsent });
+  const { safe, verdict } = closeoutVerdict({ counts: totals, unsent: input.unsent, media: input.media });
   const advice: string[] = [];
   if (input.paused && totals.queued + totals.waiting > 0) advice.push('delivery is paused: resume it (booth-agent resume)');
   for (const e of input.endpoints) {
@@ -70,7 +74,14 @@ export function closeoutReport(input: {
         'export them (booth-agent export)',
     );
   }
-  return { eventId: input.eventId, endpoints: input.endpoints, totals, unsent: input.unsent, paused: input.paused, safe, verdict, advice };
+  if (input.media.files > 0) {
+    advice.push(
+      `${photosWords(input.media.files, input.media.bytes)} not in the storage yet: keep the booth online and they upload by ` +
+        'themselves; should uploads have failed, fix the storage (booth-agent storage verify) and retry them',
+    );
+  }
+  const { eventId, endpoints, unsent, media, paused } = input;
+  return { eventId, endpoints, totals, unsent, media, paused, safe, verdict, advice };
 }
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };

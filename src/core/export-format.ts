@@ -23,6 +23,15 @@ export interface ExportDelivery {
   deliveredAt: number | null;
 }
 
+/** The file the agent holds, or held, for an event's session. */
+export interface ExportMedia {
+  /** The object's key in the organiser's storage; null once erased. */
+  key: string | null;
+  /** Where its upload stands: waiting, uploading, uploaded, failed, or erased. */
+  status: 'waiting' | 'uploading' | 'uploaded' | 'failed' | 'erased';
+  bytes: number;
+}
+
 /** One captured event as the export reads it. */
 export interface ExportEvent {
   capturedAt: number;
@@ -30,6 +39,8 @@ export interface ExportEvent {
   /** The body as stored, which is the body every attempt sends (UTF-8). */
   body: Uint8Array;
   deliveries: ExportDelivery[];
+  /** Its session's file, when the agent took one for the session; null otherwise. */
+  media: ExportMedia | null;
 }
 
 /** A form field of the CSV: each distinct (field_id, field_title) has a column. */
@@ -53,6 +64,9 @@ const FIXED_COLUMNS = [
   'session_type',
   'direct_url',
   'site_url',
+  'media_key',
+  'media_status',
+  'media_bytes',
   'share_type',
   'share_value',
   'winner_type',
@@ -135,6 +149,9 @@ export class CsvLayout {
       text(payload.session?.type),
       text(payload.session?.direct_url),
       text(payload.session?.site_url),
+      event.media?.key ?? null,
+      event.media?.status ?? null,
+      event.media?.bytes ?? null,
       text(payload.share?.type),
       text(payload.share?.value),
       text(payload.winner?.type),
@@ -152,7 +169,7 @@ export class CsvLayout {
 /**
  * One JSONL line: the body exactly as sent (its own text, so numbers and key order are
  * untouched; line breaks between its tokens, the only place JSON allows them, become
- * spaces), when it was captured, and each of its deliveries.
+ * spaces), when it was captured, each of its deliveries, and its session's file.
  */
 export function jsonlLine(event: ExportEvent, urls: ReadonlyMap<string, string>): string {
   const body = utf8.decode(event.body).replace(/[\r\n]+/g, ' ');
@@ -164,7 +181,13 @@ export function jsonlLine(event: ExportEvent, urls: ReadonlyMap<string, string>)
     lastStatus: d.lastStatus,
     deliveredAt: d.deliveredAt === null ? null : iso(d.deliveredAt),
   }));
-  return `{"payload":${body},"capturedAt":${JSON.stringify(iso(event.capturedAt))},"deliveries":${JSON.stringify(deliveries)}}\n`;
+  // Named as the CSV's columns, so one name means the same in both files.
+  const media = JSON.stringify({
+    media_key: event.media?.key ?? null,
+    media_status: event.media?.status ?? null,
+    media_bytes: event.media?.bytes ?? null,
+  }).slice(1, -1);
+  return `{"payload":${body},"capturedAt":${JSON.stringify(iso(event.capturedAt))},"deliveries":${JSON.stringify(deliveries)},${media}}\n`;
 }
 
 /**

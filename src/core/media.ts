@@ -143,3 +143,8 @@ export function sizeWords(bytes: number): string {
   }
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
+
+/** "3 photos (45 MB)": session files as the operator reads of them. */
+export function photosWords(count: number, bytes: number): string {
+  return `${count} ${count === 1 ? 'photo' : 'photos'} (${sizeWords(bytes)})`;
+}

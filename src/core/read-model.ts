@@ -228,6 +228,13 @@ export interface CloseoutFigures {
   counts: StatusCounts;
   /** Events captured with no endpoint to send them to (none subscribed, or theirs was removed). */
   unsent: number;
+  /** The sessions' files only this booth holds (not uploaded yet, or failed): packing up loses them. */
+  media: MediaOnlyHere;
+}
+
+export interface MediaOnlyHere {
+  files: number;
+  bytes: number;
 }
 
 /** One endpoint's deliveries, and why those not delivered are not. */
@@ -247,6 +254,7 @@ export interface CloseoutReport {
   endpoints: EndpointCloseout[];
   totals: StatusCounts;
   unsent: number;
+  media: MediaOnlyHere;
   paused: boolean;
   /** Every delivery delivered, and no event left with nowhere to go. */
   safe: boolean;
@@ -267,6 +275,29 @@ export interface ErasedEvent {
   undelivered: number;
 }
 
+/** A session's file an erase matched: its local copy is removed and its object deleted from the storage. */
+export interface ErasedMedia {
+  mediaId: string;
+  sessionId: string;
+  name: string;
+  bytes: number;
+  status: 'waiting' | 'uploading' | 'uploaded' | 'failed';
+  /** Whether the storage may hold it, whole or in part. */
+  inStorage: boolean;
+  /** Whether the booth still holds its local copy. */
+  onBooth: boolean;
+}
+
+/** What an erase did in the organiser's storage. */
+export interface StorageErasure {
+  /** Files deleted from the storage (and uploads under way aborted) by this erase. */
+  deleted: number;
+  /** Files the storage could not delete now: the upload lane deletes them when it can be reached. */
+  owed: number;
+  /** Why the owed ones could not be deleted now; null when none are owed. */
+  reason: string | null;
+}
+
 /** What an erase took away (or, with dryRun, would take away). */
 export interface EraseCounts {
   /** Events whose payload lost its personal data, by type. */
@@ -279,6 +310,8 @@ export interface EraseCounts {
   hotFolderRecords: number;
   /** dslrBooth's records of the guest's session. */
   dslrSessions: number;
+  /** The sessions' files (photos, videos) held by the agent. */
+  media: number;
 }
 
 /** An endpoint that already received the guest's data, which an erase cannot take back. */
@@ -298,6 +331,10 @@ export interface EraseResult {
   identifierHash: string;
   counts: EraseCounts;
   events: ErasedEvent[];
+  /** The files of the guest's sessions (for an address or number: of the sessions that named or were shared to it). */
+  media: ErasedMedia[];
+  /** The files' deletion from the storage (null for a dry run). */
+  storage: StorageErasure | null;
   /** Where the guest's data already went: ask those receivers to delete it. */
   alreadySent: AlreadySent[];
   /** The audit entry's id (null for a dry run). */

@@ -6,12 +6,16 @@
 // the recorded parts are checked against what the storage lists (ListParts), and an upload the
 // storage has forgotten is aborted and begun again. When a file is in, the webhooks that
 // waited for it are released in the same transaction, and the delivery loop woken.
+// The lane also carries out the deletions an erase owes the storage (operations/erase.ts):
+// an upload of an erased file stops at its next part and never completes, and what it or an
+// earlier upload left in the storage is deleted once the storage answers.
 import { open, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
 import { uploadProblem } from '../core/upload-outcome.js';
-import { contentMd5, openS3, type S3 } from '../storage/s3-client.js';
-import { s3Config, type StorageConfig, type StorageSource } from '../storage/config.js';
+import { contentMd5, type S3 } from '../storage/s3-client.js';
+import { deleteStoredFile } from '../storage/delete-object.js';
+import { openStorage, type StorageConfig, type StorageSource } from '../storage/config.js';
 import type { MediaStore, RecordedPart, Upload } from '../store/media.js';
 import { Throttle } from './throttle.js';
 
@@ -42,6 +46,13 @@ class LocalCopyError extends Error {
   }
 }
 
+/** The guest's data was erased while their file was being uploaded. */
+class ErasedError extends Error {
+  constructor() {
+    super('the file was erased while it was being uploaded');
+  }
+}
+
 export class Uploader {
   private running = 0;
   private stopped = false;
@@ -50,6 +61,8 @@ export class Uploader {
   private readonly abort = new AbortController();
   /** Consecutive uploads that found the storage unreachable: the wait before the next grows with it. */
   private offlineStreak = 0;
+  /** Whether owed deletions are being carried out now (one round at a time). */
+  private deleting = false;
   private client: { config: string; s3: Promise<S3> } | null = null;
   private readonly now: () => number;
   private readonly throttle: Throttle;
@@ -81,6 +94,14 @@ export class Uploader {
       });
       this.inFlight.add(done);
     }
+    if (!this.deleting) {
+      this.deleting = true;
+      const deleted: Promise<void> = this.deleteOwed().finally(() => {
+        this.deleting = false;
+        this.inFlight.delete(deleted);
+      });
+      this.inFlight.add(deleted);
+    }
     if (this.running >= MAX_AT_ONCE) return;
     const next = this.deps.media.nextDueAt();
     const wait = next === null ? LOOK_AT_LEAST_EVERY_MS : Math.min(LOOK_AT_LEAST_EVERY_MS, Math.max(0, next - this.now()));
@@ -109,11 +130,17 @@ export class Uploader {
       else await this.putParts(s3, storage, upload);
       if (this.stopped) return;
       const released = this.deps.media.uploaded(upload.id, this.now());
+      if (released === null) throw new ErasedError();
       this.offlineStreak = 0;
       this.deps.log.info({ media: upload.id, key: upload.key, bytes: upload.size, released }, 'uploaded');
       this.deps.released();
     } catch (error) {
       if (this.stopped) return;
+      if (error instanceof ErasedError || this.deps.media.erased(upload.id)) {
+        this.deps.media.uploadStopped(upload.id, this.now());
+        this.deps.log.info({ media: upload.id }, 'upload stopped: the file was erased');
+        return;
+      }
       this.settleFailure(upload, error);
     }
   }
@@ -159,16 +186,8 @@ export class Uploader {
   private s3(storage: StorageConfig): Promise<S3> {
     const config = JSON.stringify(storage);
     if (this.client?.config !== config) {
-      const settings = this.deps.settings();
       this.client?.s3.then((old) => old.client.destroy()).catch(() => undefined);
-      this.client = {
-        config,
-        s3: openS3(s3Config(storage), {
-          connectTimeoutMs: settings.connect_timeout_ms,
-          idleTimeoutMs: settings.attempt_timeout_ms,
-          maxAttempts: 1,
-        }),
-      };
+      this.client = { config, s3: openStorage(storage, this.deps.settings()) };
     }
     return this.client.s3;
   }
@@ -218,6 +237,7 @@ export class Uploader {
     try {
       for (let partNumber = 1; partNumber <= count; partNumber++) {
         if (done.has(partNumber)) continue;
+        if (this.deps.media.erased(upload.id)) throw new ErasedError();
         const length = Math.min(partSize, upload.size - (partNumber - 1) * partSize);
         const body = Buffer.allocUnsafe(length);
         const { bytesRead } = await file.read(body, 0, length, (partNumber - 1) * partSize).catch((error: unknown) => {
@@ -242,11 +262,39 @@ export class Uploader {
     } finally {
       await file.close();
     }
+    if (this.deps.media.erased(upload.id)) throw new ErasedError();
     const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }));
     await s3.client.send(
       new s3.sdk.CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
       signal,
     );
+  }
+
+  /**
+   * Deletes from the storage the erased files it may still hold. With no storage set they stay
+   * owed; one the storage cannot delete now is tried again later, like an upload put off.
+   */
+  private async deleteOwed(): Promise<void> {
+    const storage = this.deps.storage();
+    if (storage === null) return;
+    const owed = this.deps.media.owedDeletions(this.now());
+    if (owed.length === 0) return;
+    const s3 = await this.s3(storage);
+    for (const file of owed) {
+      if (this.stopped) return;
+      try {
+        await deleteStoredFile(s3, { bucket: storage.bucket, key: file.key, uploadId: file.uploadId }, this.abort.signal);
+        this.deps.media.deletedFromStorage(file.id);
+        this.deps.log.info({ media: file.id, key: file.key }, 'erased file deleted from the storage');
+      } catch (error) {
+        if (this.stopped) return;
+        const { reason } = uploadProblem(error);
+        const settings = this.deps.settings();
+        this.deps.media.deletionLater(file.id, this.now() + settings.offline_check_max_ms, reason);
+        this.deps.log.warn({ media: file.id, reason }, 'deletion of an erased file from the storage put off');
+        return;
+      }
+    }
   }
 
   /** The parts the storage holds for an upload, by number, with their ETags. */

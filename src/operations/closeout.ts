@@ -1,5 +1,6 @@
 // "Safe to pack up?" (docs/capture-api.md, "Safe to pack up"): the deliveries of each
-// endpoint by status, what is still on the booth's disk, and what to do about it. A read:
+// endpoint by status, the sessions' files not in the storage yet, what is still on the
+// booth's disk, and what to do about it. A read:
 // it changes nothing, so it neither logs nor wakes the delivery loop.
 import { z } from 'zod';
 import { closeoutReport } from '../core/closeout.js';
@@ -40,6 +41,7 @@ export function closeout(ctx: OperationContext, input: unknown): CloseoutReport 
     eventId,
     endpoints,
     unsent: store.views.unsentCount(eventId),
+    media: store.views.mediaOnlyHere(eventId),
     paused: store.settings.read().paused,
     now: ctx.now(),
   });

@@ -2,6 +2,9 @@
 // event that names them loses its personal data, their deliveries not made yet are dropped,
 // the receivers' answers stored with the attempts are cleared, and so are the integrations'
 // records of them. An audit entry keeps only a salted hash of the identifier and the counts.
+// The files of the guest's sessions go too (a guest's face is personal data): the local copy
+// at once, the object in the storage and any upload still open deleted now, or, when the
+// storage cannot be reached, owed and carried out by the upload lane when it can.
 // What was already delivered cannot be taken back: the answer says where it went.
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
@@ -9,13 +12,20 @@ import { eraseDslrSessions } from '../capture/dslrbooth.js';
 import { eraseHotFolderRecords } from '../capture/hot-folder.js';
 import { PAYLOAD_TYPES, type PayloadType } from '../core/payload.js';
 import { mentions, normaliseEmail, parsePhone, pathMentions, type GuestIdentifier } from '../core/personal-data.js';
-import type { AlreadySent, EraseCounts, ErasedEvent, EraseResult } from '../core/read-model.js';
+import type { AlreadySent, EraseCounts, ErasedEvent, ErasedMedia, EraseResult, StorageErasure } from '../core/read-model.js';
+import { uploadProblem } from '../core/upload-outcome.js';
+import { storageConfig, openStorage } from '../storage/config.js';
+import { deleteStoredFile } from '../storage/delete-object.js';
 import { CHUNK_SEQS, inChunks } from '../store/chunks.js';
 import {
   addAlreadySent,
   deliveriesOf,
   dropUndelivered,
+  eraseMedia,
   eventsNaming,
+  mediaOfSessions,
+  owedDeletionsOf,
+  uploadsUnderWayOf,
   recordErasure,
   responseSnippetsOf,
   stripEvents,
@@ -87,6 +97,8 @@ export async function eraseGuest(ctx: OperationContext, input: unknown): Promise
   const listed: ErasedEvent[] = [];
   const sent = new Map<string, AlreadySent>();
   const eventIds = new Set<string>();
+  const sessionIds = new Set<string>(guest.kind === 'session' ? [guest.value] : []);
+  let media: ErasedMedia[] = [];
   let responseSnippets = 0;
   let result: EraseResult | undefined;
   const newest = db.prepare('SELECT MAX(seq) FROM events').pluck();
@@ -100,6 +112,8 @@ export async function eraseGuest(ctx: OperationContext, input: unknown): Promise
     for (const event of events) {
       byType[event.type] += 1;
       eventIds.add(event.id);
+      // A share names the session it shares: that session's files are the guest's too.
+      if (event.session_id !== null) sessionIds.add(event.session_id);
     }
     if (!dryRun) {
       // Stripped first: an event whose deliveries are all dropped is then not taken for one sent nowhere.
@@ -108,6 +122,9 @@ export async function eraseGuest(ctx: OperationContext, input: unknown): Promise
     }
     from = to + 1;
     if (to < ((newest.get() as number | null) ?? 0)) return true;
+    const files = mediaOfSessions(db, sessionIds);
+    media = files.map(({ localPath: _, ...file }) => file);
+    if (!dryRun) eraseMedia(db, files, now);
     const integrations = {
       eventIds,
       sessionIds: new Set(guest.kind === 'session' ? [guest.value] : []),
@@ -120,10 +137,11 @@ export async function eraseGuest(ctx: OperationContext, input: unknown): Promise
       responseSnippets,
       hotFolderRecords: eraseHotFolderRecords(db, integrations, dryRun),
       dslrSessions: eraseDslrSessions(db, integrations, dryRun),
+      media: media.length,
     };
     const auditId = dryRun ? null : recordErasure(db, { at: now, kind: guest.kind, identifierHash, counts });
     const alreadySent = [...sent.values()].filter((e) => e.delivered + e.attempted > 0);
-    result = { dryRun, kind: guest.kind, identifierHash, counts, events: listed, alreadySent, auditId };
+    result = { dryRun, kind: guest.kind, identifierHash, counts, events: listed, media, storage: null, alreadySent, auditId };
     return false;
   });
   // A dry run changes nothing, so it takes no write lock.
@@ -131,6 +149,7 @@ export async function eraseGuest(ctx: OperationContext, input: unknown): Promise
   const done = result!;
 
   if (!dryRun) {
+    done.storage = await deleteFromStorage(ctx, sessionIds);
     // TRUNCATE copies the pages into the database (where secure_delete zeroed what was
     // erased) and empties the -wal file, which still held the pages as they were. A reader
     // holding an older snapshot makes it wait (busy_timeout); should it still be busy, the
@@ -138,10 +157,44 @@ export async function eraseGuest(ctx: OperationContext, input: unknown): Promise
     const [checkpoint] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     const walEmptied = checkpoint?.busy === 0;
     ctx.log.info(
-      { kind: guest.kind, identifierHash, counts: done.counts, auditId: done.auditId, walEmptied, by: 'operator' },
+      { kind: guest.kind, identifierHash, counts: done.counts, storage: done.storage, auditId: done.auditId, walEmptied, by: 'operator' },
       'guest erased',
     );
     ctx.wake();
   }
   return done;
+}
+
+/**
+ * Deletes the erased files of these sessions from the storage, aborting any upload left open.
+ * What cannot be deleted now stays owed: no storage set, a storage that does not answer, or an
+ * upload under way, which the upload lane stops first. The upload lane deletes those later.
+ */
+async function deleteFromStorage(ctx: OperationContext, sessionIds: ReadonlySet<string>): Promise<StorageErasure> {
+  const owed = owedDeletionsOf(ctx.store.db, sessionIds);
+  const uploading = uploadsUnderWayOf(ctx.store.db, sessionIds);
+  const result: StorageErasure = { deleted: 0, owed: owed.length + uploading, reason: null };
+  if (uploading > 0) result.reason = 'an upload was under way: the upload lane stops it and deletes what it sent';
+  if (owed.length === 0) return result;
+  let config;
+  try {
+    config = storageConfig(ctx.store);
+  } catch (error) {
+    return { ...result, reason: (error as Error).message };
+  }
+  if (config === null) return { ...result, reason: 'no storage is set: the files are deleted once one is set again' };
+  const s3 = await openStorage(config, ctx.store.settings.read());
+  try {
+    for (const file of owed) {
+      await deleteStoredFile(s3, { bucket: config.bucket, key: file.key, uploadId: file.uploadId });
+      ctx.store.media.deletedFromStorage(file.id);
+      result.deleted++;
+      result.owed--;
+    }
+  } catch (error) {
+    result.reason = uploadProblem(error).reason;
+  } finally {
+    s3.client.destroy();
+  }
+  return result;
 }

@@ -108,15 +108,46 @@ export function showStorage(ctx: OperationContext): StorageView | null {
   return stored === null ? null : publicStorage(stored);
 }
 
+const removeSchema = z.strictObject({
+  /** Removes the storage although uploads wait for it: they fail, to be retried once another storage is set. */
+  force: z
+    .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'must be true or false' })
+    .default(false),
+});
+
+export type RemoveStorageInput = z.input<typeof removeSchema>;
+
+/** Why uploads failed when their storage was removed with --force; retrying them sends them to the next one set. */
+export const STORAGE_REMOVED = 'the storage was removed: set a storage (booth-agent storage set), then retry the uploads';
+
 /**
- * Forgets the storage. Nothing waits for it yet: photos are uploaded from issue 21's
- * upload lane, which will say here how many uploads would be left without a storage.
+ * Forgets the storage. While photos wait to be uploaded (or erased ones to be deleted from
+ * it) it is refused, naming how many, unless `force`: the waiting uploads then fail, and a
+ * retry after a new storage is set sends them there. An upload under way finishes, or fails
+ * at its next step with no storage set.
  */
-export function removeStorage(ctx: OperationContext): { removed: true } {
+export function removeStorage(ctx: OperationContext, input: unknown = {}): { removed: true; uploadsFailed: number } {
+  const { force } = parseInput(removeSchema, input);
   const stored = ctx.store.storage.get();
-  if (!ctx.store.storage.remove()) throw new Refusal('not-found', 'no storage is set');
-  ctx.log.info({ url: stored?.url, bucket: stored?.bucket, by: 'operator' }, 'storage removed');
-  return { removed: true };
+  if (stored === null) throw new Refusal('not-found', 'no storage is set');
+  const { uploads, deletions } = ctx.store.media.storageWork();
+  if (!force && uploads + deletions > 0) {
+    const waiting = [
+      ...(uploads > 0 ? [`${uploads} ${uploads === 1 ? 'photo waits' : 'photos wait'} to be uploaded to it`] : []),
+      ...(deletions > 0 ? [`${deletions} erased ${deletions === 1 ? 'photo is' : 'photos are'} still to be deleted from it`] : []),
+    ];
+    throw new Refusal(
+      'conflict',
+      `${waiting.join(', and ')}: keep the booth online until they are done, or remove it anyway with --force ` +
+        '(the uploads then fail, to be retried once another storage is set)',
+    );
+  }
+  const uploadsFailed = ctx.store.db.transaction(() => {
+    ctx.store.storage.remove();
+    return ctx.store.media.failWaiting(STORAGE_REMOVED, ctx.now());
+  })();
+  ctx.log.info({ url: stored.url, bucket: stored.bucket, force, uploadsFailed, by: 'operator' }, 'storage removed');
+  return { removed: true, uploadsFailed };
 }
 
 /** Verify: a test file uploaded, read back as a guest would, and deleted; each step in plain words. */

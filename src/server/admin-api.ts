@@ -230,7 +230,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     }),
   );
   app.put('/api/storage', (request, reply) => answer<StorageView>(reply, () => setStorage(operations, jsonBody(request))));
-  app.delete('/api/storage', (_request, reply) => answer<RemovedStorage>(reply, () => removeStorage(operations)));
+  app.delete('/api/storage', (request, reply) => answer<RemovedStorage>(reply, () => removeStorage(operations, request.query)));
   app.get('/api/uploads', (request, reply) =>
     answer<UploadPage>(reply, () => {
       const { status, limit } = parseInput(uploadsQuery, request.query);

@@ -15,6 +15,7 @@ import type {
   EndpointCloseout,
   EraseCounts,
   ErasedEvent,
+  ErasedMedia,
   EraseResult,
   EndpointView,
   HotFolderFile,
@@ -22,6 +23,7 @@ import type {
   Recovering,
   ReplayResult,
   StatusCounts,
+  StorageErasure,
   StorageVerifyReport,
   StorageVerifyStep,
   StorageView,
@@ -43,6 +45,7 @@ export type {
   EndpointView,
   EraseCounts,
   ErasedEvent,
+  ErasedMedia,
   EraseResult,
   HotFolderFile,
   HourStats,
@@ -51,6 +54,7 @@ export type {
   PayloadType,
   ReplayResult,
   StatusCounts,
+  StorageErasure,
   StorageVerifyReport,
   StorageVerifyStep,
   StorageView,
@@ -220,7 +224,9 @@ export interface RetriedUploads {
   retried: number;
 }
 
-/** DELETE /api/storage (404 when none is set). */
+/** DELETE /api/storage[?force=true] (404 when none is set; 409 while photos wait for it, unless force). */
 export interface RemovedStorage {
   removed: true;
+  /** With force: the uploads that waited for it, now failed. */
+  uploadsFailed: number;
 }

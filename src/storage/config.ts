@@ -1,7 +1,8 @@
 // The storage as the upload lane and verify use it: what openS3 needs, with the prefix the
 // keys go under and the public URL the links are made from.
+import type { Settings } from '../core/settings.js';
 import type { Store } from '../store/store.js';
-import type { S3Config } from './s3-client.js';
+import { openS3, type S3, type S3Config } from './s3-client.js';
 
 export interface StorageConfig {
   /** The S3 API's base URL, without the bucket. */
@@ -49,4 +50,13 @@ export function s3Config(config: StorageConfig): S3Config {
     secretAccessKey: config.secretAccessKey,
     ca: config.ca ?? null,
   };
+}
+
+/** A client for the storage with the agent's timeouts, trying each request once: its callers retry on their own schedule. */
+export function openStorage(config: StorageConfig, settings: Readonly<Settings>): Promise<S3> {
+  return openS3(s3Config(config), {
+    connectTimeoutMs: settings.connect_timeout_ms,
+    idleTimeoutMs: settings.attempt_timeout_ms,
+    maxAttempts: 1,
+  });
 }

@@ -2,11 +2,15 @@
 // stripping their payloads (core/personal-data.ts decides what stays), dropping the
 // deliveries not made yet, clearing the receivers' answers stored with the attempts, and
 // the audit of each erase. The retention by kind strips delivered events with the same
-// code (retention.ts).
+// code (retention.ts). The sessions' files go too: their local copies at once, their objects in
+// the storage by the erase or, owed, by the upload lane.
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { payloadMentions, mentions, strippedPayload, type GuestIdentifier, type StripOptions } from '../core/personal-data.js';
 import type { PayloadType } from '../core/payload.js';
-import type { AlreadySent, EraseCounts, ErasedEvent } from '../core/read-model.js';
+import type { AlreadySent, EraseCounts, ErasedEvent, ErasedMedia } from '../core/read-model.js';
+import type { OwedDeletion } from './media.js';
 
 export interface EventRow {
   seq: number;
@@ -15,9 +19,10 @@ export interface EventRow {
   body: Buffer;
   dedupe_key: string | null;
   captured_at: number;
+  session_id: string | null;
 }
 
-export const EVENT_COLUMNS = 'seq, id, type, body, dedupe_key, captured_at';
+export const EVENT_COLUMNS = 'seq, id, type, body, dedupe_key, captured_at, session_id';
 
 /**
  * The events with `seq` from `from` to `to` that name the guest: for a session, its events;
@@ -127,4 +132,57 @@ export function recordErasure(
       .prepare(`INSERT INTO erasures (at, kind, identifier_hash, counts) VALUES (?, ?, ?, ?)`)
       .run(entry.at, entry.kind, entry.identifierHash, JSON.stringify(entry.counts)).lastInsertRowid,
   );
+}
+
+/** The files the agent holds, or held, for these sessions and that are not erased yet. */
+export function mediaOfSessions(db: Database, sessionIds: ReadonlySet<string>): (ErasedMedia & { localPath: string })[] {
+  const of = db.prepare(`
+    SELECT id AS mediaId, session_id AS sessionId, name, size AS bytes, status,
+      key IS NOT NULL AND (status IN ('uploaded', 'uploading') OR upload_id IS NOT NULL) AS inStorage,
+      local_removed_at IS NULL AS onBooth, local_path AS localPath
+    FROM media INDEXED BY media_by_session WHERE session_id = ? AND erased_at IS NULL ORDER BY seq`);
+  return [...sessionIds].flatMap((id) =>
+    (of.all(id) as (Omit<ErasedMedia, 'inStorage' | 'onBooth'> & { localPath: string; inStorage: number; onBooth: number })[]).map((m) => ({
+      ...m,
+      inStorage: m.inStorage === 1,
+      onBooth: m.onBooth === 1,
+    })),
+  );
+}
+
+/**
+ * Erases the files: each local copy is removed, and each row keeps only what deleting the object
+ * from the storage needs (its key, until that is done). An upload under way stays marked as
+ * such until the upload lane stops it; every other is failed for good, never to be retried.
+ */
+export function eraseMedia(db: Database, media: readonly { mediaId: string; localPath: string; onBooth: boolean }[], now: number): void {
+  const mark = db.prepare(`
+    UPDATE media SET erased_at = @now, name = '', url = NULL, local_path = '', local_removed_at = COALESCE(local_removed_at, @now),
+      status = CASE WHEN status = 'uploading' THEN status ELSE 'failed' END, next_attempt_at = @now,
+      last_error = 'erased at the organiser''s request'
+    WHERE id = @id`);
+  for (const file of media) {
+    // Each copy has a folder of its own (media/intake.ts). Removed inside the transaction, so
+    // a copy that cannot be removed leaves the erase undone rather than a row that lies.
+    if (file.onBooth) rmSync(dirname(file.localPath), { recursive: true, force: true });
+    mark.run({ id: file.mediaId, now });
+  }
+}
+
+/** The erased files of these sessions whose deletion from the storage is owed and no upload holds. */
+export function owedDeletionsOf(db: Database, sessionIds: ReadonlySet<string>): OwedDeletion[] {
+  const of = db.prepare(`
+    SELECT id, key, upload_id AS uploadId FROM media INDEXED BY media_by_session
+    WHERE session_id = ? AND erased_at IS NOT NULL AND key IS NOT NULL AND status <> 'uploading'`);
+  return [...sessionIds].flatMap((id) => of.all(id) as OwedDeletion[]);
+}
+
+/** The erased files of these sessions whose upload is still under way (the upload lane stops it, then deletes it). */
+export function uploadsUnderWayOf(db: Database, sessionIds: ReadonlySet<string>): number {
+  const of = db
+    .prepare(
+      `SELECT COUNT(*) FROM media INDEXED BY media_by_session WHERE session_id = ? AND erased_at IS NOT NULL AND status = 'uploading'`,
+    )
+    .pluck();
+  return [...sessionIds].reduce((sum, id) => sum + (of.get(id) as number), 0);
 }

@@ -10,7 +10,7 @@
 // it covers (from the index on captured_at, without reading a row), so the rows are read
 // in `seq` order from that range alone, and an export streams without SQLite sorting them.
 import type { Database } from 'better-sqlite3';
-import type { ExportDelivery, ExportEndpoint, ExportEvent } from '../core/export-format.js';
+import type { ExportDelivery, ExportEndpoint, ExportEvent, ExportMedia } from '../core/export-format.js';
 import type { PayloadType } from '../core/payload.js';
 
 export interface EventSelection {
@@ -107,10 +107,19 @@ export class ExportReader {
                 (SELECT COUNT(*) FROM attempts a WHERE a.delivery_seq = d.seq),
                 (SELECT a.status_code FROM attempts a WHERE a.delivery_seq = d.seq ORDER BY a.id DESC LIMIT 1),
                 d.delivered_at))
-            FROM deliveries d WHERE d.event_seq = e.seq) AS deliveries
+            FROM deliveries d WHERE d.event_seq = e.seq) AS deliveries,
+           (SELECT json_object('key', m.key, 'status', CASE WHEN m.erased_at IS NULL THEN m.status ELSE 'erased' END, 'bytes', m.size)
+            FROM media m INDEXED BY media_by_session WHERE m.session_id = e.session_id AND m.event_id IS NOT NULL
+            ORDER BY m.seq DESC LIMIT 1) AS media
          FROM events e WHERE ${sql.where} ORDER BY e.seq`,
       )
-      .iterate(sql.params) as IterableIterator<{ capturedAt: number; type: PayloadType; body: Buffer; deliveries: string }>;
+      .iterate(sql.params) as IterableIterator<{
+      capturedAt: number;
+      type: PayloadType;
+      body: Buffer;
+      deliveries: string;
+      media: string | null;
+    }>;
     for (const row of rows) {
       const deliveries = (JSON.parse(row.deliveries) as [string, ExportDelivery['status'], number, number | null, number | null][]).map(
         ([endpointId, status, attempts, lastStatus, deliveredAt]): ExportDelivery => ({
@@ -121,7 +130,8 @@ export class ExportReader {
           deliveredAt,
         }),
       );
-      yield { capturedAt: row.capturedAt, type: row.type, body: row.body, deliveries };
+      const media = row.media === null ? null : (JSON.parse(row.media) as ExportMedia);
+      yield { capturedAt: row.capturedAt, type: row.type, body: row.body, deliveries, media };
     }
   }
 

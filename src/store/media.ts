@@ -30,10 +30,18 @@ export interface UploadFilter {
   limit: number;
 }
 
-// Only the files an event named are uploads: one sent with PUT waits for its event first.
+// Only the files an event named are uploads (one sent with PUT waits for its event first), and
+// an erased file is no longer one.
 const VIEW_COLUMNS = `id, status, name, session_id AS sessionId, event_id AS eventId, size, bytes_done AS bytesDone, attempts,
   last_error AS lastError, CASE WHEN status = 'waiting' THEN next_attempt_at END AS nextAttemptAt, created_at AS createdAt,
   uploaded_at AS uploadedAt`;
+
+/** An erased file the storage may still hold: its object, and an upload that may still be open. */
+export interface OwedDeletion {
+  id: string;
+  key: string;
+  uploadId: string | null;
+}
 
 const UPLOAD_COLUMNS = `id, local_path AS localPath, size, content_type AS contentType, key, upload_id AS uploadId,
   part_size AS partSize, attempts`;
@@ -56,11 +64,15 @@ export class MediaStore {
         VALUES (@id, @sessionId, @name, @localPath, @size, @sha256, @contentType, 'waiting', @now, @now)`),
       // Only this process uploads (the data folder's lock), so an upload found under way at
       // start was cut short, and is taken up again from its records.
-      resumeCut: db.prepare(`UPDATE media SET status = 'waiting' WHERE status = 'uploading'`),
+      // One erased meanwhile is not taken up: its deletion from the storage is owed instead.
+      resumeCut: db.prepare(
+        `UPDATE media SET status = CASE WHEN erased_at IS NULL THEN 'waiting' ELSE 'failed' END WHERE status = 'uploading'`,
+      ),
       claim: db.prepare(`
         UPDATE media SET status = 'uploading' WHERE id = (
           SELECT id FROM media INDEXED BY media_due
-          WHERE event_id IS NOT NULL AND status = 'waiting' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT 1)
+          WHERE event_id IS NOT NULL AND status = 'waiting' AND next_attempt_at <= ? AND erased_at IS NULL
+          ORDER BY next_attempt_at, seq LIMIT 1)
         RETURNING ${UPLOAD_COLUMNS}`),
       nextDue: db
         .prepare(`SELECT MIN(next_attempt_at) FROM media INDEXED BY media_due WHERE event_id IS NOT NULL AND status = 'waiting'`)
@@ -75,7 +87,7 @@ export class MediaStore {
       parts: db.prepare(`SELECT part_number AS partNumber, etag, size FROM media_parts WHERE media_id = ? ORDER BY part_number`),
       uploaded: db.prepare(`
         UPDATE media SET status = 'uploaded', uploaded_at = @now, upload_id = NULL, bytes_done = size, last_error = NULL
-        WHERE id = @id`),
+        WHERE id = @id AND erased_at IS NULL`),
       // The deliveries that waited for the file go in the queue, or wait on with an endpoint
       // that cannot be reached.
       release: db.prepare(`
@@ -96,26 +108,44 @@ export class MediaStore {
       copyRemoved: db.prepare(`UPDATE media SET local_removed_at = ? WHERE id = ?`),
       // The reason it failed for no longer stands once the operator has fixed the storage.
       retry: db.prepare(
-        `UPDATE media SET status = 'waiting', attempts = 0, next_attempt_at = @now, last_error = NULL WHERE status = 'failed'`,
+        `UPDATE media SET status = 'waiting', attempts = 0, next_attempt_at = @now, last_error = NULL WHERE status = 'failed' AND erased_at IS NULL`,
       ),
       retryOne: db.prepare(`
         UPDATE media SET status = 'waiting', attempts = 0, next_attempt_at = @now, last_error = NULL
-        WHERE id = @id AND event_id IS NOT NULL AND status = 'failed'`),
-      statusOf: db.prepare(`SELECT status FROM media WHERE id = ? AND event_id IS NOT NULL`).pluck(),
-      list: db.prepare(`SELECT ${VIEW_COLUMNS} FROM media WHERE event_id IS NOT NULL ORDER BY seq DESC LIMIT ?`),
+        WHERE id = @id AND event_id IS NOT NULL AND status = 'failed' AND erased_at IS NULL`),
+      statusOf: db.prepare(`SELECT status FROM media WHERE id = ? AND event_id IS NOT NULL AND erased_at IS NULL`).pluck(),
+      list: db.prepare(`SELECT ${VIEW_COLUMNS} FROM media WHERE event_id IS NOT NULL AND erased_at IS NULL ORDER BY seq DESC LIMIT ?`),
       // The files not uploaded are few and found through the index of due work; the uploaded
       // ones are most of the table, so the newest are read in order until there are enough
       // (sorting 100,000 of them took 50 to 60 ms a page, this 0.15 ms).
       listByStatus: db.prepare(
-        `SELECT ${VIEW_COLUMNS} FROM media INDEXED BY media_due WHERE event_id IS NOT NULL AND status = ? ORDER BY seq DESC LIMIT ?`,
+        `SELECT ${VIEW_COLUMNS} FROM media INDEXED BY media_due WHERE event_id IS NOT NULL AND erased_at IS NULL AND status = ? ORDER BY seq DESC LIMIT ?`,
       ),
       listUploaded: db.prepare(
-        `SELECT ${VIEW_COLUMNS} FROM media NOT INDEXED WHERE event_id IS NOT NULL AND status = 'uploaded' ORDER BY seq DESC LIMIT ?`,
+        `SELECT ${VIEW_COLUMNS} FROM media NOT INDEXED WHERE event_id IS NOT NULL AND erased_at IS NULL AND status = 'uploaded' ORDER BY seq DESC LIMIT ?`,
       ),
       // From the index of due work, which leaves the uploaded files (most of them, late in a day) unread.
       counts: db.prepare(`
         SELECT status, COUNT(*) AS n, TOTAL(size) AS bytes, TOTAL(bytes_done) AS bytesDone FROM media INDEXED BY media_due
-        WHERE event_id IS NOT NULL AND status IN ('waiting', 'uploading', 'failed') GROUP BY status`),
+        WHERE event_id IS NOT NULL AND erased_at IS NULL AND status IN ('waiting', 'uploading', 'failed') GROUP BY status`),
+      erased: db.prepare(`SELECT erased_at IS NOT NULL FROM media WHERE id = ?`).pluck(),
+      // What a storage still has to do: uploads waiting or under way, and erased files to delete from it.
+      storageWork: db.prepare(`
+        SELECT COUNT(*) FILTER (WHERE erased_at IS NULL AND status IN ('waiting', 'uploading')) AS uploads,
+          COUNT(*) FILTER (WHERE erased_at IS NOT NULL AND key IS NOT NULL) AS deletions
+        FROM media INDEXED BY media_due WHERE event_id IS NOT NULL AND status IN ('waiting', 'uploading', 'failed')`),
+      storageRemoved: db.prepare(`
+        UPDATE media SET status = 'failed', last_error = @reason, failed_at = @now
+        WHERE event_id IS NOT NULL AND status = 'waiting' AND erased_at IS NULL`),
+      // An upload cut by an erase ends here; what it may have left in the storage is deleted next.
+      uploadStopped: db.prepare(`UPDATE media SET status = 'failed', next_attempt_at = ? WHERE id = ? AND status = 'uploading'`),
+      // An erased file keeps its key until the storage has deleted it: that is the deletion owed.
+      owedDeletions: db.prepare(`
+        SELECT id, key, upload_id AS uploadId FROM media INDEXED BY media_due
+        WHERE event_id IS NOT NULL AND status = 'failed' AND erased_at IS NOT NULL AND key IS NOT NULL AND next_attempt_at <= ?
+        ORDER BY next_attempt_at, seq LIMIT 20`),
+      deletedFromStorage: db.prepare(`UPDATE media SET key = NULL, upload_id = NULL, part_size = NULL, last_error = NULL WHERE id = ?`),
+      deletionLater: db.prepare(`UPDATE media SET next_attempt_at = @next, last_error = @reason WHERE id = @id`),
     };
   }
 
@@ -175,10 +205,10 @@ export class MediaStore {
     return this.s.parts.all(id) as RecordedPart[];
   }
 
-  /** The file is in the storage: its deliveries go out. Returns how many were released. */
-  uploaded(id: string, now: number): number {
+  /** The file is in the storage: its deliveries go out. Returns how many were released, or null when it was erased meanwhile. */
+  uploaded(id: string, now: number): number | null {
     return this.atomically(() => {
-      this.s.uploaded.run({ id, now });
+      if (this.s.uploaded.run({ id, now }).changes === 0) return null;
       this.s.forgetParts.run(id);
       return this.s.release.run({ id, now }).changes;
     });
@@ -200,6 +230,43 @@ export class MediaStore {
 
   copyRemoved(id: string, now: number): void {
     this.s.copyRemoved.run(now, id);
+  }
+
+  /** Whether the guest's data was erased meanwhile (an upload under way then stops). */
+  erased(id: string): boolean {
+    return this.s.erased.get(id) === 1;
+  }
+
+  /** The upload of an erased file has stopped: its deletion from the storage is due now. */
+  uploadStopped(id: string, now: number): void {
+    this.s.uploadStopped.run(now, id);
+  }
+
+  /** Erased files whose deletion from the storage is owed and due. */
+  owedDeletions(now: number): OwedDeletion[] {
+    return this.s.owedDeletions.all(now) as OwedDeletion[];
+  }
+
+  deletedFromStorage(id: string): void {
+    this.atomically(() => {
+      this.s.forgetParts.run(id);
+      this.s.deletedFromStorage.run(id);
+    });
+  }
+
+  /** The storage could not delete the file now: tried again at `next`. */
+  deletionLater(id: string, next: number, reason: string): void {
+    this.s.deletionLater.run({ id, next, reason });
+  }
+
+  /** The uploads a storage still has to take, and the erased files still to be deleted from it. */
+  storageWork(): { uploads: number; deletions: number } {
+    return this.s.storageWork.get() as { uploads: number; deletions: number };
+  }
+
+  /** The storage was removed: the uploads waiting for it fail, to be retried once another is set. Returns how many. */
+  failWaiting(reason: string, now: number): number {
+    return this.s.storageRemoved.run({ reason, now }).changes;
   }
 
   /** The operator fixed the storage: every failed upload is tried again now. */

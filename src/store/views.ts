@@ -4,7 +4,15 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryStatus } from '../core/policy.js';
 import type { EventType } from '../core/event-types.js';
-import type { AttemptSummary, CloseoutFigures, DeliveryView, HourStats, Recovering, StatusCounts } from '../core/read-model.js';
+import type {
+  AttemptSummary,
+  CloseoutFigures,
+  DeliveryView,
+  HourStats,
+  MediaOnlyHere,
+  Recovering,
+  StatusCounts,
+} from '../core/read-model.js';
 
 /** An attempt in its delivery's history, with the first bytes of the answer. */
 export interface AttemptView extends AttemptSummary {
@@ -110,6 +118,14 @@ function prepareStatements(db: Database) {
       WHERE e.test = 0 AND e.alert = 0 AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?
       GROUP BY d.endpoint_id, d.status`),
     unsent: prepare(`SELECT COUNT(*) FROM unsent_events`).pluck(),
+    // A session's file not in the storage yet whose copy the booth holds: packing up loses it.
+    onlyHere: prepare(`
+      SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM media INDEXED BY media_due
+      WHERE event_id IS NOT NULL AND status IN ('waiting', 'uploading', 'failed') AND erased_at IS NULL AND local_removed_at IS NULL`),
+    eventOnlyHere: prepare(`
+      SELECT COUNT(*) AS files, COALESCE(SUM(m.size), 0) AS bytes FROM media m INDEXED BY media_due JOIN events e ON e.id = m.event_id
+      WHERE m.event_id IS NOT NULL AND m.status IN ('waiting', 'uploading', 'failed') AND m.erased_at IS NULL
+        AND m.local_removed_at IS NULL AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?`),
     recovering: prepare(`
       SELECT COUNT(*) AS count, MIN(d.recover_at) AS nextAt
       FROM deliveries d INDEXED BY deliveries_recover JOIN endpoints p ON p.id = d.endpoint_id
@@ -238,11 +254,16 @@ export class DeliveryViews {
     return (eventId === null ? this.s.unsent.get() : this.s.eventUnsent.get(eventId)) as number;
   }
 
+  /** The sessions' files only this booth holds: not uploaded yet, or failed. */
+  mediaOnlyHere(eventId: number | null): MediaOnlyHere {
+    return (eventId === null ? this.s.onlyHere.get() : this.s.eventOnlyHere.get(eventId)) as MediaOnlyHere;
+  }
+
   /** What the verdict needs, from the kept counts: cheap enough for every change the tray hears of. */
   closeoutFigures(): CloseoutFigures {
     const counts = this.counts();
     for (const row of [...this.s.testsByEndpoint.all(), ...this.s.alertsByEndpoint.all()] as CountRow[]) counts[row.status] -= row.n;
-    return { counts, unsent: this.unsentCount(null) };
+    return { counts, unsent: this.unsentCount(null), media: this.mediaOnlyHere(null) };
   }
 
   /** Failed deliveries with an automatic retry to come, from the index of those alone. */

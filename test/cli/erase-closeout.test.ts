@@ -134,6 +134,7 @@ describe('booth-agent erase', () => {
       responseSnippets: 4,
       hotFolderRecords: 1,
       dslrSessions: 0,
+      media: 0,
     };
     expect(result).toMatchObject({ dryRun: false, kind: 'email', counts, auditId: 1 });
     expect(planned).toMatchObject({ dryRun: true, counts, auditId: null, identifierHash: result.identifierHash });

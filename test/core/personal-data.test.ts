@@ -120,12 +120,17 @@ describe('closeout', () => {
     ...extra,
   });
 
+  const NONE = { files: 0, bytes: 0 };
+
   it('is safe only when everything is delivered', () => {
-    expect(closeoutVerdict({ counts: { queued: 0, waiting: 0, delivered: 3, failed: 0 }, unsent: 0 })).toEqual({
+    expect(
+      closeoutVerdict({ counts: { queued: 0, waiting: 0, delivered: 3, failed: 0 }, unsent: 0, media: { files: 1, bytes: 300_000 } }),
+    ).toEqual({ safe: false, verdict: 'not safe to pack up: 1 photo (300 kB) is only on this booth' });
+    expect(closeoutVerdict({ counts: { queued: 0, waiting: 0, delivered: 3, failed: 0 }, unsent: 0, media: NONE })).toEqual({
       safe: true,
       verdict: 'safe to pack up: all 3 delivered',
     });
-    expect(closeoutVerdict({ counts: { queued: 1, waiting: 2, delivered: 3, failed: 1 }, unsent: 0 })).toEqual({
+    expect(closeoutVerdict({ counts: { queued: 1, waiting: 2, delivered: 3, failed: 1 }, unsent: 0, media: NONE })).toEqual({
       safe: false,
       verdict: 'not safe to pack up: 4 not delivered',
     });
@@ -139,24 +144,27 @@ describe('closeout', () => {
         endpoint({ queued: 3 }, { endpointId: 'ep_2', url: 'https://b.example/h', enabled: false, disabledReason: 'HTTP 410 Gone' }),
       ],
       unsent: 1,
+      media: { files: 3, bytes: 45_000_000 },
       paused: true,
       now: 0,
     });
     expect(report).toMatchObject({ safe: false, totals: { delivered: 2, waiting: 1, failed: 1, queued: 3 } });
-    expect(report.verdict).toBe('not safe to pack up: 5 not delivered, 1 event with no endpoint');
+    expect(report.verdict).toBe('not safe to pack up: 5 not delivered, 1 event with no endpoint, 3 photos (45 MB) are only on this booth');
     expect(report.advice).toEqual([
       'delivery is paused: resume it (booth-agent resume)',
       '1 delivery waits for https://hooks.example.com/a, which cannot be reached: keep the booth online and they go out by themselves, or export them (booth-agent export)',
       '1 delivery to https://hooks.example.com/a failed: fix the endpoint and retry them (booth-agent retry --failed), or export them (booth-agent export)',
       '3 deliveries for https://b.example/h, which is disabled (HTTP 410 Gone): enable it (booth-agent endpoint enable ep_2), or export them (booth-agent export)',
       '1 event was captured with no endpoint to send it to: export them (booth-agent export)',
+      '3 photos (45 MB) not in the storage yet: keep the booth online and they upload by themselves; should uploads have failed, fix the storage (booth-agent storage verify) and retry them',
     ]);
   });
 
   it('tells failures that will be retried by themselves from those that need the operator', () => {
     const now = Date.parse('2026-06-01T21:00:00Z');
     const advice = (recovering: { count: number; nextAt: number | null }) =>
-      closeoutReport({ eventId: null, endpoints: [endpoint({ failed: 3 }, { recovering })], unsent: 0, paused: false, now }).advice;
+      closeoutReport({ eventId: null, endpoints: [endpoint({ failed: 3 }, { recovering })], unsent: 0, media: NONE, paused: false, now })
+        .advice;
     expect(advice({ count: 2, nextAt: now + 4 * 60_000 + 1 })).toEqual([
       '2 deliveries to https://hooks.example.com/a failed and will be tried again by themselves (next in 5 minutes): keep the booth online, or retry them now (booth-agent retry --failed)',
       '1 delivery to https://hooks.example.com/a failed: fix the endpoint and retry them (booth-agent retry --failed), or export them (booth-agent export)',

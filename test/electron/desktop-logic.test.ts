@@ -17,7 +17,7 @@ const summary = (counts: Partial<DeliverySummary['counts']> = {}, extra: Partial
     lastDeliveredAt: null,
     counts: all,
     recovering: { count: 0, nextAt: null },
-    closeout: { counts: all, unsent: 0 },
+    closeout: { counts: all, unsent: 0, media: { files: 0, bytes: 0 } },
     uploads: { waiting: 0, uploading: 0, failed: 0, bytes: 0, bytesDone: 0 },
     ...extra,
   };
@@ -112,15 +112,24 @@ describe('trayModel', () => {
     [summary(), 'Safe to pack up: nothing to deliver'],
     // A failed Send Test is not the guests' data: it does not keep the booth from packing up.
     [
-      summary({ delivered: 4, failed: 1 }, { closeout: { counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 }, unsent: 0 } }),
+      summary(
+        { delivered: 4, failed: 1 },
+        { closeout: { counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 }, unsent: 0, media: { files: 0, bytes: 0 } } },
+      ),
       'Safe to pack up: all 4 delivered',
     ],
     [
-      summary({ delivered: 4 }, { closeout: { counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 }, unsent: 2 } }),
+      summary(
+        { delivered: 4 },
+        { closeout: { counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 }, unsent: 2, media: { files: 0, bytes: 0 } } },
+      ),
       'Not safe to pack up: 2 events with no endpoint',
     ],
     [
-      summary({ waiting: 1 }, { closeout: { counts: { queued: 0, waiting: 1, delivered: 0, failed: 0 }, unsent: 1 } }),
+      summary(
+        { waiting: 1 },
+        { closeout: { counts: { queued: 0, waiting: 1, delivered: 0, failed: 0 }, unsent: 1, media: { files: 0, bytes: 0 } } },
+      ),
       'Not safe to pack up: 1 not delivered, 1 event with no endpoint',
     ],
   ])('%j: the tooltip says %j', (state, verdict) => {

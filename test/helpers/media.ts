@@ -1,10 +1,15 @@
 // The services the media tests need, started before a file's tests and closed after them: the
 // S3-compatible storage (public under booths/) and an HTTPS receiver for the webhooks.
-import { afterAll, beforeAll } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { Settings } from '../../src/core/settings.js';
 import type { StorageConfig } from '../../src/storage/config.js';
 import type { S3Config } from '../../src/storage/s3-client.js';
-import { startReceiver, type Receiver } from './receiver.js';
+import { startTestAgent } from './agent.js';
+import { endpointTo, startReceiver, type Receiver } from './receiver.js';
 import { startS3Server, type S3Server } from './s3-server.js';
+import { tempDir } from './temp.js';
 
 export interface MediaServices {
   s3: S3Server;
@@ -36,4 +41,25 @@ export function useMediaServices(): MediaServices {
 /** The test service's client settings as the booth's storage. */
 function storageOf({ forcePathStyle, ...s3 }: S3Config): Omit<StorageConfig, 'prefix' | 'publicUrl'> {
   return { ...s3, pathStyle: forcePathStyle };
+}
+
+/**
+ * An agent with the services' storage and receiver, taking files from a folder of its own:
+ * `capture` writes a file there, captures a session naming it (the file is then removed, as
+ * the agent holds its copy) and answers the capture's JSON; `media` is the session's media row.
+ */
+export async function mediaBooth(services: MediaServices, storage = services.storage(), settings: Partial<Settings> = {}) {
+  const output = tempDir('output-');
+  const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, ...settings }, storage);
+  t.addEndpoint(services.receiver.url, endpointTo(services.receiver));
+  const capture = async (sessionId: string, bytes: Buffer, name = 'photo.jpg') => {
+    writeFileSync(join(output, name), bytes);
+    const answer = await t.post(JSON.stringify({ type: 'session', session: { id: sessionId, type: 'still', file: join(output, name) } }));
+    rmSync(join(output, name));
+    expect(answer.status).toBe(202);
+    return answer.json as { id: string; direct_url: string };
+  };
+  const media = (sessionId: string) =>
+    t.agent.store.db.prepare('SELECT * FROM media WHERE session_id = ?').get(sessionId) as Record<string, any>;
+  return { t, capture, media };
 }

@@ -3,16 +3,13 @@
 // costs no attempts and the upload goes by itself when it is back; a wrong secret fails the
 // upload at once in words, and a retry after the fix sends it; a large file goes in parts.
 import { createHash, randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { retryUploads } from '../../src/operations/uploads.js';
 import type { StorageConfig } from '../../src/storage/config.js';
-import { setStorage, startTestAgent } from '../helpers/agent.js';
-import { useMediaServices } from '../helpers/media.js';
+import { setStorage } from '../helpers/agent.js';
+import { mediaBooth, useMediaServices } from '../helpers/media.js';
 import { endpointTo } from '../helpers/receiver.js';
-import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const m = useMediaServices();
@@ -31,24 +28,13 @@ function get(url: string): Promise<{ status: number; headers: Record<string, unk
 }
 
 async function booth(storage: StorageConfig = m.storage(), settings = {}) {
-  const output = tempDir('output-');
-  const t = await startTestAgent({ media_roots: [output], media_min_free_mb: 0, ...settings }, storage);
-  t.addEndpoint(m.receiver.url, endpointTo(m.receiver));
-  const capture = async (sessionId: string, bytes: Buffer, name = 'photo.jpg') => {
-    writeFileSync(join(output, name), bytes);
-    const answer = await t.post(JSON.stringify({ type: 'session', session: { id: sessionId, type: 'still', file: join(output, name) } }));
-    rmSync(join(output, name));
-    expect(answer.status).toBe(202);
-    return answer.json as { id: string; direct_url: string };
-  };
-  const media = (sessionId: string) =>
-    t.agent.store.db.prepare('SELECT * FROM media WHERE session_id = ?').get(sessionId) as Record<string, any>;
+  const b = await mediaBooth(m, storage, settings);
   const statuses = (sessionId: string) =>
-    t.agent.store.db
+    b.t.agent.store.db
       .prepare(`SELECT d.status, d.attempts_used AS attempts FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE e.session_id = ?`)
       .all(sessionId);
   const received = (sessionId: string) => m.receiver.requests.filter((r) => JSON.parse(r.body.toString()).session?.id === sessionId);
-  return { t, capture, media, statuses, received, setStorage: (next: StorageConfig) => setStorage(t.agent.store, next) };
+  return { ...b, statuses, received, setStorage: (next: StorageConfig) => setStorage(b.t.agent.store, next) };
 }
 
 describe('the upload lane', () => {

@@ -18,6 +18,8 @@ import { tempDir } from '../helpers/temp.js';
 import { field } from '../helpers/contract.js';
 
 const START = Date.parse('2026-06-01T08:00:00Z');
+/** The storage's secret: never in an export, whatever the format. */
+const STORAGE_SECRET = 'export-test-storage-secret-Zq81';
 const EVENTS = 10_000;
 const INJECTION = '=HYPERLINK("http://evil","x")';
 const TYPES: PayloadType[] = ['session', 'share', 'survey', 'competition_win'];
@@ -147,6 +149,27 @@ beforeAll(() => {
     }
   }
   second = addEndpoint(ctx, { url: 'https://sheet.example.com/exec?a=1,b', types: ['share'] });
+  // Sessions 0, 4 and 8 have a photo: uploaded, waiting, erased.
+  const addMedia = store.db.prepare(`
+    INSERT INTO media (id, session_id, event_id, name, local_path, size, sha256, content_type, key, status, next_attempt_at, created_at, erased_at)
+    SELECT ?, session_id, id, 'p.jpg', '/x/p.jpg', ?, 'aa', 'image/jpeg', ?, ?, 0, 0, ? FROM events WHERE session_id = ?`);
+  addMedia.run('med_0', 1000, 'booths/1/s-0/p.jpg', 'uploaded', null, 's-0');
+  addMedia.run('med_4', 4000, 'booths/1/s-4/p.jpg', 'waiting', null, 's-4');
+  addMedia.run('med_8', 8000, null, 'failed', START, 's-8');
+  store.storage.set(
+    {
+      url: 'https://s3.example.com',
+      region: 'us-east-1',
+      bucket: 'photos',
+      prefix: 'booths/',
+      accessKeyId: 'AKIAEXPORTTEST',
+      secretAccessKey: STORAGE_SECRET,
+      publicUrl: null,
+      pathStyle: false,
+      ca: null,
+    },
+    START,
+  );
   // A Send Test event is never the organiser's data.
   store.queue.capture(
     {
@@ -194,6 +217,9 @@ describe('export as CSV', () => {
       'session_type',
       'direct_url',
       'site_url',
+      'media_key',
+      'media_status',
+      'media_bytes',
       'share_type',
       'share_value',
       'winner_type',
@@ -218,6 +244,15 @@ describe('export as CSV', () => {
       expect(row.event_id).toBe(String(p.event_id));
       expect(row.session_id).toBe(`s-${i}`);
       expect(row.site_url).toBe(`https://photos.example.com/${i}`);
+      expect([row.media_key, row.media_status, row.media_bytes]).toEqual(
+        i === 0
+          ? ['booths/1/s-0/p.jpg', 'uploaded', '1000']
+          : i === 4
+            ? ['booths/1/s-4/p.jpg', 'waiting', '4000']
+            : i === 8
+              ? ['', 'erased', '8000']
+              : ['', '', ''],
+      );
       expect(row['Name']).toBe(p.type === 'share' || p.type === 'competition_win' ? typed : '');
       expect(row['Comments']).toBe(p.type === 'survey' ? typed : '');
       expect(row['Email (email_2)']).toBe(p.type === 'survey' ? `s${i}@example.com` : '');
@@ -231,6 +266,7 @@ describe('export as CSV', () => {
     });
     expect(rows.filter((r) => r['Name'] === `'${INJECTION}`).length).toBeGreaterThan(0);
     expect(text).not.toMatch(/(^|,)=HYPERLINK/m);
+    expect(text).not.toContain(STORAGE_SECRET);
     expect(lines.at(-1)).toMatchObject({ msg: 'events exported', format: 'csv', rows: EVENTS, complete: true, by: 'operator' });
   });
 
@@ -267,6 +303,14 @@ describe('export as JSON lines', () => {
       expect(record.payload).toEqual(JSON.parse(bodies[i]!));
       expect(record.capturedAt).toBe(new Date(START + i * 1000).toISOString());
     });
+    expect(records.slice(0, 9).map((r) => [r.media_key, r.media_status, r.media_bytes])).toEqual([
+      ['booths/1/s-0/p.jpg', 'uploaded', 1000],
+      ...Array.from({ length: 3 }, () => [null, null, null]),
+      ['booths/1/s-4/p.jpg', 'waiting', 4000],
+      ...Array.from({ length: 3 }, () => [null, null, null]),
+      [null, 'erased', 8000],
+    ]);
+    expect(text).not.toContain(STORAGE_SECRET);
     expect(records[0].deliveries).toEqual([
       {
         endpointId: first.id,

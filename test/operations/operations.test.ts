@@ -430,6 +430,7 @@ describe("the organiser's data", () => {
       responseSnippets: 0,
       hotFolderRecords: 1,
       dslrSessions: 0,
+      media: 0,
     };
     expect(result).toMatchObject({ dryRun: false, kind: 'phone', counts, auditId: 1, alreadySent: [] });
     expect(planned).toMatchObject({ dryRun: true, counts, auditId: null, identifierHash: result.identifierHash });
@@ -538,7 +539,7 @@ describe("the organiser's data", () => {
     expect(closeout(ctx, { event: '3' })).toMatchObject({ eventId: 3, unsent: 1, totals: { queued: 1 } });
     expect(closeout(ctx, { event: 5 })).toMatchObject({ safe: true, verdict: 'safe to pack up: nothing to deliver' });
     // The tray's figures are the same, without reading a payload.
-    expect(summarize(ctx.store).closeout).toEqual({ counts: all.totals, unsent: 1 });
+    expect(summarize(ctx.store).closeout).toEqual({ counts: all.totals, unsent: 1, media: { files: 0, bytes: 0 } });
     expect(refusal(() => closeout(ctx, { event: 'x' })).issues).toEqual([
       { path: 'event', message: 'must be an event id (a whole number)' },
     ]);

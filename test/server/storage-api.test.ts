@@ -61,6 +61,21 @@ describe('/api/storage', () => {
     expect(await call('POST', '/api/storage/verify')).toMatchObject({ status: 404, body: { error: 'no storage is set' } });
   });
 
+  it('answers 409 naming the photos that wait for the storage, and removes it with ?force=true', async () => {
+    expect((await call('PUT', '/api/storage', request())).status).toBe(200);
+    t.agent.store.db
+      .prepare(
+        `INSERT INTO media (id, session_id, event_id, name, local_path, size, sha256, content_type, key, status, next_attempt_at, created_at)
+         VALUES ('med_api', 's', 'evt_api', 'p.jpg', '/x/p.jpg', 10, 'aa', 'image/jpeg', 'booth/p.jpg', 'waiting', ?, 0)`,
+      )
+      .run(Date.now() + 3_600_000);
+    const refused = await call<Refused>('DELETE', '/api/storage');
+    expect(refused).toMatchObject({ status: 409, body: { error: expect.stringMatching(/^1 photo waits to be uploaded to it: /) } });
+    expect(await call('DELETE', '/api/storage?force=false')).toMatchObject({ status: 409 });
+    expect(await call('DELETE', '/api/storage?force=true')).toMatchObject({ status: 200, body: { removed: true, uploadsFailed: 1 } });
+    expect(t.agent.store.db.prepare(`SELECT status FROM media WHERE id = 'med_api'`).pluck().get()).toBe('failed');
+  });
+
   it('refuses bad fields with each issue and its path, and keeps the stored secret when none is sent', async () => {
     const refused = await call<Refused>('PUT', '/api/storage', { ...request(), url: 'http://x', region: 'EU', extra: 1 });
     expect(refused.status).toBe(400);

@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Refusal, type OperationContext } from '../../src/operations/context.js';
-import { removeStorage, setStorage, showStorage, verifyStorage, type StorageInput } from '../../src/operations/storage.js';
+import { retryUploads } from '../../src/operations/uploads.js';
+import { removeStorage, setStorage, showStorage, STORAGE_REMOVED, verifyStorage, type StorageInput } from '../../src/operations/storage.js';
 import { storageConfig } from '../../src/storage/config.js';
 import { publicObjectUrl } from '../../src/storage/object-url.js';
 import { CA_NOTE, PRESIGNED_NOTE } from '../../src/storage/verify.js';
@@ -85,6 +86,44 @@ async function verifyWith(overrides: Partial<StorageInput>, now?: () => number) 
   return { report, failed: report.steps.find((s) => !s.ok) ?? null, lines };
 }
 
+describe('removing a storage photos wait for', () => {
+  it('is refused, naming how many, unless forced: then they fail, and a retry after a new storage sends them', () => {
+    const { ctx, lines } = context();
+    setStorage(ctx, storage());
+    const add = ctx.store.db.prepare(`
+      INSERT INTO media (id, session_id, event_id, name, local_path, size, sha256, content_type, key, status, next_attempt_at, created_at, erased_at)
+      VALUES (?, 's', ?, 'p.jpg', '/x/p.jpg', 10, 'aa', 'image/jpeg', ?, ?, 0, 0, ?)`);
+    add.run('med_1', 'evt_1', 'booth/p1.jpg', 'waiting', null);
+    add.run('med_2', 'evt_2', 'booth/p2.jpg', 'waiting', null);
+    add.run('med_3', 'evt_3', 'booth/p3.jpg', 'uploaded', null);
+    add.run('med_4', 'evt_4', 'booth/p4.jpg', 'failed', 1);
+    expect(refusal(() => removeStorage(ctx))).toMatchObject({
+      kind: 'conflict',
+      message:
+        '2 photos wait to be uploaded to it, and 1 erased photo is still to be deleted from it: keep the booth online until they are ' +
+        'done, or remove it anyway with --force (the uploads then fail, to be retried once another storage is set)',
+    });
+    expect(refusal(() => removeStorage(ctx, { force: 'maybe' }))).toMatchObject({ kind: 'invalid' });
+    expect(showStorage(ctx)).not.toBeNull();
+
+    expect(removeStorage(ctx, { force: 'true' })).toEqual({ removed: true, uploadsFailed: 2 });
+    expect(showStorage(ctx)).toBeNull();
+    const statuses = () => ctx.store.db.prepare('SELECT id, status, last_error AS reason FROM media ORDER BY id').all();
+    expect(statuses()).toEqual([
+      { id: 'med_1', status: 'failed', reason: STORAGE_REMOVED },
+      { id: 'med_2', status: 'failed', reason: STORAGE_REMOVED },
+      { id: 'med_3', status: 'uploaded', reason: null },
+      { id: 'med_4', status: 'failed', reason: null },
+    ]);
+    expect(lines.at(-1)).toMatchObject({ msg: 'storage removed', force: true, uploadsFailed: 2 });
+
+    setStorage(ctx, storage());
+    expect(retryUploads(ctx, { all: true })).toEqual({ retried: 2 });
+    expect(statuses().map((m: any) => m.status)).toEqual(['waiting', 'waiting', 'uploaded', 'failed']);
+    ctx.store.close();
+  });
+});
+
 describe('set, show and remove', () => {
   it('keeps the storage with its secret sealed, shows it without the secret, logs each action once without it', () => {
     const { ctx, lines, file } = context();
@@ -104,7 +143,7 @@ describe('set, show and remove', () => {
     });
     expect(showStorage(ctx)).toEqual(shown);
     expect(storageConfig(ctx.store)).toMatchObject({ secretAccessKey: server.secretAccessKey, endpoint: server.endpoint, pathStyle: true });
-    expect(removeStorage(ctx)).toEqual({ removed: true });
+    expect(removeStorage(ctx)).toEqual({ removed: true, uploadsFailed: 0 });
     expect(showStorage(ctx)).toBeNull();
     expect(storageConfig(ctx.store)).toBeNull();
     expect(refusal(() => removeStorage(ctx))).toMatchObject({ kind: 'not-found', message: 'no storage is set' });

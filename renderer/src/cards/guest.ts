@@ -73,6 +73,12 @@ function erasureWords(result: EraseResult): HTMLElement[] {
       : '',
     hotFolderRecords ? `${hotFolderRecords} hot folder record${hotFolderRecords === 1 ? '' : 's'}.` : '',
     dslrSessions ? `${dslrSessions} dslrBooth session record${dslrSessions === 1 ? '' : 's'}.` : '',
+    result.media.length
+      ? `${result.media.length} photo${result.media.length === 1 ? '' : 's'} of the sessions${result.dryRun ? ', to be' : ','} removed from the booth and deleted from the storage.`
+      : '',
+    result.storage?.owed
+      ? `The uploaded photo${result.storage.owed === 1 ? '' : 's'} will be deleted from the storage when it can be reached.`
+      : '',
   ].filter(Boolean);
   const sent = result.alreadySent.map((s) =>
     h('li', {}, `${s.url}: ${s.delivered} delivered${s.attempted ? `, ${s.attempted} sent without an answer` : ''}`),

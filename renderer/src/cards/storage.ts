@@ -1,6 +1,6 @@
 // The organiser's storage for session photos: the form (its secret a password field that is
 // never filled back), Verify with each step's result, and Remove after a confirmation.
-import { api, messageOf } from '../api.js';
+import { api, ApiError, messageOf } from '../api.js';
 import { confirmed } from '../confirm.js';
 import { byId, h } from '../dom.js';
 import { clearIssues, showIssues, type Fields } from '../fields.js';
@@ -119,7 +119,11 @@ function capitalize(text: string): string {
 async function remove(): Promise<void> {
   if (!(await confirmed('Remove the storage and its secret? Photos will no longer be uploaded.'))) return;
   try {
-    await api('DELETE', '/api/storage');
+    await api('DELETE', '/api/storage').catch(async (error: unknown) => {
+      // Photos still wait for it: the operator is told how many and may remove it anyway.
+      if (!(error instanceof ApiError && error.status === 409 && (await confirmed(`${error.message}. Remove it anyway?`)))) throw error;
+      return api('DELETE', '/api/storage?force=true');
+    });
     byId('storage-report').replaceChildren();
     byId('storage-saved').textContent = 'Removed.';
   } catch (error) {
