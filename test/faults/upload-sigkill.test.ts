@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
 import { configure, FAST } from '../helpers/agent.js';
-import { CLI, runCli } from '../helpers/cli.js';
-import { useMediaServices } from '../helpers/media.js';
+import { CLI } from '../helpers/cli.js';
+import { setStorageWithCli, useMediaServices } from '../helpers/media.js';
 import { endpointTo } from '../helpers/receiver.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -38,26 +38,7 @@ describe('a multipart upload killed with SIGKILL', () => {
     const token = setup.settings.token('ingest_token');
     setup.close();
     // Set as an operator sets it; no public URL, so the links are presigned.
-    const s3 = m.s3.config();
-    writeFileSync(join(dataDir, 'ca.pem'), s3.ca!);
-    const set = await runCli(
-      [
-        'storage',
-        'set',
-        '--data-dir',
-        dataDir,
-        '--url',
-        s3.endpoint,
-        '--bucket',
-        s3.bucket,
-        '--region',
-        s3.region,
-        '--prefix',
-        'booths/',
-      ].concat(['--access-key-id', s3.accessKeyId, '--secret-stdin', '--path-style', '--ca', join(dataDir, 'ca.pem')]),
-      { input: `${s3.secretAccessKey}\n` },
-    );
-    expect(set.code, set.stderr).toBe(0);
+    await setStorageWithCli(dataDir, m.s3);
 
     const bytes = randomBytes(64 * MiB);
     writeFileSync(join(output, 'clip.mp4'), bytes);

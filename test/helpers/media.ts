@@ -1,8 +1,11 @@
 // The services the media tests need, started before a file's tests and closed after them: the
 // S3-compatible storage (public under booths/) and an HTTPS receiver for the webhooks.
-import { afterAll, beforeAll } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { StorageConfig } from '../../src/storage/config.js';
 import type { S3Config } from '../../src/storage/s3-client.js';
+import { runCli } from './cli.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import { startS3Server, type S3Server } from './s3-server.js';
 
@@ -31,6 +34,33 @@ export function useMediaServices(): MediaServices {
     await services.s3.close();
   });
   return services;
+}
+
+/**
+ * Sets the test service as the booth's storage the way an operator does, with `booth-agent
+ * storage set` (its certificate in the data folder); without `--public-url`, links are presigned.
+ */
+export async function setStorageWithCli(dataDir: string, s3: S3Server, more: string[] = []): Promise<void> {
+  const config = s3.config();
+  writeFileSync(join(dataDir, 'ca.pem'), config.ca!);
+  const set = await runCli(
+    [
+      'storage',
+      'set',
+      '--data-dir',
+      dataDir,
+      '--url',
+      config.endpoint,
+      '--bucket',
+      config.bucket,
+      '--region',
+      config.region,
+      '--prefix',
+      'booths/',
+    ].concat(['--access-key-id', config.accessKeyId, '--secret-stdin', '--path-style', '--ca', join(dataDir, 'ca.pem'), ...more]),
+    { input: `${config.secretAccessKey}\n` },
+  );
+  expect(set.code, set.stderr).toBe(0);
 }
 
 /** The test service's client settings as the booth's storage. */
