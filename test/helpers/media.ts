@@ -4,10 +4,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { StorageConfig } from '../../src/storage/config.js';
+import { openStore } from '../../src/store/store.js';
+import { configure, FAST } from './agent.js';
 import type { S3Config } from '../../src/storage/s3-client.js';
 import { runCli } from './cli.js';
-import { startReceiver, type Receiver } from './receiver.js';
+import { endpointTo, startReceiver, type Receiver } from './receiver.js';
 import { startS3Server, type S3Server } from './s3-server.js';
+import { tempDir } from './temp.js';
 
 export interface MediaServices {
   s3: S3Server;
@@ -34,6 +37,21 @@ export function useMediaServices(): MediaServices {
     await services.s3.close();
   });
   return services;
+}
+
+/**
+ * A data folder for `booth-agent run` with the media services: the receiver its endpoint, media
+ * taken from a folder of its own (`output`) with no disk margin; answers the ingest token too.
+ */
+export function mediaDataDir(services: MediaServices): { dataDir: string; output: string; token: string } {
+  const dataDir = tempDir('agent-');
+  const output = tempDir('output-');
+  configure(dataDir, { ...FAST, media_roots: [output], media_min_free_mb: 0 });
+  const setup = openStore(join(dataDir, 'outbox.db'));
+  setup.endpoints.add(endpointTo(services.receiver), Date.now());
+  const token = setup.settings.token('ingest_token');
+  setup.close();
+  return { dataDir, output, token };
 }
 
 /**

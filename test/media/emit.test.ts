@@ -6,10 +6,8 @@ import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { configure, FAST } from '../helpers/agent.js';
 import { runCli, spawnAgent } from '../helpers/cli.js';
-import { setStorageWithCli, useMediaServices } from '../helpers/media.js';
-import { endpointTo } from '../helpers/receiver.js';
+import { mediaDataDir, setStorageWithCli, useMediaServices } from '../helpers/media.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -19,12 +17,7 @@ const session = (id: string, file: string) => JSON.stringify({ type: 'session', 
 
 describe('booth-agent emit with session.file', () => {
   it('copies the file in, answers with its link, and the running agent uploads it before the webhook', async () => {
-    const dataDir = tempDir('emit-media-');
-    const output = tempDir('output-');
-    configure(dataDir, { ...FAST, media_roots: [output], media_min_free_mb: 0 });
-    const setup = openStore(join(dataDir, 'outbox.db'));
-    setup.endpoints.add(endpointTo(m.receiver), Date.now());
-    setup.close();
+    const { dataDir, output } = mediaDataDir(m);
     const publicUrl = m.s3.objectUrl('').replace(/\/$/, '');
     await setStorageWithCli(dataDir, m.s3, ['--public-url', publicUrl]);
     const link = `${publicUrl}/booths/1/emit-1/0042.jpg`;
