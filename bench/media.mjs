@@ -313,7 +313,7 @@ if (mode === 'capture') {
     `webhook latency p99 of ${LEADS} leads, one every ${LEAD_GAP_MS} ms, while a ${CLIP_MIB} MiB upload runs at upload_max_kbps ${THROTTLE_KBPS.toLocaleString('en')}`,
     `${busy99.toFixed(1)} ms (p50 ${percentile(busy, 50).toFixed(1)} ms)`,
     `the same leads with no upload: ${quiet99.toFixed(1)} ms (p50 ${percentile(quiet, 50).toFixed(1)} ms)`,
-    `+${(busy99 - quiet99).toFixed(1)} ms`,
+    `${busy99 >= quiet99 ? '+' : '-'}${Math.abs(busy99 - quiet99).toFixed(1)} ms`,
     '≤ baseline + 50 ms',
     busy99 <= quiet99 + 50,
   );
