@@ -16,7 +16,7 @@ import { generateSecret, signatureHeaders } from '../dist/core/signing.js';
 import { Dispatcher } from '../dist/delivery/dispatcher.js';
 import { Sender } from '../dist/delivery/sender.js';
 import { openStore } from '../dist/store/store.js';
-import { loopbackCertificate, spawnReceiver, temp } from './loopback-tls.mjs';
+import { loopbackCertificate, percentile, postEvent, spawnBoothAgent, spawnHookReceiver, temp, until } from './loopback-tls.mjs';
 import { countDelivered, prepareOutbox } from './outbox.mjs';
 import { Figures, writePart, writeRows } from './report.mjs';
 
@@ -29,45 +29,9 @@ const runs = (part) => chosen.length === 0 || chosen.includes(part);
 
 // A loopback HTTPS receiver in a process of its own, so it competes with neither side.
 const certDir = await loopbackCertificate();
-const receiverSource = `
-  const { createServer } = require('node:https'); const fs = require('node:fs');
-  let count = 0;
-  const server = createServer({ cert: fs.readFileSync(process.argv[1] + '/cert.pem'), key: fs.readFileSync(process.argv[1] + '/key.pem') }, (req, res) => {
-    req.resume(); req.on('end', () => { count++; res.writeHead(200); res.end('ok'); });
-  });
-  server.keepAliveTimeout = 60000;
-  server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
-  process.on('message', () => process.send(count));
-`;
-const startReceiver = () => spawnReceiver(receiverSource, [certDir]);
+const startReceiver = () => spawnHookReceiver(certDir);
 
-async function spawnAgent(dataDir, env = {}) {
-  const started = performance.now();
-  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'run', '--port', '0'], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(certDir, 'cert.pem'), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (c) => (out += c));
-  const port = await new Promise((resolve) => {
-    const look = () => {
-      const m = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
-      if (m) resolve(Number(m[1]));
-      else setTimeout(look, 5);
-    };
-    look();
-  });
-  return {
-    child,
-    port,
-    listeningMs: performance.now() - started,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }),
-  };
-}
+const spawnAgent = (dataDir, env = {}) => spawnBoothAgent(dataDir, certDir, env);
 
 /** CPU time (user + system, every thread) a process has used so far, in seconds. */
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString());
@@ -80,24 +44,6 @@ const ownCpuMs = (since) => {
   return (used.user + used.system) / 1000;
 };
 
-const until = async (check, timeoutMs, intervalMs = 50) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('benchmark step timed out');
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-};
-/** Posts one event to the agent's JSON API with undici (fetch costs the client more CPU than the agent spends on the event). */
-async function postEvent(port, token, body, dispatcher) {
-  const res = await request(`http://127.0.0.1:${port}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body,
-    ...(dispatcher ? { dispatcher } : {}),
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
 /**
  * A light HTTP/1.1 client for the capture figures: one keep-alive socket per client, each
  * request written whole, each answer read by its Content-Length. It costs a fraction of what
@@ -158,7 +104,6 @@ const session = (id) =>
     event_id: 1,
     session: { id, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' },
   });
-const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
 /** The drain's CPU per delivery, part by part (a table under the figures). */
 let cpuBreakdown = '';

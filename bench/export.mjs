@@ -3,13 +3,12 @@
 // same run: the same number of rows of the same width written through the same kind of
 // stream, with no database. Each side runs in a fresh process of its own, so what one
 // allocated does not hide in the other's figures. Writes its part of BENCHMARKS.md.
-import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
+import { inFreshProcess } from './loopback-tls.mjs';
 import { Figures, writePart } from './report.mjs';
 
 const EVENTS = Number(process.env.BENCH_EXPORT_EVENTS ?? 100_000);
@@ -124,14 +123,7 @@ if (mode === 'export') {
     `built ${EVENTS.toLocaleString('en')} events (${endpoints.length} endpoints) in ${((performance.now() - built) / 1000).toFixed(1)} s`,
   );
 
-  const self = fileURLToPath(import.meta.url);
-  const child = (args) =>
-    new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [self, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      p.stdout.on('data', (c) => (out += c));
-      p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`bench child ${args[0]} exited ${code}`))));
-    });
+  const child = (args) => inFreshProcess(import.meta.url, args);
 
   const figures = new Figures();
   for (const format of ['csv', 'jsonl']) {

@@ -1,13 +1,13 @@
 // What the benchmarks report, and where. Each figure is printed as it is measured and
-// tabled against its same-run baseline. BENCHMARKS.md is written by four scripts, each
+// tabled against its same-run baseline. BENCHMARKS.md is written by five scripts, each
 // owning one part, in this order: the agent's figures at the top, then the panel's
 // (<!-- panel -->), the export's (<!-- export -->), the drains into slow receivers
-// (<!-- receivers -->), and a history kept by hand (<!-- history -->). A script rewrites
-// its own part and leaves the others as they are.
+// (<!-- receivers -->), a session's file (<!-- media -->), and a history kept by hand
+// (<!-- history -->). A script rewrites its own part and leaves the others as they are.
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const FILE = 'BENCHMARKS.md';
-const MARKERS = ['<!-- panel -->', '<!-- export -->', '<!-- receivers -->', '<!-- history -->'];
+const MARKERS = ['<!-- panel -->', '<!-- export -->', '<!-- receivers -->', '<!-- media -->', '<!-- history -->'];
 
 export class Figures {
   results = [];

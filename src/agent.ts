@@ -4,9 +4,8 @@
 import type { Logger } from 'pino';
 import { ulidFactory } from './core/ids.js';
 import { ChangeFeed } from './server/change-feed.js';
-import { captured, prepareIngest, unavailable, type ApiIngestResult } from './capture/ingest.js';
-import { MediaCapture } from './media/capture.js';
-import { MediaIntake } from './media/intake.js';
+import type { ApiIngestResult } from './capture/ingest.js';
+import { mediaCaptureOf } from './media/capture.js';
 import { Uploader } from './media/uploader.js';
 import { storageConfig, type StorageSource } from './storage/config.js';
 import { loadPanelFiles } from './server/panel-files.js';
@@ -144,48 +143,28 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const changes = new ChangeFeed(dir.database, options.nativeBinding);
     cleanup.unshift(() => changes.close());
 
-    const captureDone = (result: ApiIngestResult): ApiIngestResult => {
+    /** The JSON API: requests that arrive together are committed together (group commit). */
+    const group = new GroupCommit(store.db);
+    const media = mediaCaptureOf(store, dir.media, {
+      storage,
+      commit: (event, now, window) =>
+        group.run(
+          () => store.queue.capture(event, now, window),
+          () => store.queue.captureBare(event, now, window),
+        ),
+      diskLow: (disk) => alerts.diskLow(disk),
+      log,
+    });
+    const captureRequest = async (body: Buffer, idempotencyKey: string | null): Promise<ApiIngestResult> => {
+      const result = await media.capture(body, { idempotencyKey }, store.settings.read(), Date.now());
       if (result.kind === 'accepted') {
         log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
         dispatcher.wake();
+        if (result.mediaUrl !== undefined) uploader.wake();
       } else if (result.kind === 'unavailable') {
         log.error({ error: result.error }, 'capture refused');
       }
       return result;
-    };
-    const media = new MediaCapture({
-      intake: new MediaIntake(dir.media),
-      storage,
-      queue: store.queue,
-      received: (sessionId, name) => store.media.received(sessionId, name),
-      urlOfEvent: (eventId) => store.media.urlOfEvent(eventId),
-      recordReceived: (sessionId, file) => store.media.recordReceived(sessionId, file, Date.now()),
-      diskLow: (disk) => alerts.diskLow(disk),
-      log,
-    });
-    /** The JSON API: requests that arrive together are committed together (group commit). */
-    const group = new GroupCommit(store.db);
-    const captureRequest = async (body: Buffer, idempotencyKey: string | null): Promise<ApiIngestResult> => {
-      const settings = store.settings.read();
-      const now = Date.now();
-      const prepared = prepareIngest(body, { idempotencyKey }, settings, now);
-      if (prepared.kind !== 'ready') return prepared;
-      const ready = await media.prepare(prepared, settings, now);
-      if (ready.kind !== 'ready') return ready;
-      const { event } = ready;
-      let result: ApiIngestResult;
-      try {
-        const window = settings.idempotency_window_ms;
-        const stored = await group.run(
-          () => store.queue.capture(event, now, window),
-          () => store.queue.captureBare(event, now, window),
-        );
-        result = captured(stored);
-      } catch (error) {
-        result = unavailable(error);
-      }
-      if (result.kind === 'accepted' && event.media) uploader.wake();
-      return captureDone(await ready.settle(result));
     };
     const dslrBooth = new DslrBooth(store.db, {
       settings: () => store.settings.read(),

@@ -1,5 +1,6 @@
 // Every way an event comes in (the JSON API, `booth-agent emit`, dslrBooth's triggers and the
-// hot folder) ends here: validate, complete, and commit to the outbox.
+// hot folder) ends here: validate and complete; media/capture.ts takes the session's file in
+// and commits to the outbox.
 //
 // The stored body is the booth's own bytes. When it leaves out `event_id` or `timestamp`,
 // those are appended as text before the closing brace, so the rest of the body (key order,
@@ -8,7 +9,7 @@
 import { naturalKey, validatePayload, type IncomingPayload, type Issue } from '../core/payload.js';
 import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
-import type { Captured, DeliveryQueue, NewEvent } from '../store/queue.js';
+import type { Captured, NewEvent } from '../store/queue.js';
 
 export type IngestResult =
   | {
@@ -42,21 +43,6 @@ export interface IngestOptions {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-
-/**
- * `booth-agent emit` ends here, and cannot take a session's file yet; the JSON API, the hot
- * folder and dslrBooth's triggers take it through media/capture.ts first.
- */
-export function ingest(raw: Buffer, options: IngestOptions, queue: DeliveryQueue, settings: Settings, now: number): IngestResult {
-  const prepared = prepareIngest(raw, options, settings, now);
-  if (prepared.kind !== 'ready') return prepared;
-  if (namesFile(prepared.payload)) return fileRefused(NO_STORAGE);
-  try {
-    return captured(queue.capture(prepared.event, now, settings.idempotency_window_ms));
-  } catch (error) {
-    return unavailable(error);
-  }
-}
 
 export type Prepared = { kind: 'ready'; event: NewEvent; payload: IncomingPayload } | Extract<IngestResult, { kind: 'invalid' }>;
 

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { hotFolderFiles } from '../capture/hot-folder.js';
-import { ingest } from '../capture/ingest.js';
+import { mediaCaptureOf } from '../media/capture.js';
+import { storageConfig } from '../storage/config.js';
 import { withOperations } from './context.js';
 import { parseLimit } from './options.js';
 import { count, localTime, print, UsageError } from './output.js';
@@ -15,22 +16,36 @@ export function emitCommand(program: Command): void {
     .option('--idempotency-key <key>', 'a key that makes a repeat of this command create nothing new')
     .action(async (file: string | undefined, options: { idempotencyKey?: string }, command: Command) => {
       const body = readPayload(file);
-      await withOperations(command, ({ store }) => {
-        const result = ingest(body, { idempotencyKey: options.idempotencyKey ?? null }, store.queue, store.settings.read(), Date.now());
+      await withOperations(command, async (ctx, dir) => {
+        const { store } = ctx;
+        const media = mediaCaptureOf(store, dir.media, {
+          storage: () => storageConfig(store),
+          commit: (event, now, window) => store.queue.capture(event, now, window),
+          // The running agent's alert monitor lives in its own process: a refusal here is
+          // told on standard error and in the log.
+          diskLow: () => {},
+          log: ctx.log,
+        });
+        const result = await media.capture(body, { idempotencyKey: options.idempotencyKey ?? null }, store.settings.read(), Date.now());
         switch (result.kind) {
           case 'accepted':
-          case 'duplicate':
-            print(
-              command,
-              result,
+          case 'duplicate': {
+            const links = result.mediaUrl === undefined ? {} : { direct_url: result.mediaUrl, site_url: result.mediaUrl };
+            const captured =
               result.kind === 'accepted'
                 ? `captured ${result.id} (${count(result.deliveries, 'delivery', 'deliveries')})`
-                : `already captured as ${result.id}; nothing new was created`,
+                : `already captured as ${result.id}; nothing new was created`;
+            print(
+              command,
+              { kind: result.kind, id: result.id, deliveries: result.deliveries, ...links },
+              result.mediaUrl === undefined ? captured : `${captured}\nthe file goes to ${result.mediaUrl}`,
             );
             return;
+          }
           case 'invalid':
             throw new UsageError(`${result.error}:\n${result.issues.map((i) => `  ${i.path || '(body)'}: ${i.message}`).join('\n')}`);
           case 'unavailable':
+          case 'insufficient-storage':
             process.stderr.write(`booth-agent: ${result.error}\n`);
             process.exitCode = 1;
         }

@@ -2,19 +2,40 @@
 // transaction, the file is taken in (intake.ts), its key and link are made, and the body gets
 // the link in place of the file. The event and the file's row are then committed together
 // (store/queue.ts); a capture that is not committed leaves no copy behind.
+//
+// The agent (its JSON API and booth integrations) and `booth-agent emit` capture through the
+// same `capture`; they differ only in how an event is committed (see CommitEvent).
 import type { Logger } from 'pino';
 import { expandStorageKey, withMediaUrls } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
-import { fileRefused, namesFile, NO_STORAGE, type ApiIngestResult, type Prepared } from '../capture/ingest.js';
+import {
+  captured,
+  fileRefused,
+  namesFile,
+  NO_STORAGE,
+  prepareIngest,
+  unavailable,
+  type ApiIngestResult,
+  type IngestOptions,
+  type Prepared,
+} from '../capture/ingest.js';
 import type { StorageSource } from '../storage/config.js';
 import { objectUrl } from '../storage/object-url.js';
-import type { DeliveryQueue, NewEvent } from '../store/queue.js';
-import type { MediaIntake, MediaLimits, Refusal, TakenFile } from './intake.js';
+import type { Captured, DeliveryQueue, NewEvent } from '../store/queue.js';
+import type { Store } from '../store/store.js';
+import { MediaIntake, type MediaLimits, type Refusal, type TakenFile } from './intake.js';
+
+/**
+ * Puts an event in the outbox: the agent commits the requests that arrive together in one
+ * transaction (store/group-commit.ts); a command commits its one event alone.
+ */
+export type CommitEvent = (event: NewEvent, now: number, windowMs: number) => Captured | Promise<Captured>;
 
 export interface MediaCaptureDeps {
   intake: MediaIntake;
   storage: StorageSource;
   queue: DeliveryQueue;
+  commit: CommitEvent;
   /** A file sent with PUT for this session under this name, not yet named by an event. */
   received: (sessionId: string, name: string) => TakenFile | null;
   /** Records a file sent with PUT, for the event that will name it. */
@@ -42,8 +63,39 @@ export interface WithMedia {
 
 const FOLDER_SEPARATOR = /[\\/]/;
 
+/** The media capture over one data folder: its outbox, and its media folder for the copies. */
+export function mediaCaptureOf(
+  store: Store,
+  mediaDir: string,
+  deps: Pick<MediaCaptureDeps, 'storage' | 'commit' | 'diskLow' | 'log'>,
+): MediaCapture {
+  return new MediaCapture({
+    intake: new MediaIntake(mediaDir),
+    queue: store.queue,
+    received: (sessionId, name) => store.media.received(sessionId, name),
+    urlOfEvent: (eventId) => store.media.urlOfEvent(eventId),
+    recordReceived: (sessionId, file) => store.media.recordReceived(sessionId, file, Date.now()),
+    ...deps,
+  });
+}
+
 export class MediaCapture {
   constructor(private readonly deps: MediaCaptureDeps) {}
+
+  /** One booth's JSON body, whole: validated, its file taken in, committed; the copy is kept only with its event. */
+  async capture(body: Buffer, options: IngestOptions, settings: Settings, now: number): Promise<ApiIngestResult> {
+    const prepared = prepareIngest(body, options, settings, now);
+    if (prepared.kind !== 'ready') return prepared;
+    const ready = await this.prepare(prepared, settings, now);
+    if (ready.kind !== 'ready') return ready;
+    let result: ApiIngestResult;
+    try {
+      result = captured(await this.deps.commit(ready.event, now, settings.idempotency_window_ms));
+    } catch (error) {
+      result = unavailable(error);
+    }
+    return ready.settle(result);
+  }
 
   /**
    * A file sent as a request's body (PUT /v1/sessions/{id}/media/{name}): taken in with the same
@@ -77,7 +129,11 @@ export class MediaCapture {
   }
 
   /** Takes the session's file in, when the payload names one; otherwise the event as it is. */
-  async prepare(prepared: Extract<Prepared, { kind: 'ready' }>, settings: Settings, now: number): Promise<WithMedia | ApiIngestResult> {
+  private async prepare(
+    prepared: Extract<Prepared, { kind: 'ready' }>,
+    settings: Settings,
+    now: number,
+  ): Promise<WithMedia | ApiIngestResult> {
     const file = namesFile(prepared.payload);
     const passThrough: WithMedia = { kind: 'ready', event: prepared.event, mediaUrl: null, settle: async (result) => result };
     if (file === null) return passThrough;

@@ -7,11 +7,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { configure, FAST } from '../helpers/agent.js';
-import { CLI, runCli } from '../helpers/cli.js';
-import { useMediaServices } from '../helpers/media.js';
-import { endpointTo } from '../helpers/receiver.js';
-import { tempDir } from '../helpers/temp.js';
+import { CLI } from '../helpers/cli.js';
+import { mediaDataDir, setStorageWithCli, useMediaServices } from '../helpers/media.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -30,34 +27,9 @@ function startChild(dataDir: string) {
 
 describe('a multipart upload killed with SIGKILL', () => {
   it('resumes at the next part after a restart, sending at most one part again', async () => {
-    const dataDir = tempDir('agent-');
-    const output = tempDir('output-');
-    configure(dataDir, { ...FAST, media_roots: [output], media_min_free_mb: 0 });
-    const setup = openStore(join(dataDir, 'outbox.db'));
-    setup.endpoints.add(endpointTo(m.receiver), Date.now());
-    const token = setup.settings.token('ingest_token');
-    setup.close();
+    const { dataDir, output, token } = mediaDataDir(m);
     // Set as an operator sets it; no public URL, so the links are presigned.
-    const s3 = m.s3.config();
-    writeFileSync(join(dataDir, 'ca.pem'), s3.ca!);
-    const set = await runCli(
-      [
-        'storage',
-        'set',
-        '--data-dir',
-        dataDir,
-        '--url',
-        s3.endpoint,
-        '--bucket',
-        s3.bucket,
-        '--region',
-        s3.region,
-        '--prefix',
-        'booths/',
-      ].concat(['--access-key-id', s3.accessKeyId, '--secret-stdin', '--path-style', '--ca', join(dataDir, 'ca.pem')]),
-      { input: `${s3.secretAccessKey}\n` },
-    );
-    expect(set.code, set.stderr).toBe(0);
+    await setStorageWithCli(dataDir, m.s3);
 
     const bytes = randomBytes(64 * MiB);
     writeFileSync(join(output, 'clip.mp4'), bytes);

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Settings } from '../../src/core/settings.js';
 import type { StorageConfig } from '../../src/storage/config.js';
+import { openStore } from '../../src/store/store.js';
+import { configure, FAST, startTestAgent } from './agent.js';
+import { runCli } from './cli.js';
 import type { S3Config } from '../../src/storage/s3-client.js';
-import { startTestAgent } from './agent.js';
 import { endpointTo, startReceiver, type Receiver } from './receiver.js';
 import { startS3Server, type S3Server } from './s3-server.js';
 import { tempDir } from './temp.js';
@@ -36,6 +38,48 @@ export function useMediaServices(): MediaServices {
     await services.s3.close();
   });
   return services;
+}
+
+/**
+ * A data folder for `booth-agent run` with the media services: the receiver its endpoint, media
+ * taken from a folder of its own (`output`) with no disk margin; answers the ingest token too.
+ */
+export function mediaDataDir(services: MediaServices): { dataDir: string; output: string; token: string } {
+  const dataDir = tempDir('agent-');
+  const output = tempDir('output-');
+  configure(dataDir, { ...FAST, media_roots: [output], media_min_free_mb: 0 });
+  const setup = openStore(join(dataDir, 'outbox.db'));
+  setup.endpoints.add(endpointTo(services.receiver), Date.now());
+  const token = setup.settings.token('ingest_token');
+  setup.close();
+  return { dataDir, output, token };
+}
+
+/**
+ * Sets the test service as the booth's storage the way an operator does, with `booth-agent
+ * storage set` (its certificate in the data folder); without `--public-url`, links are presigned.
+ */
+export async function setStorageWithCli(dataDir: string, s3: S3Server, more: string[] = []): Promise<void> {
+  const config = s3.config();
+  writeFileSync(join(dataDir, 'ca.pem'), config.ca!);
+  const set = await runCli(
+    [
+      'storage',
+      'set',
+      '--data-dir',
+      dataDir,
+      '--url',
+      config.endpoint,
+      '--bucket',
+      config.bucket,
+      '--region',
+      config.region,
+      '--prefix',
+      'booths/',
+    ].concat(['--access-key-id', config.accessKeyId, '--secret-stdin', '--path-style', '--ca', join(dataDir, 'ca.pem'), ...more]),
+    { input: `${config.secretAccessKey}\n` },
+  );
+  expect(set.code, set.stderr).toBe(0);
 }
 
 /** The test service's client settings as the booth's storage. */
