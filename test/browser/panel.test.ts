@@ -114,6 +114,23 @@ describe('the panel', () => {
     expect(receiver.requests.some((r) => r.body.includes('held-back'))).toBe(true);
   });
 
+  it('says on the card why a secret could not be shown, as for an endpoint removed a moment ago', async () => {
+    const { page } = await panel();
+    const card = page.locator('.endpoint', { hasText: receiver.url });
+    // The agent's own answer for an endpoint that is no longer there.
+    await page.route('**/api/endpoints/*/secret', (route) =>
+      route.continue({
+        url: route
+          .request()
+          .url()
+          .replace(/ep_[^/]+/, 'ep_gone'),
+      }),
+    );
+    await card.getByRole('button', { name: 'Reveal' }).click();
+    await expect.poll(() => card.locator('.result').textContent()).toMatch(/ep_gone/);
+    expect(await card.locator('code').count()).toBe(0);
+  });
+
   it('rotates a secret: both sign for a day, X-Signature switches when confirmed', async () => {
     const { t, page } = await panel();
     const [endpoint] = t.agent.store.endpoints.list();

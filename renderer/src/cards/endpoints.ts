@@ -303,28 +303,42 @@ async function remove(endpoint: EndpointView): Promise<void> {
 }
 
 async function toggleSecret(endpoint: EndpointView): Promise<void> {
-  const state = ui(endpoint.id);
-  if (state.secret) delete state.secret;
-  else state.secret = (await api<RevealedSecret>('GET', `/api/endpoints/${endpoint.id}/secret`)).secret;
-  renderEndpoints();
+  await withSecret(endpoint, async (state) => {
+    if (state.secret) delete state.secret;
+    else state.secret = (await api<RevealedSecret>('GET', `/api/endpoints/${endpoint.id}/secret`)).secret;
+  });
 }
 
 async function copySecret(endpoint: EndpointView): Promise<void> {
-  const { secret } = await api<RevealedSecret>('GET', `/api/endpoints/${endpoint.id}/secret`);
-  await navigator.clipboard.writeText(secret);
-  ui(endpoint.id).result = { ok: true, text: 'Secret copied.' };
-  renderEndpoints();
+  await withSecret(endpoint, async (state) => {
+    const { secret } = await api<RevealedSecret>('GET', `/api/endpoints/${endpoint.id}/secret`);
+    await navigator.clipboard.writeText(secret);
+    state.result = { ok: true, text: 'Secret copied.' };
+  });
 }
 
 async function rotate(endpoint: EndpointView): Promise<void> {
-  const { secret } = await api<RotatedSecret>('POST', `/api/endpoints/${endpoint.id}/rotate-secret`);
+  await withSecret(endpoint, async (state) => {
+    state.secret = (await api<RotatedSecret>('POST', `/api/endpoints/${endpoint.id}/rotate-secret`)).secret;
+    state.result = {
+      ok: true,
+      text: 'New secret made. Put it in the receiver; both secrets sign webhook-signature for 24 hours. Then confirm, and X-Signature switches to the new one.',
+    };
+  });
+}
+
+/**
+ * Reveal, Copy and Rotate: what went wrong (the endpoint removed a moment ago, the agent
+ * stopped, the clipboard refused) is said on the card, then the card shows the agent's state.
+ */
+async function withSecret(endpoint: EndpointView, work: (state: EndpointUi) => Promise<void>): Promise<void> {
   const state = ui(endpoint.id);
-  state.secret = secret;
-  state.result = {
-    ok: true,
-    text: 'New secret made. Put it in the receiver; both secrets sign webhook-signature for 24 hours. Then confirm, and X-Signature switches to the new one.',
-  };
-  await refreshState();
+  try {
+    await work(state);
+  } catch (error) {
+    state.result = { ok: false, text: messageOf(error) };
+  }
+  await refreshState().catch(() => renderEndpoints());
 }
 
 async function confirmRotation(endpoint: EndpointView): Promise<void> {
