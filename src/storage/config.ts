@@ -1,23 +1,12 @@
 // The storage as the upload lane and verify use it: what openS3 needs, with the prefix the
 // keys go under and the public URL the links are made from.
 import type { Settings } from '../core/settings.js';
+import type { StorageInput } from '../store/storage.js';
 import type { Store } from '../store/store.js';
 import { openS3, type S3, type S3Config } from './s3-client.js';
 
-export interface StorageConfig {
-  /** The S3 API's base URL, without the bucket. */
-  endpoint: string;
-  region: string;
-  bucket: string;
-  /** '' or text ending in '/', put before every key. */
-  prefix: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** The address guests open files under; null: links are presigned for 7 days. */
-  publicUrl: string | null;
-  pathStyle: boolean;
-  ca?: string | null;
-}
+/** The storage as the booth was given it: what `storage set` stored, its secret opened. */
+export type StorageConfig = StorageInput;
 
 /** The storage as it is set now, or null: asked each time, so that a change takes effect at once. */
 export type StorageSource = () => StorageConfig | null;
@@ -26,23 +15,14 @@ export type StorageSource = () => StorageConfig | null;
 export function storageConfig(store: Store): StorageConfig | null {
   const stored = store.storage.unlocked();
   if (!stored) return null;
-  return {
-    endpoint: stored.url,
-    region: stored.region,
-    bucket: stored.bucket,
-    prefix: stored.prefix,
-    accessKeyId: stored.accessKeyId,
-    secretAccessKey: stored.secretAccessKey,
-    publicUrl: stored.publicUrl,
-    pathStyle: stored.pathStyle,
-    ca: stored.ca,
-  };
+  const { updatedAt: _updatedAt, secretLocked: _secretLocked, ...config } = stored;
+  return config;
 }
 
 /** What openS3 takes, from the storage's settings. */
 export function s3Config(config: StorageConfig): S3Config {
   return {
-    endpoint: config.endpoint,
+    endpoint: config.url,
     region: config.region,
     bucket: config.bucket,
     forcePathStyle: config.pathStyle,

@@ -16,7 +16,7 @@ export async function objectUrl(config: StorageConfig, key: string, now: number)
   if (config.publicUrl !== null) return publicObjectUrl(config.publicUrl, key);
   const [{ S3Client, GetObjectCommand }, { getSignedUrl }] = await Promise.all([loadSdk(), import('@aws-sdk/s3-request-presigner')]);
   const client = new S3Client({
-    endpoint: config.endpoint,
+    endpoint: config.url,
     region: config.region,
     forcePathStyle: config.pathStyle,
     credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },

@@ -90,7 +90,7 @@ async function s3Problem(
 /** An S3 request's failure, as the operator can act on it. */
 function describeS3Failure(config: StorageConfig, options: VerifyOptions, action: string, error: unknown): string {
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (status === undefined) return networkProblem(config.endpoint, error, 'the storage', options);
+  if (status === undefined) return networkProblem(config.url, error, 'the storage', options);
   const code = (error as Error).name;
   switch (code) {
     case 'InvalidAccessKeyId':
@@ -98,7 +98,7 @@ function describeS3Failure(config: StorageConfig, options: VerifyOptions, action
     case 'SignatureDoesNotMatch':
       return 'the secret does not match the key: the key id is known but the secret is not its secret';
     case 'NoSuchBucket':
-      return `the bucket ${config.bucket} does not exist at ${config.endpoint}`;
+      return `the bucket ${config.bucket} does not exist at ${config.url}`;
     case 'AccessDenied':
       return `access denied: the key may not ${action} in ${config.bucket}${config.prefix ? ` under ${config.prefix}` : ''} (its policy)`;
     case 'RequestTimeTooSkewed':

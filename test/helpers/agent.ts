@@ -37,8 +37,8 @@ export function configure(dataDir: string, settings: Partial<Settings>, storage:
 }
 
 /** Sets the organiser's storage as `booth-agent storage set` does. */
-export function setStorage(store: Store, { endpoint, ...storage }: StorageConfig): void {
-  store.storage.set({ ...storage, url: endpoint, ca: storage.ca ?? null }, Date.now());
+export function setStorage(store: Store, storage: StorageConfig): void {
+  store.storage.set(storage, Date.now());
 }
 
 export async function startTestAgent(settings: Partial<Settings> = {}, storage: StorageConfig | null = null): Promise<TestAgent> {

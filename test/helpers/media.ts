@@ -83,8 +83,8 @@ export async function setStorageWithCli(dataDir: string, s3: S3Server, more: str
 }
 
 /** The test service's client settings as the booth's storage. */
-function storageOf({ forcePathStyle, ...s3 }: S3Config): Omit<StorageConfig, 'prefix' | 'publicUrl'> {
-  return { ...s3, pathStyle: forcePathStyle };
+function storageOf({ endpoint, forcePathStyle, ca, ...s3 }: S3Config): Omit<StorageConfig, 'prefix' | 'publicUrl'> {
+  return { ...s3, url: endpoint, pathStyle: forcePathStyle, ca: ca ?? null };
 }
 
 /**

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Refusal, type OperationContext } from '../../src/operations/context.js';
+import { refusal } from '../helpers/refusal.js';
 import { retryAllFailed, retryDelivery, setPaused } from '../../src/operations/deliveries.js';
 import {
   addEndpoint,
@@ -52,16 +53,6 @@ function context(port: number | null = null) {
     now: () => NOW,
   };
   return { ctx, lines, wakes: () => wakes };
-}
-
-function refusal(work: () => unknown): Refusal {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof Refusal) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 async function refusedAsync(work: () => Promise<unknown>): Promise<Refusal> {

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Refusal, type OperationContext } from '../../src/operations/context.js';
+import type { OperationContext } from '../../src/operations/context.js';
+import { refusal } from '../helpers/refusal.js';
 import { retryUploads } from '../../src/operations/uploads.js';
 import { removeStorage, setStorage, showStorage, STORAGE_REMOVED, verifyStorage, type StorageInput } from '../../src/operations/storage.js';
 import { storageConfig } from '../../src/storage/config.js';
@@ -65,16 +66,6 @@ function storage(overrides: Partial<StorageInput> = {}): StorageInput {
     ca: server.certificate.cert,
     ...overrides,
   };
-}
-
-function refusal(work: () => unknown): Refusal {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof Refusal) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 /** Verify with the storage set as given: its report, and the problem of its first failed step. */
@@ -142,7 +133,7 @@ describe('set, show and remove', () => {
       updatedAt: expect.any(Number) as number,
     });
     expect(showStorage(ctx)).toEqual(shown);
-    expect(storageConfig(ctx.store)).toMatchObject({ secretAccessKey: server.secretAccessKey, endpoint: server.endpoint, pathStyle: true });
+    expect(storageConfig(ctx.store)).toMatchObject({ secretAccessKey: server.secretAccessKey, url: server.endpoint, pathStyle: true });
     expect(removeStorage(ctx)).toEqual({ removed: true, uploadsFailed: 0 });
     expect(showStorage(ctx)).toBeNull();
     expect(storageConfig(ctx.store)).toBeNull();
