@@ -1,10 +1,12 @@
 // A session's QR code against a real agent with the S3-compatible test service: GET
 // /v1/sessions/{id}/qr.svg and qr.png behind the ingest token, read back by a decoder of
 // their own to exactly the session's site_url (the booth's own, or the one the agent set at
-// capture); 404 for an unknown or erased session, hostile ids answered cleanly.
+// capture); 404 for an unknown or erased session, hostile ids answered cleanly; and the same
+// code for the panel under /api/ with the admin token, beside the link in a delivery's detail.
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeliveryDetail, DeliveryPage } from '../../src/server/admin-types.js';
 import { mediaBooth, useMediaServices } from '../helpers/media.js';
 import { imageSize, readQrCode } from '../helpers/qr-code.js';
 import { waitFor } from '../helpers/wait.js';
@@ -149,6 +151,46 @@ describe('GET /v1/sessions/{id}/qr.svg and qr.png', () => {
     expect((await get(qrPath('shared-with-joe', 'svg'))).status).toBe(200);
     await erase({ email: 'joe@example.com' });
     expect(json(await get(qrPath('shared-with-joe', 'svg')))).toEqual(ERASED);
+  });
+});
+
+describe('the panel: GET /api/sessions/{id}/qr.svg and the link in a delivery detail', () => {
+  it('give the same code with the admin token, and the detail of each event of the session names its link', async () => {
+    const siteUrl = 'https://photos.example.com/panel-0007';
+    await boothSession('panel-0007', siteUrl);
+    const share = {
+      type: 'share',
+      session: { id: 'panel-0007', type: 'still', direct_url: `${siteUrl}/photo.jpg`, site_url: siteUrl },
+      share: { id: 'share-panel-0007', type: 'sms', value: '+44 7700 900123' },
+      data_capture: { sections: [] },
+    };
+    expect((await booth.t.post(JSON.stringify(share))).status).toBe(202);
+
+    const code = await get('/api/sessions/panel-0007/qr.svg', { authorization: `Bearer ${admin}` });
+    expect(code.status).toBe(200);
+    expect(code.headers['content-type']).toBe('image/svg+xml');
+    expect(code.headers['cache-control']).toBe('no-store');
+    expect(await readQrCode(code.body)).toBe(siteUrl);
+    expect((await get('/api/sessions/panel-0007/qr.svg')).status).toBe(401);
+    const unknown = await get('/api/sessions/never-captured/qr.svg', { authorization: `Bearer ${admin}` });
+    expect(unknown.status).toBe(404);
+    expect(json(unknown)).toEqual(UNKNOWN);
+
+    const page = JSON.parse((await get('/api/deliveries?session=panel-0007', { authorization: `Bearer ${admin}` })).body.toString());
+    const details = await Promise.all(
+      (page as DeliveryPage).items.map(async (d) => {
+        const detail = await get(`/api/deliveries/${d.id}`, { authorization: `Bearer ${admin}` });
+        return JSON.parse(detail.body.toString()) as DeliveryDetail;
+      }),
+    );
+    expect(details.map((d) => [d.type, d.siteUrl])).toEqual([
+      ['share', siteUrl],
+      ['session', siteUrl],
+    ]);
+
+    await erase({ session: 'panel-0007' });
+    const erased = await get(`/api/deliveries/${details[0]!.id}`, { authorization: `Bearer ${admin}` });
+    expect((JSON.parse(erased.body.toString()) as DeliveryDetail).siteUrl).toBeNull();
   });
 });
 
