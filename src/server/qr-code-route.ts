@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Refusal } from '../operations/context.js';
 import type { QrCode } from '../operations/sessions.js';
 
-export type QrCodeRequest = FastifyRequest<{ Params: { session_id: string; token?: string } }>;
+type QrCodeRequest = FastifyRequest<{ Params: { session_id: string; token?: string } }>;
 
 /**
  * The code as an image, never kept in a cache (after an erase no copy of it is left anywhere)

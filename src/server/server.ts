@@ -16,9 +16,10 @@ const PLAIN_NAME = 'must be a plain file name: no folder, none of \\ / : * ? " <
 
 export const MAX_BODY_BYTES = 256 * 1024;
 /**
- * A session id has no length limit of its own, and fastify's router treats a longer
- * parameter than its default 100 characters as no route at all. Node refuses a request
- * whose head is over 16 KiB, which bounds every parameter anyway.
+ * A session id has no length limit of its own, and fastify's router matches no parameter
+ * longer than its default 100 characters (such a request fell through to the panel's files,
+ * "not found"). Node refuses a request whose head is over 16 KiB, which bounds every
+ * parameter anyway.
  */
 const MAX_PARAM_LENGTH = 16 * 1024;
 
@@ -60,6 +61,12 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
     logger: false,
     bodyLimit: MAX_BODY_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A path the router cannot decode (a % not followed by two hex digits, as in a session id
+    // pasted unencoded) is refused in the API's own shape, without echoing the path, which
+    // may hold the token.
+    frameworkErrors: (_error, _request, reply: FastifyReply) => {
+      void reply.code(400).send({ error: 'the path is not valid: encode it (a % must start an escape such as %25)' });
+    },
     return503OnClosing: true,
     schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } },
   });

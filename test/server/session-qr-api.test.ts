@@ -115,6 +115,12 @@ describe('GET /v1/sessions/{id}/qr.svg and qr.png', () => {
       expect(answer.status, path).toBe(404);
       expect(json(answer)).toEqual(UNKNOWN);
     }
+    // Not decodable at all: refused in the API's own shape, the path (and a token in it) not echoed.
+    for (const path of ['/v1/sessions/%E0%A4%A/qr.svg', '/v1/sessions/100%/qr.png', `/t/${booth.t.token}/v1/sessions/%/qr.png`]) {
+      const answer = await get(path);
+      expect(answer.status, path).toBe(400);
+      expect(json(answer)).toEqual({ error: 'the path is not valid: encode it (a % must start an escape such as %25)' });
+    }
   });
 
   it('give the code of a session whose id holds markup or is long, as captured', async () => {
