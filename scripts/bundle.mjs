@@ -3,8 +3,7 @@
 // installed, src/booth-agent.ts) runs it with. Unbundled, `booth-agent run` loaded about 300
 // files one by one (our 70 modules, zod's 95, fastify's and the rest): resolving, reading
 // and compiling each took most of its start-up. Node's own modules and better-sqlite3 (a
-// native addon) are left out. What is imported only when needed (undici, chokidar, the
-// receiver's certificate library) stays apart, in dist/booth-agent.bundle-*.cjs beside it:
+// native addon) are left out. What is imported only when needed (LAZY below) stays apart, in dist/booth-agent.bundle-*.cjs beside it:
 // those chunks sit in the same folder as the bundle, at the depth src/package-root.ts
 // expects. CommonJS, because V8's code cache is offered for scripts, not for ES modules.
 import { execFileSync } from 'node:child_process';
@@ -21,10 +20,16 @@ const BUNDLE = join(OUT, 'booth-agent.bundle.cjs');
  * were a third of the file, compiled at every start.
  */
 const NEVER_LOADED = ['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'light-my-request'];
+/**
+ * The packages loaded only when first needed (the sender, the hot folder, the receiver's
+ * certificates, the storage, a session's QR code): none may end up in the bundle every start
+ * compiles, which a static import anywhere would do.
+ */
+const LAZY = ['undici', 'chokidar', 'selfsigned', '@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner', 'qrcode'];
 
 for (const name of readdirSync(OUT)) if (name.startsWith('booth-agent.bundle')) rmSync(join(OUT, name));
 
-await build({
+const { output } = await build({
   input: { 'booth-agent.bundle': join(OUT, 'cli.js') },
   platform: 'node',
   external: ['better-sqlite3', ...NEVER_LOADED],
@@ -37,6 +42,9 @@ await build({
   },
   output: { dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'booth-agent.bundle-[name].cjs' },
 });
+const entry = output.find((chunk) => chunk.type === 'chunk' && chunk.isEntry);
+const eager = LAZY.filter((name) => entry.moduleIds.some((id) => id.includes(`/node_modules/${name}/`)));
+if (eager.length > 0) throw new Error(`${eager.join(', ')}: imported up front, so loaded at every start: import it lazily everywhere`);
 // src/cli.ts's #! line: the bundle is run inside a function, where it is not allowed.
 writeFileSync(BUNDLE, readFileSync(BUNDLE, 'utf8').replace(/^#!.*/, ''));
 

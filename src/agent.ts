@@ -22,6 +22,7 @@ import { prepareDataDir } from './store/data-dir.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
 import { recordListening } from './store/live-agent.js';
 import type { OperationContext } from './operations/context.js';
+import { sessionQrCode } from './operations/sessions.js';
 import { GroupCommit } from './store/group-commit.js';
 import { startMaintenance } from './store/retention.js';
 import { SecretsLockedError } from './store/secret-box.js';
@@ -195,6 +196,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         ingestToken: () => store.settings.token('ingest_token'),
         ingest: captureRequest,
         receiveMedia: (sessionId, name, body, declaredSize) => media.receive(sessionId, name, body, declaredSize, store.settings.read()),
+        sessionQrCode: (sessionId, format) => sessionQrCode(operations, sessionId, format),
         trigger: (trigger) => {
           dslrBooth
             .handle(trigger)

@@ -61,6 +61,22 @@ export async function download(path: string): Promise<{ file: Blob; name: string
 }
 
 /**
+ * An image the admin API answers, as a data: URL for an <img>: its src could not carry the
+ * token, which travels in a header (the page's policy takes images from data: URLs).
+ */
+export async function image(path: string): Promise<string> {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${adminToken() ?? ''}` } });
+  if (!response.ok) throw await refusal(response);
+  const file = await response.blob();
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result as string);
+    reader.onerror = () => reject(reader.error ?? new Error('the image could not be read'));
+    reader.readAsDataURL(file);
+  });
+}
+
+/**
  * Follows /api/stream (server-sent events, read through fetch so the token can travel in a
  * header) and reconnects after a break, telling `onConnected` how it goes.
  */

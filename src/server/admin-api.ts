@@ -33,6 +33,7 @@ import { eraseGuest } from '../operations/erase.js';
 import { changeSettings } from '../operations/settings.js';
 import { removeStorage, setStorage, showStorage, verifyStorage } from '../operations/storage.js';
 import { retryUploads } from '../operations/uploads.js';
+import { sessionQrCode } from '../operations/sessions.js';
 import { agentUrls } from '../operations/urls.js';
 import { UPLOAD_STATUSES } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
@@ -63,6 +64,7 @@ import type {
   WireSettings,
 } from './admin-types.js';
 import type { ChangeFeed } from './change-feed.js';
+import { qrCodeRoute } from './qr-code-route.js';
 
 export interface AdminDeps {
   operations: OperationContext;
@@ -182,6 +184,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         ...delivery,
         payload: Buffer.from(body).toString('utf8'),
         occurredAt: event.occurredAt,
+        siteUrl: event.sessionId === null ? null : (store.views.sessionLink(event.sessionId)?.siteUrl ?? null),
         // As sent on the last attempt (signatures are made afresh for every attempt).
         requestHeaders: lastAttempt
           ? requestHeaders(
@@ -196,6 +199,12 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         attempts: delivery.attempts.map((a) => ({ ...a, responseHead: a.responseHead?.toString('utf8') ?? null })),
       };
     }),
+  );
+
+  // The panel's token travels in a header, which an <img src> cannot send: the page fetches the code itself.
+  app.get(
+    '/api/sessions/:session_id/qr.svg',
+    qrCodeRoute((sessionId) => sessionQrCode(operations, sessionId, 'svg')),
   );
 
   app.post('/api/deliveries/:id/retry', (request: IdRequest, reply) => answer(reply, () => retryDelivery(operations, request.params.id)));

@@ -111,6 +111,8 @@ export interface WireAttempt extends AttemptSummary {
 export interface DeliveryDetail extends DeliveryView {
   payload: string;
   occurredAt: string;
+  /** The `site_url` of the event's session (its QR code: GET /api/sessions/{id}/qr.svg); null without a session, or once erased. */
+  siteUrl: string | null;
   /** The request headers of the last attempt (signatures are made afresh for each). */
   requestHeaders: Record<string, string> | null;
   attempts: WireAttempt[];

@@ -9,10 +9,19 @@ import type { ApiIngestResult } from '../capture/ingest.js';
 import { CONTENT_SECURITY_POLICY, type PanelFile } from './panel-files.js';
 import { isPlainFileName } from '../core/media.js';
 import type { MediaReceipt } from '../media/capture.js';
+import { QR_FORMATS, type QrCode, type QrFormat } from '../operations/sessions.js';
+import { qrCodeRoute } from './qr-code-route.js';
 
 const PLAIN_NAME = 'must be a plain file name: no folder, none of \\ / : * ? " < > |, not ending in a dot or a space';
 
 export const MAX_BODY_BYTES = 256 * 1024;
+/**
+ * A session id has no length limit of its own, and fastify's router matches no parameter
+ * longer than its default 100 characters (such a request fell through to the panel's files,
+ * "not found"). Node refuses a request whose head is over 16 KiB, which bounds every
+ * parameter anyway.
+ */
+const MAX_PARAM_LENGTH = 16 * 1024;
 
 export interface ServerDeps {
   port: number;
@@ -21,6 +30,8 @@ export interface ServerDeps {
   ingest: (body: Buffer, idempotencyKey: string | null) => Promise<ApiIngestResult>;
   /** A session's file sent as a request body (PUT /v1/sessions/{id}/media/{name}). */
   receiveMedia: (sessionId: string, name: string, body: AsyncIterable<Uint8Array>, declaredSize: number | null) => Promise<MediaReceipt>;
+  /** The QR code of a session's link (GET /v1/sessions/{id}/qr.svg|png); a refusal is its 404. */
+  sessionQrCode: (sessionId: string, format: QrFormat) => Promise<QrCode>;
   /** A dslrBooth trigger (docs/capture-api.md), handled after the booth has its answer. */
   trigger: (trigger: Trigger) => void;
   log: Logger;
@@ -49,6 +60,13 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
   const app = Fastify({
     logger: false,
     bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A path the router cannot decode (a % not followed by two hex digits, as in a session id
+    // pasted unencoded) is refused in the API's own shape, without echoing the path, which
+    // may hold the token.
+    frameworkErrors: (_error, _request, reply: FastifyReply) => {
+      void reply.code(400).send({ error: 'the path is not valid: encode it (a % must start an escape such as %25)' });
+    },
     return503OnClosing: true,
     schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } },
   });
@@ -132,6 +150,13 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
   });
   app.post('/v1/events', { onRequest: requireIngestToken }, capture);
   app.post('/t/:token/v1/events', { onRequest: requireIngestToken }, capture);
+  // The token may be in the path, so that a booth's screen can show the code with a plain <img src>.
+  for (const format of Object.keys(QR_FORMATS) as QrFormat[]) {
+    const qrCode = qrCodeRoute((sessionId) => deps.sessionQrCode(sessionId, format));
+    for (const path of [`/v1/sessions/:session_id/qr.${format}`, `/t/:token/v1/sessions/:session_id/qr.${format}`]) {
+      app.get<{ Params: { session_id: string; token?: string } }>(path, { onRequest: requireIngestToken }, qrCode);
+    }
+  }
   // dslrBooth waits on this answer with its screen, so it comes first; the trigger's work
   // (a few small SQLite writes) follows straight after.
   app.get<{ Params: { token: string }; Querystring: Record<string, string | string[] | undefined> }>(

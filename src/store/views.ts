@@ -144,6 +144,15 @@ function prepareStatements(db: Database) {
     eventOf: prepare(`
       SELECT e.body, e.session_id AS sessionId, e.occurred_at AS occurredAt FROM deliveries d
       JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`),
+    // The session's newest session event, from the index of events by session (its entries
+    // are in seq order, so nothing is sorted); its file erased counts as its data erased.
+    sessionLink: prepare(`
+      SELECT json_extract(CAST(e.body AS TEXT), '$.session.site_url') AS siteUrl,
+        e.stripped_at IS NOT NULL OR EXISTS (
+          SELECT 1 FROM media m WHERE m.session_id = e.session_id AND m.event_id = e.id AND m.erased_at IS NOT NULL
+        ) AS erased
+      FROM events e WHERE e.session_id = ? AND e.type = 'session' AND e.test = 0
+      ORDER BY e.seq DESC LIMIT 1`),
   };
 }
 
@@ -179,6 +188,18 @@ export class DeliveryViews {
   /** The captured body and what it is about, for the delivery's detail view. */
   eventOf(deliveryId: string): { body: Buffer; sessionId: string | null; occurredAt: string } | null {
     return (this.s.eventOf.get(deliveryId) as { body: Buffer; sessionId: string | null; occurredAt: string } | undefined) ?? null;
+  }
+
+  /**
+   * The link a session's guest is given: the `site_url` of its newest `session` event (Send
+   * Tests left out), whether the booth gave it or the agent set it at capture. Null when no
+   * such event was captured (or an erase took its session id); `siteUrl` null when its data
+   * was erased (the payload stripped, or the session's file).
+   */
+  sessionLink(sessionId: string): { siteUrl: string | null } | null {
+    const row = this.s.sessionLink.get(sessionId) as { siteUrl: unknown; erased: number } | undefined;
+    if (!row) return null;
+    return { siteUrl: row.erased === 0 && typeof row.siteUrl === 'string' ? row.siteUrl : null };
   }
 
   /**

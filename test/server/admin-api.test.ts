@@ -72,6 +72,7 @@ describe('the admin API guard', () => {
       ['GET', '/api/hot-folder'],
       ['GET', '/api/closeout'],
       ['POST', '/api/erase'],
+      ['GET', '/api/sessions/any/qr.svg'],
     ] as const) {
       const answer = await call(path, { method, headers: h });
       expect(answer.status, `${method} ${path}`).toBe(status);

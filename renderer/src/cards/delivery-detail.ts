@@ -1,7 +1,8 @@
-// A delivery's detail, in the #detail dialog a row of the list opens: the payload as sent,
-// the request headers of the last attempt, every attempt with its reason, and Retry for a
-// failed one. While it is open it follows the agent like the cards.
-import { api } from '../api.js';
+// A delivery's detail, in the #detail dialog a row of the list opens: the guest's link and
+// its QR code when the event has a session, the payload as sent, the request headers of the
+// last attempt, every attempt with its reason, and Retry for a failed one. While it is open
+// it follows the agent like the cards.
+import { api, image, messageOf } from '../api.js';
 import { byId, h } from '../dom.js';
 import { duration, localTime, relative } from '../format.js';
 import { act, type Card } from '../page.js';
@@ -10,6 +11,8 @@ import type { DeliveryDetail } from '../types.js';
 /** The id of the delivery the dialog shows, or null when it is closed. */
 let openDelivery: string | null = null;
 let detailRequest = 0;
+/** The link whose code the dialog shows: a live update fetches the code again only when it changes. */
+let shownLink: string | null = null;
 
 export const deliveryDetail: Card = {
   setUp() {
@@ -36,6 +39,7 @@ async function renderDetail(): Promise<void> {
   const d = await api<DeliveryDetail>('GET', `/api/deliveries/${openDelivery}`);
   if (request !== detailRequest) return;
   byId('detail-title').textContent = `${d.type}${d.test ? ' (test)' : ''} to ${d.endpointUrl}`;
+  void showLink(d.sessionId, d.siteUrl);
   const facts: [string, string][] = [
     ['Status', d.status + (d.lastError && d.status !== 'delivered' ? `: ${d.lastError}` : '')],
     ['webhook-id', d.id],
@@ -93,6 +97,27 @@ async function renderDetail(): Promise<void> {
       ),
     ),
   );
+}
+
+/** The session's link, opened in a new tab, and its QR code; nothing without a session or once it is erased. */
+async function showLink(sessionId: string | null, siteUrl: string | null): Promise<void> {
+  byId('detail-link').hidden = siteUrl === null;
+  if (siteUrl === shownLink) return;
+  shownLink = siteUrl;
+  const link = byId<HTMLAnchorElement>('detail-site-url');
+  link.href = siteUrl ?? '';
+  link.textContent = siteUrl;
+  const qr = byId('detail-qr');
+  qr.replaceChildren();
+  if (sessionId === null || siteUrl === null) return;
+  let code: Node;
+  try {
+    const src = await image(`/api/sessions/${encodeURIComponent(sessionId)}/qr.svg`);
+    code = h('img', { src, alt: `QR code of ${siteUrl}` });
+  } catch (error) {
+    code = h('span', { class: 'field-error' }, `No QR code: ${messageOf(error)}`);
+  }
+  if (shownLink === siteUrl) qr.replaceChildren(code);
 }
 
 /** A list of names and their values. */
