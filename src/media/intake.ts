@@ -167,7 +167,7 @@ export class MediaIntake {
         for await (const chunk of chunks) {
           sha256.update(chunk);
           size += chunk.length;
-          await target.write(chunk);
+          await writeWhole(target, chunk);
         }
         await target.sync();
       } finally {
@@ -190,6 +190,15 @@ export class MediaIntake {
       if (error instanceof TooLarge) return refuse(`is larger than media_max_mb (${error.maxMb} MB)`);
       throw error;
     }
+  }
+}
+
+/** Writes all of `chunk`: a write may take less than it was given (a file-size limit, a full disk). */
+async function writeWhole(target: FileHandle, chunk: Uint8Array): Promise<void> {
+  for (let at = 0; at < chunk.length;) {
+    const { bytesWritten } = await target.write(chunk, at);
+    if (bytesWritten === 0) throw new Error('the disk took none of a write');
+    at += bytesWritten;
   }
 }
 
