@@ -155,12 +155,8 @@ export class MediaIntake {
     const dir = join(this.folder, id);
     const localPath = join(dir, name);
     const partial = `${localPath}.part`;
-    let folderSynced: Promise<void> | null = null;
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      // The new folder's entry needs syncing only before the rename is, so the disk does it
-      // while the file is copied rather than before.
-      folderSynced = syncFolder(this.folder);
       const sha256 = new TrailingHash();
       let size = 0;
       const target = await open(partial, 'wx', 0o600);
@@ -176,7 +172,6 @@ export class MediaIntake {
       } finally {
         await target.close();
       }
-      await folderSynced;
       if (!(await unchanged(size))) {
         await this.discard({ id });
         return refuse('is still being written; send the event again once the file is complete');
@@ -187,11 +182,13 @@ export class MediaIntake {
         return late;
       }
       await rename(partial, localPath);
-      await syncFolder(dir);
+      // Both new entries: the file's in its folder, and its folder's in the media folder. The
+      // second waits until now because a folder's sync commits the journal (ext4), which held
+      // up the file's creation and first writes when it ran before or during the copy; after
+      // the file's own sync there is little left for it to write.
+      await Promise.all([syncFolder(dir), syncFolder(this.folder)]);
       return { ok: true, file: { id, name, localPath, size, sha256: sha256.digest(), contentType: mediaContentType(name)! } };
     } catch (error) {
-      // The folder's sync must end before the folder goes, and its own failure says no more than `error`.
-      await folderSynced?.catch(() => {});
       await this.discard({ id });
       if (error instanceof TooLarge) return refuse(`is larger than media_max_mb (${error.maxMb} MB)`);
       throw error;
