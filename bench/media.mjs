@@ -3,11 +3,14 @@
 // while a throttled upload runs, each against a baseline measured in the same run. The storage
 // is s3rver (the tests' S3 service, without their SigV4 front) over HTTP on 127.0.0.1, in this
 // process; each measured side runs in a fresh process of its own. Writes its part of BENCHMARKS.md.
+//
+// `node bench/media.mjs <part>…` (photo, upload, memory, leads) runs only those parts and
+// rewrites only their rows of the table.
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Figures, writePart } from './report.mjs';
+import { Figures, writePart, writeRows } from './report.mjs';
 import {
   inFreshProcess,
   loopbackCertificate,
@@ -24,14 +27,21 @@ const MiB = 1024 * 1024;
 const UPLOAD_MIB = 256;
 const RSS_MIB = 1024;
 const PHOTO_BYTES = 12 * 1000 * 1000;
+/** The photo row alternates its two sides in ROUNDS fresh processes each, CAPTURES / ROUNDS captures a process. */
 const CAPTURES = 15;
+const ROUNDS = 3;
 /** The lead rows: a 64 MiB video uploaded at 16 Mbit/s (about 33 s) while 200 leads come, one every 50 ms. */
 const CLIP_MIB = 64;
 const THROTTLE_KBPS = 16_000;
 const LEADS = 200;
 const LEAD_GAP_MS = 50;
 const BUCKET = 'bench';
-const [, , mode, ...args] = process.argv;
+const PARTS = ['photo', 'upload', 'memory', 'leads'];
+// A measured side runs as `media.mjs child <mode> …`; anything else names the parts to run.
+const [mode, ...args] = process.argv[2] === 'child' ? process.argv.slice(3) : [null];
+const chosen = mode === null ? process.argv.slice(2) : [];
+for (const part of chosen) if (!PARTS.includes(part)) throw new Error(`no part "${part}": choose from ${PARTS.join(', ')}`);
+const runs = (part) => chosen.length === 0 || chosen.includes(part);
 
 /** The storage as the agent reads it: s3rver's own credentials, the bucket in the path, public links. */
 const storageOf = (endpoint) => ({
@@ -46,17 +56,22 @@ const storageOf = (endpoint) => ({
   ca: null,
 });
 
-/** Runs `work` while sampling this process's RSS; answers the time taken and the RSS it added at its peak. */
+/**
+ * Runs `work` while sampling this process's RSS; answers the time taken, the CPU this
+ * process used meanwhile (every thread, libuv's pool included) and the RSS it added at its peak.
+ */
 async function measure(work) {
   const before = process.memoryUsage.rss();
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await work();
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage.rss());
-  return { ms, addedMb: (peak - before) / MiB };
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, addedMb: (peak - before) / MiB };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -85,20 +100,26 @@ async function agentPieces(dataDir, endpoint) {
   return { store, storage, log, capture };
 }
 
+// The photo row's sides each make one untimed run first (i = -1) in each process: the agent
+// captures in a process that has been running, so neither side is timed running its code
+// for the first time.
 if (mode === 'capture') {
-  // A 12 MB photo captured by path, CAPTURES times, each a session of its own.
-  const [dataDir, endpoint, photo] = args;
+  // A 12 MB photo captured by path, `count` times, each a session of its own.
+  const [dataDir, endpoint, photo, round, count] = args;
   const { store, capture } = await agentPieces(dataDir, endpoint);
-  const times = [];
-  for (let i = 0; i < CAPTURES; i++) times.push((await measure(() => capture(`c-${i}`, photo))).ms);
+  const runs = [];
+  for (let i = -1; i < Number(count); i++) {
+    const run = await measure(() => capture(`c-${round}-${i}`, photo));
+    if (i >= 0) runs.push(run);
+  }
   store.close();
-  process.stdout.write(JSON.stringify({ ms: median(times) }));
+  process.stdout.write(JSON.stringify({ runs }));
 } else if (mode === 'copy') {
   // The same file copied and synced alone, with the folder that holds the copy synced.
-  const [dir, photo] = args;
-  const times = [];
-  for (let i = 0; i < CAPTURES; i++) {
-    const folder = join(dir, String(i));
+  const [dir, photo, round, count] = args;
+  const runs = [];
+  for (let i = -1; i < Number(count); i++) {
+    const folder = join(dir, `${round}-${i}`);
     mkdirSync(folder);
     const run = await measure(() => {
       const target = join(folder, 'photo.jpg');
@@ -109,9 +130,9 @@ if (mode === 'capture') {
         closeSync(fd);
       }
     });
-    times.push(run.ms);
+    if (i >= 0) runs.push(run);
   }
-  process.stdout.write(JSON.stringify({ ms: median(times) }));
+  process.stdout.write(JSON.stringify({ runs }));
 } else if (mode === 'upload') {
   // The file captured, then the upload lane run until it is in.
   const [dataDir, endpoint, file] = args;
@@ -160,6 +181,8 @@ if (mode === 'capture') {
   });
   client.destroy();
   process.stdout.write(JSON.stringify(run));
+} else if (mode !== null) {
+  throw new Error(`no child mode "${mode}"`);
 } else {
   const { default: S3rver } = await import('s3rver');
   const dir = temp('media');
@@ -172,7 +195,7 @@ if (mode === 'capture') {
     configureBuckets: [{ name: BUCKET, configs: [] }],
   });
   const endpoint = `http://127.0.0.1:${(await s3.run()).port}`;
-  const child = (args) => inFreshProcess(import.meta.url, args);
+  const child = (args) => inFreshProcess(import.meta.url, ['child', ...args]);
   /** A fresh data folder that takes media from `roots`, with no disk margin to keep. */
   const dataDirFor = async (name, roots) => {
     const { openStore } = await import('../dist/store/store.js');
@@ -190,146 +213,169 @@ if (mode === 'capture') {
   const figures = new Figures();
 
   // 1. A 12 MB photo by path: copy, fsync, commit, against the copy and fsync alone.
-  const photo = join(output, 'photo.jpg');
-  writeFileSync(photo, randomBytes(PHOTO_BYTES));
-  const copies = join(dir, 'copies');
-  mkdirSync(copies);
-  const copy = await child(['copy', copies, photo]);
-  const capture = await child(['capture', await dataDirFor('capture', [output]), endpoint, photo]);
-  const captureRatio = copy.ms / capture.ms;
-  figures.record(
-    'capture of a session with a 12 MB photo by path (median of 15)',
-    `${capture.ms.toFixed(1)} ms`,
-    `the file copied and fsynced alone: ${copy.ms.toFixed(1)} ms`,
-    `${captureRatio.toFixed(2)} × the copy's speed`,
-    '≥ 0.8 ×',
-    captureRatio >= 0.8,
-  );
+  if (runs('photo')) {
+    const photo = join(output, 'photo.jpg');
+    writeFileSync(photo, randomBytes(PHOTO_BYTES));
+    const copies = join(dir, 'copies');
+    mkdirSync(copies);
+    const captureDir = await dataDirFor('capture', [output]);
+    // The sides take turns, so a machine that gets busier or quieter during the row weighs on both alike.
+    const copyRuns = [];
+    const captureRuns = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const count = String(CAPTURES / ROUNDS);
+      copyRuns.push(...(await child(['copy', copies, photo, String(round), count])).runs);
+      captureRuns.push(...(await child(['capture', captureDir, endpoint, photo, String(round), count])).runs);
+    }
+    // The CPU beside the time: on a busy machine a side can go no faster than its CPU allows.
+    const medians = (runs) => ({ ms: median(runs.map((r) => r.ms)), cpuMs: median(runs.map((r) => r.cpuMs)) });
+    const copy = medians(copyRuns);
+    const capture = medians(captureRuns);
+    const captureRatio = copy.ms / capture.ms;
+    figures.record(
+      `capture of a session with a 12 MB photo by path (median of ${CAPTURES})`,
+      `${capture.ms.toFixed(1)} ms (${capture.cpuMs.toFixed(1)} ms of CPU)`,
+      `the file copied and fsynced alone: ${copy.ms.toFixed(1)} ms (${copy.cpuMs.toFixed(1)} ms of CPU)`,
+      `${captureRatio.toFixed(2)} × the copy's speed`,
+      '≥ 0.8 ×',
+      captureRatio >= 0.8,
+    );
+  }
 
   // 2. A 256 MiB file to the local storage, against the same client's multipart upload of it.
-  const big = join(output, 'big.mp4');
-  writeFileSync(big, randomBytes(UPLOAD_MIB * MiB));
-  const sdkUpload = await child(['sdk-upload', endpoint, big, 'baseline/big.mp4']);
-  const agentUpload = await child(['upload', await dataDirFor('upload', [output]), endpoint, big]);
-  const rate = (run) => UPLOAD_MIB / (run.ms / 1000);
-  const uploadRatio = rate(agentUpload) / rate(sdkUpload);
-  figures.record(
-    `upload of a ${UPLOAD_MIB} MiB file to the local storage (8 MiB parts, one at a time)`,
-    `${rate(agentUpload).toFixed(0)} MiB/s (${(agentUpload.ms / 1000).toFixed(1)} s)`,
-    `the same SDK client's multipart upload of it: ${rate(sdkUpload).toFixed(0)} MiB/s (${(sdkUpload.ms / 1000).toFixed(1)} s)`,
-    `${uploadRatio.toFixed(2)} ×`,
-    '≥ 0.8 ×',
-    uploadRatio >= 0.8,
-  );
-  rmSync(big);
-  // The stored copies go before the next row, so the disk holds one large file's worth at a time.
-  for (const folder of ['baseline', 'booths']) rmSync(join(dir, 's3', BUCKET, folder), { recursive: true, force: true });
+  if (runs('upload')) {
+    const big = join(output, 'big.mp4');
+    writeFileSync(big, randomBytes(UPLOAD_MIB * MiB));
+    const sdkUpload = await child(['sdk-upload', endpoint, big, 'baseline/big.mp4']);
+    const agentUpload = await child(['upload', await dataDirFor('upload', [output]), endpoint, big]);
+    const rate = (run) => UPLOAD_MIB / (run.ms / 1000);
+    const uploadRatio = rate(agentUpload) / rate(sdkUpload);
+    figures.record(
+      `upload of a ${UPLOAD_MIB} MiB file to the local storage (8 MiB parts, one at a time)`,
+      `${rate(agentUpload).toFixed(0)} MiB/s (${(agentUpload.ms / 1000).toFixed(1)} s)`,
+      `the same SDK client's multipart upload of it: ${rate(sdkUpload).toFixed(0)} MiB/s (${(sdkUpload.ms / 1000).toFixed(1)} s)`,
+      `${uploadRatio.toFixed(2)} ×`,
+      '≥ 0.8 ×',
+      uploadRatio >= 0.8,
+    );
+    rmSync(big);
+    // The stored copies go before the next row, so the disk holds one large file's worth at a time.
+    for (const folder of ['baseline', 'booths']) rmSync(join(dir, 's3', BUCKET, folder), { recursive: true, force: true });
+  }
 
   // 3. The RSS the upload lane adds to its process while it uploads a large file.
-  const large = join(output, 'large.mp4');
-  writeFileSync(large, randomBytes(RSS_MIB * MiB));
-  const sdkLarge = await child(['sdk-upload', endpoint, large, 'baseline/large.mp4']);
-  const agentLarge = await child(['upload', await dataDirFor('rss', [output]), endpoint, large]);
-  figures.record(
-    'RSS added while uploading a 1 GiB file',
-    `+${agentLarge.addedMb.toFixed(0)} MB (${(agentLarge.ms / 1000).toFixed(1)} s)`,
-    `the same SDK client's multipart upload of it: +${sdkLarge.addedMb.toFixed(0)} MB`,
-    '—',
-    '≤ +64 MB',
-    agentLarge.addedMb <= 64,
-  );
-  rmSync(large);
+  if (runs('memory')) {
+    const large = join(output, 'large.mp4');
+    writeFileSync(large, randomBytes(RSS_MIB * MiB));
+    const sdkLarge = await child(['sdk-upload', endpoint, large, 'baseline/large.mp4']);
+    const agentLarge = await child(['upload', await dataDirFor('rss', [output]), endpoint, large]);
+    figures.record(
+      'RSS added while uploading a 1 GiB file',
+      `+${agentLarge.addedMb.toFixed(0)} MB (${(agentLarge.ms / 1000).toFixed(1)} s)`,
+      `the same SDK client's multipart upload of it: +${sdkLarge.addedMb.toFixed(0)} MB`,
+      '—',
+      '≤ +64 MB',
+      agentLarge.addedMb <= 64,
+    );
+    rmSync(large);
+  }
 
   // 4. Leads' webhooks while a throttled upload runs, against the same leads with none.
-  const certDir = await loopbackCertificate();
-  const receiver = await spawnHookReceiver(certDir);
-  const clip = join(output, 'clip.mp4');
-  writeFileSync(clip, randomBytes(CLIP_MIB * MiB));
-  const leads = async (name, withUpload) => {
-    const dataDir = join(dir, name);
-    mkdirSync(dataDir);
-    const settings = { media_roots: [output], media_min_free_mb: 0, upload_max_kbps: THROTTLE_KBPS };
-    const token = prepareOutbox(dataDir, `https://127.0.0.1:${receiver.port}/hook`, { settings });
-    const { openStore } = await import('../dist/store/store.js');
-    const setup = openStore(join(dataDir, 'outbox.db'));
-    setup.storage.set(storageOf(endpoint), Date.now());
-    setup.close();
-    const agent = await spawnBoothAgent(dataDir, certDir);
-    const uploading = () => {
-      const store = openStore(join(dataDir, 'outbox.db'));
-      const status = store.db.prepare(`SELECT status FROM media`).pluck().get();
-      store.close();
-      return status === 'uploading';
-    };
-    if (withUpload) {
-      const video = JSON.stringify({ type: 'session', event_id: 1, session: { id: 'clip', type: 'video', file: clip } });
-      if ((await postEvent(agent.port, token, video)) !== 202) throw new Error('the video was not captured');
-      await until(uploading, 10_000);
-    }
-    const latencies = [];
-    try {
-      for (let i = 0; i < LEADS; i++) {
-        const lead = JSON.stringify({
-          type: 'share',
-          event_id: 1,
-          session: { id: `lead-${i}`, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' },
-          share: { id: `share-${i}`, type: 'email', value: `guest${i}@example.com` },
-          data_capture: {
-            sections: [
-              {
-                title: 'Contact',
-                position: 0,
-                fields: [
-                  { field_id: 'email_1', field_title: 'Email', field_type: 'email', value: `guest${i}@example.com`, required: true },
-                ],
-              },
-            ],
-          },
-        });
-        const before = await receiver.count();
-        const started = performance.now();
-        if ((await postEvent(agent.port, token, lead)) !== 202) throw new Error('a lead was not captured');
-        await until(async () => (await receiver.count()) > before, 10_000, 0);
-        latencies.push(performance.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, LEAD_GAP_MS));
+  if (runs('leads')) {
+    const certDir = await loopbackCertificate();
+    const receiver = await spawnHookReceiver(certDir);
+    const clip = join(output, 'clip.mp4');
+    writeFileSync(clip, randomBytes(CLIP_MIB * MiB));
+    const leads = async (name, withUpload) => {
+      const dataDir = join(dir, name);
+      mkdirSync(dataDir);
+      const settings = { media_roots: [output], media_min_free_mb: 0, upload_max_kbps: THROTTLE_KBPS };
+      const token = prepareOutbox(dataDir, `https://127.0.0.1:${receiver.port}/hook`, { settings });
+      const { openStore } = await import('../dist/store/store.js');
+      const setup = openStore(join(dataDir, 'outbox.db'));
+      setup.storage.set(storageOf(endpoint), Date.now());
+      setup.close();
+      const agent = await spawnBoothAgent(dataDir, certDir);
+      const uploading = () => {
+        const store = openStore(join(dataDir, 'outbox.db'));
+        const status = store.db.prepare(`SELECT status FROM media`).pluck().get();
+        store.close();
+        return status === 'uploading';
+      };
+      if (withUpload) {
+        const video = JSON.stringify({ type: 'session', event_id: 1, session: { id: 'clip', type: 'video', file: clip } });
+        if ((await postEvent(agent.port, token, video)) !== 202) throw new Error('the video was not captured');
+        await until(uploading, 10_000);
       }
-      // Every lead must have come while the upload ran, or the row would not measure what it says.
-      if (withUpload && !uploading()) throw new Error('the upload finished before the last lead: make the clip larger');
+      const latencies = [];
+      try {
+        for (let i = 0; i < LEADS; i++) {
+          const lead = JSON.stringify({
+            type: 'share',
+            event_id: 1,
+            session: { id: `lead-${i}`, direct_url: 'https://cdn.example.com/a.jpg', site_url: 'https://cdn.example.com/a', type: 'still' },
+            share: { id: `share-${i}`, type: 'email', value: `guest${i}@example.com` },
+            data_capture: {
+              sections: [
+                {
+                  title: 'Contact',
+                  position: 0,
+                  fields: [
+                    { field_id: 'email_1', field_title: 'Email', field_type: 'email', value: `guest${i}@example.com`, required: true },
+                  ],
+                },
+              ],
+            },
+          });
+          const before = await receiver.count();
+          const started = performance.now();
+          if ((await postEvent(agent.port, token, lead)) !== 202) throw new Error('a lead was not captured');
+          await until(async () => (await receiver.count()) > before, 10_000, 0);
+          latencies.push(performance.now() - started);
+          await new Promise((resolve) => setTimeout(resolve, LEAD_GAP_MS));
+        }
+        // Every lead must have come while the upload ran, or the row would not measure what it says.
+        if (withUpload && !uploading()) throw new Error('the upload finished before the last lead: make the clip larger');
+      } finally {
+        await agent.stop();
+      }
+      return latencies;
+    };
+    let quiet, busy;
+    try {
+      quiet = await leads('leads-quiet', false);
+      busy = await leads('leads-upload', true);
     } finally {
-      await agent.stop();
+      receiver.stop();
     }
-    return latencies;
-  };
-  let quiet, busy;
-  try {
-    quiet = await leads('leads-quiet', false);
-    busy = await leads('leads-upload', true);
-  } finally {
-    receiver.stop();
+    const quiet99 = percentile(quiet, 99);
+    const busy99 = percentile(busy, 99);
+    figures.record(
+      `webhook latency p99 of ${LEADS} leads, one every ${LEAD_GAP_MS} ms, while a ${CLIP_MIB} MiB upload runs at upload_max_kbps ${THROTTLE_KBPS.toLocaleString('en')}`,
+      `${busy99.toFixed(1)} ms (p50 ${percentile(busy, 50).toFixed(1)} ms)`,
+      `the same leads with no upload: ${quiet99.toFixed(1)} ms (p50 ${percentile(quiet, 50).toFixed(1)} ms)`,
+      `${busy99 >= quiet99 ? '+' : '-'}${Math.abs(busy99 - quiet99).toFixed(1)} ms`,
+      '≤ baseline + 50 ms',
+      busy99 <= quiet99 + 50,
+    );
   }
-  const quiet99 = percentile(quiet, 99);
-  const busy99 = percentile(busy, 99);
-  figures.record(
-    `webhook latency p99 of ${LEADS} leads, one every ${LEAD_GAP_MS} ms, while a ${CLIP_MIB} MiB upload runs at upload_max_kbps ${THROTTLE_KBPS.toLocaleString('en')}`,
-    `${busy99.toFixed(1)} ms (p50 ${percentile(busy, 50).toFixed(1)} ms)`,
-    `the same leads with no upload: ${quiet99.toFixed(1)} ms (p50 ${percentile(quiet, 50).toFixed(1)} ms)`,
-    `${busy99 >= quiet99 ? '+' : '-'}${Math.abs(busy99 - quiet99).toFixed(1)} ms`,
-    '≤ baseline + 50 ms',
-    busy99 <= quiet99 + 50,
-  );
 
   await s3.close();
   rmSync(dir, { recursive: true, force: true });
   const table = figures.table();
   console.log(`\n${table}`);
-  writePart(
-    '<!-- media -->',
-    [
-      "## A session's file",
-      '',
-      "Measured by bench/media.mjs against s3rver over HTTP on 127.0.0.1 (the tests' S3 service without its SigV4 front), in the bench's own process. The first three rows run each measured side in a fresh process of its own, through the built agent's modules (the capture that `booth-agent emit` and the JSON API share, and the upload lane); RSS added is the peak during the upload over the process just before it, so it includes loading the SDK. The lead row runs `booth-agent run` with an HTTPS receiver in a process of its own; a lead's latency runs from its POST until the receiver has it, and the row checks that the upload was still running after the last lead. The SDK baseline is the SDK's multipart commands driven by hand: the SDK's own helper (@aws-sdk/lib-storage) is not a dependency.",
-      '',
-      table,
-    ].join('\n'),
-  );
+  if (chosen.length > 0) writeRows(figures);
+  else
+    writePart(
+      '<!-- media -->',
+      [
+        "## A session's file",
+        '',
+        "Measured by bench/media.mjs against s3rver over HTTP on 127.0.0.1 (the tests' S3 service without its SigV4 front), in the bench's own process. The first three rows run each measured side in a fresh process of its own (the photo row in " +
+          `${ROUNDS} rounds, the copy and the capture taking turns, ${CAPTURES / ROUNDS} files a process, each side's CPU beside its time: every thread of its process; one untimed run first in each), ` +
+          "through the built agent's modules (the capture that `booth-agent emit` and the JSON API share, and the upload lane); RSS added is the peak during the upload over the process just before it, so it includes loading the SDK. The lead row runs `booth-agent run` with an HTTPS receiver in a process of its own; a lead's latency runs from its POST until the receiver has it, and the row checks that the upload was still running after the last lead. The SDK baseline is the SDK's multipart commands driven by hand: the SDK's own helper (@aws-sdk/lib-storage) is not a dependency.",
+        '',
+        table,
+      ].join('\n'),
+    );
 }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, realpath, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { basename, join, posix, resolve, win32 } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import { ulidFactory } from '../core/ids.js';
 import { MEDIA_EXTENSIONS, mediaContentType } from '../core/media.js';
 
@@ -78,14 +79,11 @@ export class MediaIntake {
     const name = basename(path);
     if (mediaContentType(name) === null) return refuse(`is not a media file (${MEDIA_EXTENSIONS.join(', ')})`);
     const outside = refuse('is outside the folders the agent takes media from (the media_roots setting)');
-    let real: string;
-    try {
-      real = await realpath(path);
-    } catch {
+    const [real, roots] = await Promise.all([realpath(path).catch(() => null), realRoots(limits.roots)]);
+    if (real === null) {
       // Said only of a path in a root, so the answer tells nothing of what exists elsewhere.
       return limits.roots.some((root) => isInside(resolve(root), resolve(path))) ? refuse('no such file') : outside;
     }
-    const roots = await realRoots(limits.roots);
     if (!roots.some((root) => isInside(root, real))) return outside;
     let source: FileHandle;
     try {
@@ -159,17 +157,18 @@ export class MediaIntake {
     const partial = `${localPath}.part`;
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      await syncFolder(this.folder);
-      const sha256 = createHash('sha256');
+      const sha256 = new TrailingHash();
       let size = 0;
       const target = await open(partial, 'wx', 0o600);
       try {
         for await (const chunk of chunks) {
-          sha256.update(chunk);
           size += chunk.length;
-          await target.write(chunk);
+          const hashed = sha256.add(chunk);
+          await writeWhole(target, chunk);
+          await hashed;
         }
-        await target.sync();
+        // The hash of the last chunks is made while the disk syncs the file.
+        await Promise.all([target.sync(), sha256.finished()]);
       } finally {
         await target.close();
       }
@@ -183,13 +182,73 @@ export class MediaIntake {
         return late;
       }
       await rename(partial, localPath);
-      await syncFolder(dir);
-      return { ok: true, file: { id, name, localPath, size, sha256: sha256.digest('hex'), contentType: mediaContentType(name)! } };
+      // Both new entries: the file's in its folder, and its folder's in the media folder. The
+      // second waits until now because a folder's sync commits the journal (ext4), which held
+      // up the file's creation and first writes when it ran before or during the copy; after
+      // the file's own sync there is little left for it to write.
+      await Promise.all([syncFolder(dir), syncFolder(this.folder)]);
+      return { ok: true, file: { id, name, localPath, size, sha256: sha256.digest(), contentType: mediaContentType(name)! } };
     } catch (error) {
       await this.discard({ id });
       if (error instanceof TooLarge) return refuse(`is larger than media_max_mb (${error.maxMb} MB)`);
       throw error;
     }
+  }
+}
+
+/** How far the hash may trail the copy: the chunks it has not hashed yet are held in memory. */
+const HASH_LAG = 8 * MB;
+/** Hashed at a time, so the copy's reads and writes are answered between slices. */
+const HASH_SLICE = 128 * 1024;
+
+/**
+ * A SHA-256 made on this thread while the copy's reads and writes run on libuv's pool. It
+ * trails the copy by up to HASH_LAG bytes, so the last chunks are hashed while the disk
+ * syncs the file: the copy waits for the hash only when the hash falls that far behind.
+ */
+class TrailingHash {
+  private readonly hash = createHash('sha256');
+  private readonly waiting: Uint8Array[] = [];
+  private waitingBytes = 0;
+  private running: Promise<void> | null = null;
+  private caughtUp: (() => void) | null = null;
+
+  /** Queues `chunk` to be hashed; resolves once the hash trails by no more than HASH_LAG. */
+  async add(chunk: Uint8Array): Promise<void> {
+    this.waiting.push(chunk);
+    this.waitingBytes += chunk.length;
+    this.running ??= this.run();
+    while (this.waitingBytes > HASH_LAG) await new Promise<void>((resolve) => (this.caughtUp = resolve));
+  }
+
+  /** Resolves once every chunk added is hashed. */
+  async finished(): Promise<void> {
+    await this.running;
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+
+  private async run(): Promise<void> {
+    for (let chunk = this.waiting.shift(); chunk !== undefined; chunk = this.waiting.shift()) {
+      for (let at = 0; at < chunk.length; at += HASH_SLICE) {
+        this.hash.update(chunk.subarray(at, at + HASH_SLICE));
+        await setImmediate();
+      }
+      this.waitingBytes -= chunk.length;
+      this.caughtUp?.();
+    }
+    this.running = null;
+  }
+}
+
+/** Writes all of `chunk`: a write may take less than it was given (a file-size limit, a full disk). */
+async function writeWhole(target: FileHandle, chunk: Uint8Array): Promise<void> {
+  for (let at = 0; at < chunk.length;) {
+    const { bytesWritten } = await target.write(chunk, at);
+    if (bytesWritten === 0) throw new Error('the disk took none of a write');
+    at += bytesWritten;
   }
 }
 
@@ -199,15 +258,30 @@ class TooLarge extends Error {
   }
 }
 
-/** Reads an open file to its end, or to `limit` bytes (enough to tell it grew past the size checked). */
+/**
+ * Reads an open file to its end, or to `limit` bytes (enough to tell it grew past the size
+ * checked). The next chunk is read while the caller writes the one it was given.
+ */
 async function* readAll(source: FileHandle, limit: number): AsyncGenerator<Uint8Array> {
-  let position = 0;
-  while (position < limit) {
+  const readAt = async (position: number) => {
     const buffer = Buffer.allocUnsafe(Math.min(CHUNK, limit - position));
     const { bytesRead } = await source.read(buffer, 0, buffer.length, position);
-    if (bytesRead === 0) return;
-    position += bytesRead;
-    yield buffer.subarray(0, bytesRead);
+    return buffer.subarray(0, bytesRead);
+  };
+  let next = readAt(0);
+  try {
+    for (let position = 0; ;) {
+      const chunk = await next;
+      if (chunk.length === 0) return;
+      position += chunk.length;
+      const more = position < limit;
+      if (more) next = readAt(position);
+      yield chunk;
+      if (!more) return;
+    }
+  } finally {
+    // A copy given up mid-way leaves a read under way; it must end before the file is closed.
+    await next.catch(() => {});
   }
 }
 

@@ -1,12 +1,13 @@
 // `booth-agent emit` of a session that names its file, against a running agent: the command
 // copies the file in before it answers (so the booth may delete it at once), and the agent's
 // upload lane, which reads the outbox, uploads it and sends the webhook with the link.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { runCli, spawnAgent } from '../helpers/cli.js';
+import { CLI, runCli, spawnAgent } from '../helpers/cli.js';
 import { mediaDataDir, setStorageWithCli, useMediaServices } from '../helpers/media.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -66,5 +67,27 @@ describe('booth-agent emit with session.file', () => {
       agent.child.kill('SIGKILL');
       await agent.exited;
     }
+  }, 60_000);
+
+  it('refuses a file the disk takes only part of, keeping neither a copy nor an event', async () => {
+    const { dataDir, output } = mediaDataDir(m);
+    await setStorageWithCli(dataDir, m.s3, ['--public-url', m.s3.objectUrl('').replace(/\/$/, '')]);
+    // A limit on the size of any file the command writes (RLIMIT_FSIZE), just under the photo's:
+    // the write that crosses it takes only part of its bytes, and the next one fails.
+    const limit = 1_536_000;
+    const photo = join(output, '0044.jpg');
+    writeFileSync(photo, randomBytes(limit + 100));
+    const emitted = spawnSync('prlimit', [`--fsize=${limit}`, process.execPath, CLI, '--data-dir', dataDir, '--json', 'emit', '-'], {
+      input: session('emit-3', photo),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(emitted.status, emitted.stdout).toBe(1);
+    expect(emitted.stderr).toContain('EFBIG');
+    const check = openStore(join(dataDir, 'outbox.db'));
+    expect(check.db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(0);
+    expect(check.db.prepare('SELECT count(*) FROM media').pluck().get()).toBe(0);
+    check.close();
+    expect(readdirSync(join(dataDir, 'media'))).toEqual([]);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 // Taking a session's file in, on real files: what is copied and synced, and each refusal of
 // docs/capture-api.md ("Media"), with nothing left behind in the data folder after a refusal.
 import { spawn, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -45,6 +45,23 @@ describe('MediaIntake.takePath', () => {
     expect(taken.file.localPath).toBe(join(media, taken.file.id, 'photo.JPG'));
     expect(readFileSync(taken.file.localPath).equals(bytes)).toBe(true);
     expect(readdirSync(join(media, taken.file.id))).toEqual(['photo.JPG']);
+  });
+
+  it('copies and hashes a file larger than the hash may trail the copy by, every byte in order', async () => {
+    const { root, intake, limits } = setup();
+    // Random bytes, so a chunk hashed twice, dropped or out of order gives another digest.
+    const bytes = randomBytes(20 * MB + 5);
+    writeFileSync(join(root, 'clip.mp4'), bytes);
+    // A body in memory comes faster than it is hashed, so the copy also waits for the hash.
+    const body = Readable.from(Array.from({ length: 21 }, (_, i) => bytes.subarray(i * MB, (i + 1) * MB)));
+    for (const taken of [
+      await intake.takePath(join(root, 'clip.mp4'), limits),
+      await intake.takeStream('clip.mp4', body, bytes.length, limits),
+    ]) {
+      if (!taken.ok) throw new Error(taken.message);
+      expect(taken.file).toMatchObject({ size: bytes.length, sha256: sha256(bytes) });
+      expect(readFileSync(taken.file.localPath).equals(bytes)).toBe(true);
+    }
   });
 
   it('takes .webp and .heic, and a root given through a link', async () => {
@@ -186,7 +203,10 @@ describe('MediaIntake.takeStream', () => {
   it('copies a body, and refuses one that turns out larger than media_max_mb without keeping any of it', async () => {
     const { intake, limits, leftovers } = setup({ maxMb: 1 });
     const ok = await intake.takeStream('a.jpg', Readable.from([Buffer.alloc(1000, 3), Buffer.alloc(24, 4)]), 1024, limits);
-    expect(ok).toMatchObject({ ok: true, file: { size: 1024, name: 'a.jpg' } });
+    expect(ok).toMatchObject({
+      ok: true,
+      file: { size: 1024, name: 'a.jpg', sha256: sha256(Buffer.concat([Buffer.alloc(1000, 3), Buffer.alloc(24, 4)])) },
+    });
     const big = Readable.from(Array.from({ length: 5 }, () => Buffer.alloc(MB / 2)));
     expect(await intake.takeStream('b.jpg', big, null, limits)).toEqual({
       ok: false,
