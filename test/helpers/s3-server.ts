@@ -40,8 +40,12 @@ export interface S3Request {
   uploadId: string | null;
   headers: IncomingHttpHeaders;
   at: number;
+  /** The bytes of its body that have arrived so far. */
+  received: number;
   /** The answer's status, 0 until it is sent. */
   status: number;
+  /** When the answer was sent, 0 until then. */
+  answeredAt: number;
   /** The S3 error code of a refusal made by the front (s3rver's own errors are passed through as they are). */
   code: string | null;
 }
@@ -81,6 +85,12 @@ export interface S3Server {
   /** Every request that arrived, oldest first (the latest 10,000). */
   requests: S3Request[];
   count(operation: S3Operation, partNumber?: number): number;
+  /**
+   * Calls `listener` each time a piece of a request's body arrives (`received` counts the bytes so
+   * far), so a test can act at an exact point of a transfer: kill the client halfway through a
+   * part, say. One listener at a time; null removes it.
+   */
+  watch(listener: ((request: S3Request) => void) | null): void;
   /** The key's policy: signed requests of these operations are refused with AccessDenied (none: all allowed). */
   deny(...operations: S3Operation[]): void;
   /** Fail every request until up(), or for `forMs`. */
@@ -146,6 +156,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   let outage: Outage | null = null;
   let denied = new Set<S3Operation>();
   let outageTimer: NodeJS.Timeout | null = null;
+  let watcher: ((request: S3Request) => void) | null = null;
 
   const server: Server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -184,12 +195,17 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       uploadId: parsed.query.get('uploadId'),
       headers: { ...req.headers },
       at: Date.now(),
+      received: 0,
       status: 0,
+      answeredAt: 0,
       code: null,
     };
     requests.push(record);
     if (requests.length > MAX_RECORDED) requests.shift();
-    res.on('finish', () => (record.status = res.statusCode));
+    res.on('finish', () => {
+      record.status = res.statusCode;
+      record.answeredAt = Date.now();
+    });
     const refuse = (refusal: Refusal) => {
       record.code = refusal.code;
       answerError(res, method, refusal);
@@ -199,7 +215,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       res.setHeader('connection', 'close');
       return refuse({ status: 400, code: 'EntityTooLarge', message: 'Your proposed upload exceeds the maximum allowed size.' });
     }
-    const body = await readBody(req);
+    const body = await readBody(req, (size) => {
+      record.received = size;
+      watcher?.(record);
+    });
     if (outage === 'hang') return;
     if (outage === 'ServiceUnavailable' || outage === 'SlowDown') return refuse(outageRefusal(outage));
     const refusal =
@@ -436,6 +455,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       if (forMs !== undefined) outageTimer = setTimeout(() => void up(), forMs);
     },
     up,
+    watch: (listener) => {
+      watcher = listener;
+    },
     deny: (...operations) => {
       denied = new Set(operations);
     },
@@ -529,14 +551,15 @@ function operationOf(method: string, { bucket, key, query }: Parsed): S3Operatio
   }
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+function readBody(req: IncomingMessage, arrived: (size: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) req.destroy(new Error('request body over the test server limit'));
-      else chunks.push(chunk);
+      if (size > MAX_BODY_BYTES) return void req.destroy(new Error('request body over the test server limit'));
+      chunks.push(chunk);
+      arrived(size);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
