@@ -1,7 +1,8 @@
 // The upload lane of a real agent against the S3-compatible test service: a session's photo
-// reaches the bucket, and only then its webhooks go out, with the link; an unreachable storage
-// costs no attempts and the upload goes by itself when it is back; a wrong secret fails the
-// upload at once in words, and a retry after the fix sends it; a large file goes in parts.
+// reaches the bucket, and only then its webhooks go out, with the link; a busy storage is backed
+// off from; a wrong secret fails the upload at once in words, and a retry after the fix sends it;
+// a large file goes in parts. A storage that cannot be reached for a minute is
+// test/faults/storage-outage.test.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { describe, expect, it } from 'vitest';
@@ -61,24 +62,6 @@ describe('the upload lane', () => {
     }
   });
 
-  it('waits without spending attempts while the storage cannot be reached, and goes by itself when it can', async () => {
-    const b = await booth();
-    try {
-      await m.s3.down('refuse');
-      await b.capture('up-2', randomBytes(1000));
-      await waitFor('a try that found the storage away', () => /cannot be reached/.test(b.media('up-2').last_error ?? ''));
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(b.media('up-2')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading)$/), attempts: 0 });
-      expect(b.statuses('up-2')).toEqual([{ status: 'waiting', attempts: 0 }]);
-      await m.s3.up();
-      await waitFor('the webhook after the storage came back', () => b.received('up-2').length === 1, 10_000);
-      expect(b.media('up-2')).toMatchObject({ status: 'uploaded', attempts: 0 });
-    } finally {
-      await m.s3.up();
-      await b.t.stop();
-    }
-  });
-
   it('backs off while the storage answers SlowDown, spending attempts, and goes once it stops', async () => {
     const b = await booth(m.storage(), { offline_check_max_ms: 5_000 });
     try {
@@ -104,6 +87,10 @@ describe('the upload lane', () => {
       b.t.addEndpoint(m.receiver.url, { ...endpointTo(m.receiver), types: ['agent.upload_failed'] });
       await b.capture('up-3', randomBytes(1000));
       await waitFor('the upload failed', () => b.media('up-3').status === 'failed');
+      // At once: the first refusal ends it, with no try after it.
+      expect(m.s3.requests.filter((r) => r.key === 'booths/1/up-3/photo.jpg').map((r) => [r.status, r.code])).toEqual([
+        [403, 'SignatureDoesNotMatch'],
+      ]);
       expect(b.media('up-3')).toMatchObject({
         attempts: 1,
         last_error: 'the storage refused the secret key: check it (booth-agent storage set)',
