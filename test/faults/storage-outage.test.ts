@@ -2,7 +2,7 @@
 // in the middle of a video's second part, and a photo is captured while it is away. Both uploads
 // wait, spending no attempts (as `booth-agent uploads --json` shows the operator all along), their
 // webhooks wait with them, and once the storage is back both go by themselves within the
-// offline-check bound, the webhooks after them, once each.
+// offline-check bound, the webhooks after them, once each. Nothing it logged holds the secret.
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { UploadView } from '../../src/core/read-model.js';
 import { configure } from '../helpers/agent.js';
 import { runCli, spawnAgent } from '../helpers/cli.js';
-import { mediaDataDir, setStorageWithCli, useMediaServices } from '../helpers/media.js';
+import { agentLogs, mediaDataDir, setStorageWithCli, useMediaServices } from '../helpers/media.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -105,6 +105,10 @@ describe('the storage down for 60 s', () => {
       expect(m.s3.incompleteUploads()).toEqual([]);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect([webhooks('out-clip').length, webhooks('out-photo').length]).toEqual([1, 1]);
+      // A minute of failed tries logged, and the secret in none of it.
+      const logged = agentLogs(dataDir, agent.output());
+      expect(logged).toContain('upload put off');
+      expect(logged).not.toContain(m.s3.secretAccessKey);
     } finally {
       m.s3.watch(null);
       await m.s3.up();

@@ -2,7 +2,7 @@
 // again, takes the upload up at the next part (the same upload id, its recorded parts kept) and
 // sends at most the one part that was under way again. At the end the object is the file, byte
 // for byte, no multipart upload is left open in the storage, and the session's webhook arrives
-// once, after the object can be read through its direct_url.
+// once, after the object can be read through its direct_url. Nothing it logged holds the secret.
 //
 // The points are positions in the file, drawn from a seed; the test storage kills the agent the
 // moment a part's body reaches one, so each kill lands inside the upload whatever the machine's
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PART_BYTES } from '../../src/media/uploader.js';
 import { spawnAgent, type AgentProcess } from '../helpers/cli.js';
-import { mediaDataDir, setStorageWithCli, useMediaServices } from '../helpers/media.js';
+import { agentLogs, mediaDataDir, setStorageWithCli, useMediaServices } from '../helpers/media.js';
 import type { S3Request } from '../helpers/s3-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -74,6 +74,7 @@ describe('a multipart upload killed with SIGKILL five times', () => {
 
       /** The parts each life of the agent sent, by part number: a life ends with a kill, the last with the webhook. */
       const lives: number[][] = [];
+      const outputs: string[] = [];
       const sentIn = (from: number) =>
         m.s3.requests
           .slice(from)
@@ -103,6 +104,7 @@ describe('a multipart upload killed with SIGKILL five times', () => {
         } finally {
           m.s3.watch(null);
           await stop(agent);
+          outputs.push(agent.output());
         }
         lives.push(sentIn(from));
       }
@@ -118,6 +120,7 @@ describe('a multipart upload killed with SIGKILL five times', () => {
         await new Promise((resolve) => setTimeout(resolve, 1_500));
       } finally {
         await stop(last);
+        outputs.push(last.output());
       }
       lives.push(sentIn(from));
 
@@ -143,6 +146,9 @@ describe('a multipart upload killed with SIGKILL five times', () => {
       expect(JSON.parse(webhook!.body.toString()).session.direct_url).toMatch(/X-Amz-Signature=/);
       expect(readable.status).toBe(200);
       expect(sha256(readable.body)).toBe(sha256(bytes));
+      const logged = agentLogs(dataDir, ...outputs);
+      expect(logged).toContain('taking up uploads cut short by the last stop');
+      expect(logged).not.toContain(m.s3.secretAccessKey);
     } catch (error) {
       (error as Error).message += `\n(kill points ${points.join(', ')}; replay with KILL_SEED=${seed})`;
       throw error;

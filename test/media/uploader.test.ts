@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { retryUploads } from '../../src/operations/uploads.js';
 import type { StorageConfig } from '../../src/storage/config.js';
 import { setStorage } from '../helpers/agent.js';
-import { mediaBooth, useMediaServices } from '../helpers/media.js';
+import { agentLogs, mediaBooth, useMediaServices } from '../helpers/media.js';
 import { endpointTo } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -104,6 +104,9 @@ describe('the upload lane', () => {
         m.receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.upload_failed'),
       );
       expect(alert).toMatchObject({ occurrences: 1, reason: 'the storage refused the secret key: check it (booth-agent storage set)' });
+      const logged = agentLogs(b.t.dataDir);
+      expect(logged).toContain('upload failed');
+      expect(logged).not.toContain('wrong-secret-0000000000000000000000000000');
       b.setStorage(m.storage());
       expect(retryUploads(b.t.agent.operations, { all: true })).toEqual({ retried: 1 });
       expect(b.media('up-3')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading|uploaded)$/), attempts: 0 });
