@@ -156,6 +156,57 @@ describe('a multipart upload killed with SIGKILL five times', () => {
   }, 240_000);
 });
 
+describe('a multipart upload killed as the storage answers its start or its end', () => {
+  // The windows a random point almost never hits: the storage has begun (or completed) the upload,
+  // and the agent is killed before it can record the answer.
+  it.each([['CreateMultipartUpload'], ['CompleteMultipartUpload']] as const)(
+    'after %s, sends no part again and leaves no upload open',
+    async (operation) => {
+      const { dataDir, output, token } = mediaDataDir(m);
+      await setStorageWithCli(dataDir, m.s3);
+      const sessionId = `cut-${operation}`;
+      const key = `booths/1/${sessionId}/clip.mp4`;
+      const bytes = randomBytes(2 * PART_BYTES + 1);
+      writeFileSync(join(output, 'clip.mp4'), bytes);
+      const first = await spawnAgent(dataDir);
+      let killed = false;
+      m.s3.watch((r) => {
+        if (!killed && r.key === key && r.operation === operation && r.stored === 200) {
+          killed = true;
+          first.child.kill('SIGKILL');
+        }
+      });
+      try {
+        const answer = await fetch(`http://127.0.0.1:${first.port}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ type: 'session', session: { id: sessionId, type: 'video', file: join(output, 'clip.mp4') } }),
+        });
+        expect(answer.status).toBe(202);
+        await waitFor(`the kill after ${operation}`, () => killed, 30_000);
+      } finally {
+        m.s3.watch(null);
+        await stop(first);
+      }
+      const sessions = () => m.receiver.requests.filter((r) => JSON.parse(r.body.toString()).session?.id === sessionId);
+      const second = await spawnAgent(dataDir);
+      try {
+        await waitFor('the session webhook after the restart', () => sessions().length > 0, 30_000);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } finally {
+        await stop(second);
+      }
+      const ofKey = m.s3.requests.filter((r) => r.key === key);
+      expect(ofKey.filter((r) => r.operation === 'UploadPart').map((r) => r.partNumber)).toEqual([1, 2, 3]);
+      expect(ofKey.filter((r) => r.operation === 'CompleteMultipartUpload' && r.status === 200)).toHaveLength(1);
+      expect(sha256((await m.s3.readObject(key)) ?? Buffer.alloc(0))).toBe(sha256(bytes));
+      expect(m.s3.incompleteUploads().filter((u) => u.key === key)).toEqual([]);
+      expect(sessions()).toHaveLength(1);
+    },
+    60_000,
+  );
+});
+
 async function stop(agent: AgentProcess): Promise<void> {
   if (!agent.ended()) agent.child.kill('SIGKILL');
   await agent.exited;

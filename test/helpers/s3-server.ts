@@ -42,6 +42,8 @@ export interface S3Request {
   at: number;
   /** The bytes of its body that have arrived so far. */
   received: number;
+  /** The status of what s3rver answered, once it has and before the answer is sent on; 0 until then. */
+  stored: number;
   /** The answer's status, 0 until it is sent. */
   status: number;
   /** When the answer was sent, 0 until then. */
@@ -87,8 +89,10 @@ export interface S3Server {
   count(operation: S3Operation, partNumber?: number): number;
   /**
    * Calls `listener` each time a piece of a request's body arrives (`received` counts the bytes so
-   * far), so a test can act at an exact point of a transfer: kill the client halfway through a
-   * part, say. One listener at a time; null removes it.
+   * far), and once s3rver has answered it (`stored`), before the answer is sent on: a test can act
+   * at an exact point of a transfer, killing the client halfway through a part, or after the
+   * storage has completed an upload and before the client can know. One listener at a time; null
+   * removes it.
    */
   watch(listener: ((request: S3Request) => void) | null): void;
   /** The key's policy: signed requests of these operations are refused with AccessDenied (none: all allowed). */
@@ -196,6 +200,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       headers: { ...req.headers },
       at: Date.now(),
       received: 0,
+      stored: 0,
       status: 0,
       answeredAt: 0,
       code: null,
@@ -227,6 +232,11 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
 
     const begun = record.uploadId === null ? undefined : uploads.get(record.uploadId);
     const upload = begun && begun.key === parsed.key && parsed.bucket === BUCKET ? begun : undefined;
+    const pass = (answer: Answer) => {
+      record.stored = answer.status;
+      watcher?.(record);
+      relay(res, answer);
+    };
     const noSuchUpload = () => refuse({ status: 404, code: 'NoSuchUpload', message: 'The specified upload does not exist.' });
     switch (record.operation) {
       case 'CreateMultipartUpload': {
@@ -235,7 +245,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         if (answer.status === 200 && uploadId && parsed.key !== null) {
           uploads.set(uploadId, { key: parsed.key, initiated: new Date(), parts: new Map() });
         }
-        return relay(res, answer);
+        return pass(answer);
       }
       case 'UploadPart': {
         if (!upload) return noSuchUpload();
@@ -252,7 +262,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         if (answer.status === 200 && typeof etag === 'string') {
           upload.parts.set(number, { etag, size: body.length, lastModified: new Date() });
         }
-        return relay(res, answer);
+        return pass(answer);
       }
       case 'ListParts':
         if (!upload) return noSuchUpload();
@@ -269,13 +279,13 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         if (problem) return refuse(problem);
         const answer = await forward(req, parsed, body);
         if (answer.status === 200) uploads.delete(record.uploadId ?? '');
-        return relay(res, answer);
+        return pass(answer);
       }
       case 'ListMultipartUploads':
         if (parsed.bucket !== BUCKET) return refuse({ status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist.' });
         return answerXml(res, listUploads(parsed.query, uploads));
       default:
-        return relay(res, await forward(req, parsed, body));
+        return pass(await forward(req, parsed, body));
     }
   }
 
