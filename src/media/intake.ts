@@ -127,12 +127,13 @@ export class MediaIntake {
     await rm(join(this.folder, file.id), { recursive: true, force: true });
   }
 
-  private async sizeProblem(size: number, limits: MediaLimits): Promise<Refusal | null> {
+  /** What is wrong with a file of `size` for the limits; `copied`: it is on the disk already, which the free space counts. */
+  private async sizeProblem(size: number, limits: MediaLimits, copied = false): Promise<Refusal | null> {
     if (size === 0) return refuse('is empty');
     if (size > limits.maxMb * MB) return refuse(`is larger than media_max_mb (${limits.maxMb} MB)`);
     await mkdir(this.folder, { recursive: true, mode: 0o700 });
     const freeMb = Math.floor((await this.freeSpace(this.folder)) / MB);
-    if (freeMb - Math.ceil(size / MB) < limits.minFreeMb) {
+    if (freeMb - (copied ? 0 : Math.ceil(size / MB)) < limits.minFreeMb) {
       return {
         ok: false,
         status: 507,
@@ -182,7 +183,7 @@ export class MediaIntake {
         await this.discard({ id });
         return refuse('is still being written; send the event again once the file is complete');
       }
-      const late = checkAfter ? await this.sizeProblem(size, limits) : null;
+      const late = checkAfter ? await this.sizeProblem(size, limits, true) : null;
       if (late) {
         await this.discard({ id });
         return late;

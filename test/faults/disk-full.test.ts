@@ -5,7 +5,7 @@
 // the same 507 and alert as a low disk found before the copy, nothing of the file stays in the
 // data folder, the event that names it is not taken, and an event without media still is.
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,8 +30,9 @@ function putUnknownLength(port: number, path: string, token: string, size: numbe
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
       res.on('error', reject);
     });
-    // The agent closes the connection once it has answered; what was still being sent is dropped.
-    put.on('error', () => undefined);
+    // The agent closes the connection once it has answered, which may reach this side first:
+    // the answer is given a moment to be read before the error counts.
+    put.on('error', (error) => setTimeout(() => reject(error), 2_000).unref());
     put.setTimeout(30_000, () => reject(new Error('the PUT had no answer within 30 s')));
     let sent = 0;
     const more = () => {
@@ -71,6 +72,7 @@ describe('a full disk during the copy of a photo', () => {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify(body),
+          signal: AbortSignal.timeout(10_000),
         });
       const naming = await post({ type: 'session', session: { id: 'full-1', type: 'video', file: 'clip.mp4' } });
       expect(naming.status).toBe(400);
@@ -99,6 +101,28 @@ describe('a full disk during the copy of a photo', () => {
         .split('\n')
         .map((line) => JSON.parse(line));
       expect(events.map((event) => [event.payload.type, event.payload.session.id, event.media_key])).toEqual([['survey', 'full-2', null]]);
+    } finally {
+      agent.child.kill('SIGKILL');
+      await agent.exited;
+    }
+  }, 60_000);
+
+  it('takes a body that fits, however little room it leaves above media_min_free_mb', async () => {
+    const { dataDir, token } = mediaDataDir(m);
+    configure(dataDir, {}, m.storage());
+    const agent = await spawnAgentOnSmallDisk(dataDir, DISK_MB);
+    try {
+      const bytes = randomBytes(agent.free() - 3 * MiB);
+      const answer = await fetch(`http://127.0.0.1:${agent.port}/v1/sessions/fits-1/media/clip.mp4`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}` },
+        body: bytes,
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(answer.status, JSON.stringify(await answer.clone().json())).toBe(201);
+      const [id] = readdirSync(agent.seen('media'));
+      expect(readdirSync(agent.seen('media', id!))).toEqual(['clip.mp4']);
+      expect(statSync(agent.seen('media', id!, 'clip.mp4')).size).toBe(bytes.length);
     } finally {
       agent.child.kill('SIGKILL');
       await agent.exited;
