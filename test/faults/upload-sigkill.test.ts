@@ -9,7 +9,6 @@
 // speed. A failure names its seed: KILL_SEED=<seed> replays the same points.
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PART_BYTES } from '../../src/media/uploader.js';
@@ -45,19 +44,6 @@ function position(request: S3Request): number {
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-function get(url: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca: m.s3.certificate.cert, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
 }
 
 describe('a multipart upload killed with SIGKILL five times', () => {
@@ -115,7 +101,7 @@ describe('a multipart upload killed with SIGKILL five times', () => {
       let readable: { status: number; body: Buffer };
       try {
         const [webhook] = await waitFor('the session webhook after the last restart', () => sessions().length > 0 && sessions(), 60_000);
-        readable = await get(JSON.parse(webhook!.body.toString()).session.direct_url);
+        readable = await m.s3.open(JSON.parse(webhook!.body.toString()).session.direct_url);
         // Long enough for a second delivery to show: the receiver answers in a millisecond.
         await new Promise((resolve) => setTimeout(resolve, 1_500));
       } finally {

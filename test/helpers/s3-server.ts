@@ -8,7 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import aws4 from 'aws4';
@@ -84,6 +84,8 @@ export interface S3Server {
   config(overrides?: Partial<S3Config>): S3Config;
   /** The unsigned URL of a key, as a guest would open it. */
   objectUrl(key: string): string;
+  /** Opens a link (public or presigned) as a guest's phone does: a plain GET, trusting this server's certificate. */
+  open(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>;
   /** Every request that arrived, oldest first (the latest 10,000). */
   requests: S3Request[];
   count(operation: S3Operation, partNumber?: number): number;
@@ -455,6 +457,18 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       ...overrides,
     }),
     objectUrl: (key) => `${endpoint}/${BUCKET}/${key.split('/').map(encodeURIComponent).join('/')}`,
+    open: (url) =>
+      new Promise((resolve, reject) => {
+        const get = httpsRequest(url, { ca: certificate.cert, agent: false, timeout: BACKEND_TIMEOUT_MS }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        });
+        get.on('timeout', () => get.destroy(new Error(`${url} did not answer`)));
+        get.on('error', reject);
+        get.end();
+      }),
     requests,
     count: (operation, partNumber) =>
       requests.filter((r) => r.operation === operation && (partNumber === undefined || r.partNumber === partNumber)).length,

@@ -2,7 +2,7 @@
 // its row are committed with the event, the answer gives the links, the session's webhooks (and
 // its shares') wait for the upload while others go out, and every refusal keeps nothing and
 // uploads nothing.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { StorageConfig } from '../../src/storage/config.js';
 import { startTestAgent } from '../helpers/agent.js';
 import { useMediaServices } from '../helpers/media.js';
 import { endpointTo } from '../helpers/receiver.js';
+import { keepWriting } from '../helpers/files.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -161,14 +162,8 @@ describe('refusals of the file itself, with the storage up', () => {
     const path = join(b.output, 'recording.mov');
     writeFileSync(path, Buffer.alloc(32 * 1024 * 1024, 1));
     // Another process goes on writing the video, as a booth program does until it is done.
-    const writer = spawn(process.execPath, [
-      '-e',
-      `const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(path)}, 'a'); const chunk = Buffer.alloc(65536, 2);
-       const end = Date.now() + 10000; const tick = () => { fs.writeSync(fd, chunk); if (Date.now() < end) setTimeout(tick, 1); }; tick();
-       process.stdout.write('writing\\n');`,
-    ]);
+    const writer = await keepWriting(path);
     try {
-      await new Promise((resolve) => writer.stdout.once('data', resolve));
       await expectRefused(path, 'is still being written; send the event again once the file is complete');
     } finally {
       writer.kill('SIGKILL');

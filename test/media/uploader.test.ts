@@ -4,7 +4,6 @@
 // a large file goes in parts. A storage that cannot be reached for a minute is
 // test/faults/storage-outage.test.ts.
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import { retryUploads } from '../../src/operations/uploads.js';
 import type { StorageConfig } from '../../src/storage/config.js';
@@ -14,19 +13,6 @@ import { endpointTo } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait.js';
 
 const m = useMediaServices();
-
-function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca: m.s3.certificate.cert, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 async function booth(storage: StorageConfig = m.storage(), settings = {}) {
   const b = await mediaBooth(m, storage, settings);
@@ -48,7 +34,7 @@ describe('the upload lane', () => {
       const body = JSON.parse(delivered!.body.toString());
       expect(body.session).toEqual({ id: 'up-1', type: 'still', direct_url: answer.direct_url, site_url: answer.direct_url });
       expect(m.s3.count('PutObject')).toBeGreaterThan(0);
-      const object = await get(body.session.direct_url);
+      const object = await m.s3.open(body.session.direct_url);
       expect(object.status).toBe(200);
       expect(createHash('sha256').update(object.body).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
       expect(object.headers['content-type']).toBe('image/jpeg');
