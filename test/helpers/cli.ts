@@ -61,7 +61,14 @@ export function launchAgent(dataDir: string, env: NodeJS.ProcessEnv = {}, prefix
   let out = '';
   child.stdout!.on('data', (chunk) => (out += chunk));
   child.stderr!.on('data', (chunk) => (out += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    // A command that could not be started (not installed, say) ends here, saying why.
+    child.on('error', (error) => {
+      out += `${command}: ${error.message}\n`;
+      resolve(null);
+    });
+  });
   let ended = false;
   void exited.then(() => (ended = true));
   return { child, output: () => out, exited, ended: () => ended };
