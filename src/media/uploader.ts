@@ -221,13 +221,10 @@ export class Uploader {
     const done = new Map<number, RecordedPart>();
     if (uploadId !== null) {
       const recorded = this.deps.media.parts(upload.id);
-      const listed = await this.listParts(s3, target, uploadId).catch(async (error: unknown) => {
-        // Every part was in, so the completion was sent, and it may have gone through just before a cut.
-        const completed =
-          recorded.length === count && uploadProblem(error).kind === 'restart' && (await this.holds(s3, target, upload.size));
-        if (completed) return null;
-        throw error;
-      });
+      // Every part was in, so the completion was sent, and it may have gone through just before a cut.
+      const listed = await this.listParts(s3, target, uploadId).catch((error: unknown) =>
+        recorded.length === count ? this.completedBefore(s3, target, upload, error) : Promise.reject(error),
+      );
       if (listed === null) return this.abortStrays(s3, target, upload);
       // A part recorded and listed with the same ETag is in; one recorded but not listed is sent again.
       for (const part of recorded) {
@@ -274,11 +271,21 @@ export class Uploader {
     }
     if (this.deps.media.erased(upload.id)) throw new ErasedError();
     const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }));
-    await s3.client.send(
-      new s3.sdk.CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-      signal,
-    );
+    await s3.client
+      .send(new s3.sdk.CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }), signal)
+      // A completion that went through after its answer timed out leaves nothing to complete when it is sent again.
+      .catch((error: unknown) => this.completedBefore(s3, target, upload, error));
     await this.abortStrays(s3, target, upload);
+  }
+
+  /**
+   * Resolves null when the storage, having forgotten the upload (NoSuchUpload), holds the whole file
+   * under its key: an earlier completion went through without the agent hearing of it (a cut, or an
+   * answer that timed out). Otherwise fails with `error`.
+   */
+  private async completedBefore(s3: S3, target: { Bucket: string; Key: string }, upload: Upload, error: unknown): Promise<null> {
+    if (uploadProblem(error).kind === 'restart' && (await this.holds(s3, target, upload.size))) return null;
+    throw error;
   }
 
   /** Whether the storage holds an object of `size` bytes under the key: a key names one session's file. */

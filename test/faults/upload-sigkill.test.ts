@@ -67,11 +67,13 @@ describe('a multipart upload killed with SIGKILL five times', () => {
           .filter((r) => r.operation === 'UploadPart' && r.key === KEY)
           .map((r) => r.partNumber ?? 0);
       for (const [kill, point] of points.entries()) {
+        const started = Date.now();
         const agent = await spawnAgent(dataDir);
         const from = m.s3.requests.length;
         let killed = false;
         m.s3.watch((r) => {
-          if (!killed && position(r) >= point) {
+          // A part the last life was sending may still be arriving: only this life's requests count.
+          if (!killed && r.at >= started && position(r) >= point) {
             killed = true;
             agent.child.kill('SIGKILL');
           }
@@ -126,9 +128,10 @@ describe('a multipart upload killed with SIGKILL five times', () => {
 
       expect(sessions()).toHaveLength(1);
       const [webhook] = sessions();
-      const completed = m.s3.requests.filter((r) => r.operation === 'CompleteMultipartUpload' && r.status === 200);
-      expect(completed).toHaveLength(1);
-      expect(completed[0]!.answeredAt).toBeLessThanOrEqual(webhook!.at);
+      // Readable from the first completion the storage made, whether or not its answer reached the
+      // agent: a slow one times out, and the agent completes again or finds the object there.
+      const [completed] = m.s3.requests.filter((r) => r.operation === 'CompleteMultipartUpload' && r.stored === 200);
+      expect(completed?.storedAt).toBeLessThanOrEqual(webhook!.at);
       expect(JSON.parse(webhook!.body.toString()).session.direct_url).toMatch(/X-Amz-Signature=/);
       expect(readable.status).toBe(200);
       expect(sha256(readable.body)).toBe(sha256(bytes));
@@ -136,7 +139,11 @@ describe('a multipart upload killed with SIGKILL five times', () => {
       expect(logged).toContain('taking up uploads cut short by the last stop');
       expect(logged).not.toContain(m.s3.secretAccessKey);
     } catch (error) {
-      (error as Error).message += `\n(kill points ${points.join(', ')}; replay with KILL_SEED=${seed})`;
+      const story = m.s3.requests
+        .filter((r) => r.key === KEY)
+        .map((r) => `${r.operation}${r.partNumber ?? ''}:${r.status}`)
+        .join(' ');
+      (error as Error).message += `\n(kill points ${points.join(', ')}; replay with KILL_SEED=${seed})\n${story}`;
       throw error;
     }
   }, 240_000);
@@ -184,7 +191,6 @@ describe('a multipart upload killed as the storage answers its start or its end'
       }
       const ofKey = m.s3.requests.filter((r) => r.key === key);
       expect(ofKey.filter((r) => r.operation === 'UploadPart').map((r) => r.partNumber)).toEqual([1, 2, 3]);
-      expect(ofKey.filter((r) => r.operation === 'CompleteMultipartUpload' && r.status === 200)).toHaveLength(1);
       expect(sha256((await m.s3.readObject(key)) ?? Buffer.alloc(0))).toBe(sha256(bytes));
       expect(m.s3.incompleteUploads().filter((u) => u.key === key)).toEqual([]);
       expect(sessions()).toHaveLength(1);

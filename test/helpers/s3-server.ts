@@ -44,10 +44,10 @@ export interface S3Request {
   received: number;
   /** The status of what s3rver answered, once it has and before the answer is sent on; 0 until then. */
   stored: number;
+  /** When s3rver answered (a completed upload can be read from then on), whether or not the answer reached the client; 0 until then. */
+  storedAt: number;
   /** The answer's status, 0 until it is sent. */
   status: number;
-  /** When the answer was sent, 0 until then. */
-  answeredAt: number;
   /** The S3 error code of a refusal made by the front (s3rver's own errors are passed through as they are). */
   code: string | null;
 }
@@ -97,6 +97,12 @@ export interface S3Server {
    * removes it.
    */
   watch(listener: ((request: S3Request) => void) | null): void;
+  /**
+   * Holds the next answer of `operation` for `ms` after s3rver gave it, as a service still busy
+   * with it does (the completion of a large upload): the work is done, and a multipart upload
+   * stays listed until the answer goes.
+   */
+  hold(operation: S3Operation, ms: number): void;
   /** The key's policy: signed requests of these operations are refused with AccessDenied (none: all allowed). */
   deny(...operations: S3Operation[]): void;
   /** Fail every request until up(), or for `forMs`. */
@@ -136,6 +142,8 @@ interface Upload {
   key: string;
   initiated: Date;
   parts: Map<number, Part>;
+  /** s3rver has completed it; the front keeps listing it only while the answer is held. */
+  completed?: boolean;
 }
 
 interface Parsed {
@@ -163,6 +171,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   let denied = new Set<S3Operation>();
   let outageTimer: NodeJS.Timeout | null = null;
   let watcher: ((request: S3Request) => void) | null = null;
+  const held = new Map<S3Operation, number>();
 
   const server: Server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -203,16 +212,13 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       at: Date.now(),
       received: 0,
       stored: 0,
+      storedAt: 0,
       status: 0,
-      answeredAt: 0,
       code: null,
     };
     requests.push(record);
     if (requests.length > MAX_RECORDED) requests.shift();
-    res.on('finish', () => {
-      record.status = res.statusCode;
-      record.answeredAt = Date.now();
-    });
+    res.on('finish', () => (record.status = res.statusCode));
     const refuse = (refusal: Refusal) => {
       record.code = refusal.code;
       answerError(res, method, refusal);
@@ -234,9 +240,17 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
 
     const begun = record.uploadId === null ? undefined : uploads.get(record.uploadId);
     const upload = begun && begun.key === parsed.key && parsed.bucket === BUCKET ? begun : undefined;
-    const pass = (answer: Answer) => {
+    /** Sends s3rver's answer on; `settle` is what the front records of it, done when the answer goes. */
+    const pass = async (answer: Answer, settle?: () => void) => {
       record.stored = answer.status;
+      record.storedAt = Date.now();
       watcher?.(record);
+      const hold = held.get(record.operation);
+      if (hold !== undefined) {
+        held.delete(record.operation);
+        await new Promise((resolve) => setTimeout(resolve, hold));
+      }
+      settle?.();
       relay(res, answer);
     };
     const noSuchUpload = () => refuse({ status: 404, code: 'NoSuchUpload', message: 'The specified upload does not exist.' });
@@ -276,12 +290,13 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         res.writeHead(204).end();
         return;
       case 'CompleteMultipartUpload': {
-        if (!upload) return noSuchUpload();
+        // As S3 answers a completion sent again once the first went through.
+        if (!upload || upload.completed) return noSuchUpload();
         const problem = checkCompletion(body.toString('utf8'), upload, minPartBytes);
         if (problem) return refuse(problem);
         const answer = await forward(req, parsed, body);
-        if (answer.status === 200) uploads.delete(record.uploadId ?? '');
-        return pass(answer);
+        upload.completed = answer.status === 200;
+        return pass(answer, () => upload.completed && uploads.delete(record.uploadId ?? ''));
       }
       case 'ListMultipartUploads':
         if (parsed.bucket !== BUCKET) return refuse({ status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist.' });
@@ -481,6 +496,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     up,
     watch: (listener) => {
       watcher = listener;
+    },
+    hold: (operation, ms) => {
+      held.set(operation, ms);
     },
     deny: (...operations) => {
       denied = new Set(operations);

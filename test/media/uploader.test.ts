@@ -5,6 +5,7 @@
 // test/faults/storage-outage.test.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { PART_BYTES } from '../../src/media/uploader.js';
 import { retryUploads } from '../../src/operations/uploads.js';
 import type { StorageConfig } from '../../src/storage/config.js';
 import { setStorage } from '../helpers/agent.js';
@@ -133,6 +134,29 @@ describe('the upload lane', () => {
       await b.t.stop();
     }
   }, 60_000);
+
+  it('completes a large file once, sending no part again, when the completion answers after the agent stopped waiting', async () => {
+    const b = await booth();
+    try {
+      const before = { parts: m.s3.count('UploadPart'), creates: m.s3.count('CreateMultipartUpload') };
+      // Longer than the agent waits for an answer (attempt_timeout_ms, 1 s here): it asks again
+      // while the storage, done with the first completion, still lists the upload.
+      m.s3.hold('CompleteMultipartUpload', 3_000);
+      const bytes = randomBytes(2 * PART_BYTES + 1);
+      await b.capture('slow-end', bytes, 'clip.mp4');
+      await waitFor('the webhook of the clip', () => b.received('slow-end').length === 1, 20_000);
+      const completions = m.s3.requests.filter((r) => r.key === 'booths/1/slow-end/clip.mp4' && r.operation === 'CompleteMultipartUpload');
+      // The first went through unheard; the second was told the upload is no more, and the agent found the file in.
+      expect(completions.map((r) => r.code ?? r.stored)).toEqual([200, 'NoSuchUpload']);
+      expect(m.s3.count('UploadPart') - before.parts).toBe(3);
+      expect(m.s3.count('CreateMultipartUpload') - before.creates).toBe(1);
+      expect((await m.s3.readObject('booths/1/slow-end/clip.mp4'))?.equals(bytes)).toBe(true);
+      expect(m.s3.incompleteUploads()).toEqual([]);
+      expect(b.media('slow-end')).toMatchObject({ status: 'uploaded', attempts: 0 });
+    } finally {
+      await b.t.stop();
+    }
+  });
 
   it('sends a file above 8 MiB in parts, recording each, and the object is the file', async () => {
     const b = await booth();
