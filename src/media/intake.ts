@@ -96,10 +96,11 @@ export class MediaIntake {
       if (!before.isFile()) return refuse('is not a regular file');
       const early = await this.sizeProblem(before.size, limits);
       if (early) return early;
-      return await this.copy(name, readAll(source, limits.maxMb * MB + 1), async (size) => {
+      const unchanged = async (size: number) => {
         const after = await source.stat();
         return after.size === before.size && after.mtimeMs === before.mtimeMs && size === before.size;
-      });
+      };
+      return await this.copy(name, readAll(source, limits.maxMb * MB + 1), unchanged, limits, false);
     } finally {
       await source.close();
     }
@@ -115,7 +116,8 @@ export class MediaIntake {
       const early = await this.sizeProblem(declaredSize, limits);
       if (early) return early;
     }
-    return this.copy(name, capped(body, limits.maxMb * MB + 1), async (size) => declaredSize === null || size === declaredSize, limits);
+    const unchanged = async (size: number) => declaredSize === null || size === declaredSize;
+    return this.copy(name, capped(body, limits.maxMb * MB + 1), unchanged, limits, true);
   }
 
   /** Removes a copy no committed row names (its capture failed). */
@@ -123,12 +125,13 @@ export class MediaIntake {
     await rm(join(this.folder, file.id), { recursive: true, force: true });
   }
 
-  private async sizeProblem(size: number, limits: MediaLimits): Promise<Refusal | null> {
+  /** What is wrong with a file of `size` for the limits; `copied`: it is on the disk already, which the free space counts. */
+  private async sizeProblem(size: number, limits: MediaLimits, copied = false): Promise<Refusal | null> {
     if (size === 0) return refuse('is empty');
     if (size > limits.maxMb * MB) return refuse(`is larger than media_max_mb (${limits.maxMb} MB)`);
     await mkdir(this.folder, { recursive: true, mode: 0o700 });
     const freeMb = Math.floor((await this.freeSpace(this.folder)) / MB);
-    if (freeMb - Math.ceil(size / MB) < limits.minFreeMb) {
+    if (freeMb - (copied ? 0 : Math.ceil(size / MB)) < limits.minFreeMb) {
       return {
         ok: false,
         status: 507,
@@ -143,13 +146,16 @@ export class MediaIntake {
    * Copies `chunks` to `<id>/<name>`, hashing as it goes. `unchanged(size)` says whether the
    * source is still what it was when the copy began; a source that grew or was rewritten is
    * refused, and so is one that turns out larger, empty or too large for the disk once read
-   * (`limits`, for a body whose size was not declared).
+   * (`checkAfter`, for a body whose size may not have been declared). A disk that fills up
+   * during the copy (a body longer than the room left, or another program writing meanwhile)
+   * is refused as a low disk is, and nothing of the copy is kept.
    */
   private async copy(
     name: string,
     chunks: AsyncIterable<Uint8Array>,
     unchanged: (size: number) => Promise<boolean>,
-    limits?: MediaLimits,
+    limits: MediaLimits,
+    checkAfter: boolean,
   ): Promise<Taken> {
     const id = `med_${newUlid()}`;
     const dir = join(this.folder, id);
@@ -176,7 +182,7 @@ export class MediaIntake {
         await this.discard({ id });
         return refuse('is still being written; send the event again once the file is complete');
       }
-      const late = limits ? await this.sizeProblem(size, limits) : null;
+      const late = checkAfter ? await this.sizeProblem(size, limits, true) : null;
       if (late) {
         await this.discard({ id });
         return late;
@@ -189,11 +195,30 @@ export class MediaIntake {
       await Promise.all([syncFolder(dir), syncFolder(this.folder)]);
       return { ok: true, file: { id, name, localPath, size, sha256: sha256.digest(), contentType: mediaContentType(name)! } };
     } catch (error) {
+      // Measured before the partial copy is removed: the alert tells what the disk held when it filled up.
+      const full = isDiskFull(error) ? await this.diskFull(limits.minFreeMb) : null;
       await this.discard({ id });
       if (error instanceof TooLarge) return refuse(`is larger than media_max_mb (${error.maxMb} MB)`);
+      if (full) return full;
       throw error;
     }
   }
+
+  private async diskFull(minFreeMb: number): Promise<Refusal> {
+    const freeMb = Math.floor((await this.freeSpace(this.folder)) / MB);
+    return {
+      ok: false,
+      status: 507,
+      message: "the booth's disk filled up while the file was copied: the file was not taken; free some space",
+      disk: { freeMb, minFreeMb },
+    };
+  }
+}
+
+/** No room left on the disk, or in the user's quota. */
+function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** How far the hash may trail the copy: the chunks it has not hashed yet are held in memory. */

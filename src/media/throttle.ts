@@ -23,7 +23,11 @@ export class Throttle {
   /** The body as it should be sent: the buffer itself when there is no cap, else a paced stream. */
   body(bytes: Buffer, signal: AbortSignal): Buffer | Readable {
     if (this.kbps() === null) return bytes;
-    return Readable.from(this.paced(bytes, signal), { objectMode: false });
+    const paced = Readable.from(this.paced(bytes, signal), { objectMode: false });
+    // A stop aborts the request, which reports it; by then the client has let go of the body,
+    // whose own abort error would be thrown with nobody listening.
+    paced.on('error', () => undefined);
+    return paced;
   }
 
   private async *paced(bytes: Buffer, signal: AbortSignal): AsyncGenerator<Buffer> {

@@ -4,8 +4,10 @@
 // parts, its upload id and each finished part recorded as they finish (store/media.ts), so a
 // restart, even after a kill or a power cut, resumes at the next part. On taking it up again
 // the recorded parts are checked against what the storage lists (ListParts), and an upload the
-// storage has forgotten is aborted and begun again. When a file is in, the webhooks that
-// waited for it are released in the same transaction, and the delivery loop woken.
+// storage has forgotten is begun again, unless every part was in and the object is there: then
+// the completion went through and only its record was cut. Once a file is in, any upload a cut
+// left open under its key (begun, its id never recorded) is aborted. When a file is in, the
+// webhooks that waited for it are released in the same transaction, and the delivery loop woken.
 // The lane also carries out the deletions an erase owes the storage (operations/erase.ts):
 // an upload of an erased file stops at its next part and never completes, and what it or an
 // earlier upload left in the storage is deleted once the storage answers.
@@ -14,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
 import { uploadProblem } from '../core/upload-outcome.js';
 import { contentMd5, type S3 } from '../storage/s3-client.js';
-import { deleteStoredFile } from '../storage/delete-object.js';
+import { abortOpenUploads, deleteStoredFile } from '../storage/delete-object.js';
 import { openStorage, type StorageConfig, type StorageSource } from '../storage/config.js';
 import type { MediaStore, RecordedPart, Upload } from '../store/media.js';
 import { Throttle } from './throttle.js';
@@ -215,11 +217,17 @@ export class Uploader {
     const target = { Bucket: storage.bucket, Key: upload.key };
     let uploadId = upload.uploadId;
     const partSize = upload.partSize ?? PART_BYTES;
+    const count = Math.ceil(upload.size / partSize);
     const done = new Map<number, RecordedPart>();
     if (uploadId !== null) {
+      const recorded = this.deps.media.parts(upload.id);
+      // Every part was in, so the completion was sent, and it may have gone through just before a cut.
+      const listed = await this.listParts(s3, target, uploadId).catch((error: unknown) =>
+        recorded.length === count ? this.completedBefore(s3, target, upload, error) : Promise.reject(error),
+      );
+      if (listed === null) return this.abortStrays(s3, target, upload);
       // A part recorded and listed with the same ETag is in; one recorded but not listed is sent again.
-      const listed = await this.listParts(s3, target, uploadId);
-      for (const part of this.deps.media.parts(upload.id)) {
+      for (const part of recorded) {
         if (listed.get(part.partNumber) === part.etag) done.set(part.partNumber, part);
       }
     } else {
@@ -230,7 +238,6 @@ export class Uploader {
       uploadId = created.UploadId!;
       this.deps.media.beginMultipart(upload.id, uploadId, partSize);
     }
-    const count = Math.ceil(upload.size / partSize);
     const file = await open(upload.localPath, 'r').catch((error: unknown) => {
       throw new LocalCopyError(error);
     });
@@ -264,10 +271,48 @@ export class Uploader {
     }
     if (this.deps.media.erased(upload.id)) throw new ErasedError();
     const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }));
-    await s3.client.send(
-      new s3.sdk.CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-      signal,
-    );
+    await s3.client
+      .send(new s3.sdk.CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }), signal)
+      // A completion that went through after its answer timed out leaves nothing to complete when it is sent again.
+      .catch((error: unknown) => this.completedBefore(s3, target, upload, error));
+    await this.abortStrays(s3, target, upload);
+  }
+
+  /**
+   * Resolves null when the storage, having forgotten the upload (NoSuchUpload), holds the whole file
+   * under its key: an earlier completion went through without the agent hearing of it (a cut, or an
+   * answer that timed out). Otherwise fails with `error`.
+   */
+  private async completedBefore(s3: S3, target: { Bucket: string; Key: string }, upload: Upload, error: unknown): Promise<null> {
+    if (uploadProblem(error).kind === 'restart' && (await this.holds(s3, target, upload.size))) return null;
+    throw error;
+  }
+
+  /** Whether the storage holds an object of `size` bytes under the key: a key names one session's file. */
+  private async holds(s3: S3, target: { Bucket: string; Key: string }, size: number): Promise<boolean> {
+    try {
+      const head = await s3.client.send(new s3.sdk.HeadObjectCommand(target), { abortSignal: this.abort.signal });
+      return head.ContentLength === size;
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Aborts the uploads a cut left open under the file's key, now that the file is in. The file is
+   * in whatever this finds: a storage that does not answer now leaves them to its lifecycle rule.
+   */
+  private async abortStrays(s3: S3, target: { Bucket: string; Key: string }, upload: Upload): Promise<void> {
+    try {
+      await abortOpenUploads(s3, { bucket: target.Bucket, key: target.Key, uploadId: null }, this.abort.signal);
+    } catch (error) {
+      if (this.stopped) return;
+      this.deps.log.warn(
+        { media: upload.id, reason: uploadProblem(error).reason },
+        'uploads left open under the file could not be aborted',
+      );
+    }
   }
 
   /**

@@ -1,7 +1,8 @@
 // Taking an erased guest's file out of the organiser's storage: every multipart upload still
 // open under its key is aborted (the one recorded, and any begun whose id was never recorded,
 // as when a cut came between CreateMultipartUpload and the record), then the object deleted.
-// Each step is idempotent, so a deletion cut short is simply carried out again.
+// Each step is idempotent, so a deletion cut short is simply carried out again. The first step
+// also follows each multipart upload the uploader completes.
 import type { S3 } from './s3-client.js';
 
 export interface StoredFile {
@@ -13,6 +14,16 @@ export interface StoredFile {
 
 /** Deletes the file from the storage; throws the SDK's error when the storage cannot be reached or refuses. */
 export async function deleteStoredFile(s3: S3, file: StoredFile, signal?: AbortSignal): Promise<void> {
+  await abortOpenUploads(s3, file, signal);
+  await s3.client.send(new s3.sdk.DeleteObjectCommand({ Bucket: file.bucket, Key: file.key }), signal ? { abortSignal: signal } : {});
+}
+
+/**
+ * Aborts every multipart upload open under the file's key: the one recorded, if any, and those
+ * the storage lists. After a file's upload is complete, what is listed was begun by a try cut
+ * short before it could record the upload's id, and would otherwise be kept, and paid for.
+ */
+export async function abortOpenUploads(s3: S3, file: StoredFile, signal?: AbortSignal): Promise<void> {
   const options = signal ? { abortSignal: signal } : {};
   const target = { Bucket: file.bucket, Key: file.key };
   const open = new Set(file.uploadId === null ? [] : [file.uploadId]);
@@ -24,5 +35,4 @@ export async function deleteStoredFile(s3: S3, file: StoredFile, signal?: AbortS
       if ((error as { name?: string }).name !== 'NoSuchUpload') throw error;
     });
   }
-  await s3.client.send(new s3.sdk.DeleteObjectCommand(target), options);
 }

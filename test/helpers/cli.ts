@@ -11,9 +11,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Runs `booth-agent args`; `prefix` is a command that runs it (the command line is added to its arguments). */
+export function runCli(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; prefix?: string[] } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env } });
+    const [command = process.execPath, ...rest] = [...(options.prefix ?? []), process.execPath, CLI, ...args];
+    const child = spawn(command, rest, { env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -43,24 +48,35 @@ export interface AgentProcess extends LaunchedAgent {
   port: number;
 }
 
-/** Starts `booth-agent run --port 0`, without waiting for anything. */
-export function launchAgent(dataDir: string, env: NodeJS.ProcessEnv = {}): LaunchedAgent {
-  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'run', '--port', '0'], {
+/**
+ * Starts `booth-agent run --port 0`, without waiting for anything; `prefix` is a command that
+ * runs it (the agent's command line is added to its arguments).
+ */
+export function launchAgent(dataDir: string, env: NodeJS.ProcessEnv = {}, prefix: string[] = []): LaunchedAgent {
+  const [command = process.execPath, ...args] = [...prefix, process.execPath, CLI, '--data-dir', dataDir, 'run', '--port', '0'];
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (chunk) => (out += chunk));
   child.stderr!.on('data', (chunk) => (out += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    // A command that could not be started (not installed, say) ends here, saying why.
+    child.on('error', (error) => {
+      out += `${command}: ${error.message}\n`;
+      resolve(null);
+    });
+  });
   let ended = false;
   void exited.then(() => (ended = true));
   return { child, output: () => out, exited, ended: () => ended };
 }
 
 /** Starts `booth-agent run --port 0` and waits for its "listening" log line. */
-export async function spawnAgent(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const agent = launchAgent(dataDir, env);
+export async function spawnAgent(dataDir: string, env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<AgentProcess> {
+  const agent = launchAgent(dataDir, env, prefix);
   const port = await waitFor(
     'the agent to listen',
     () => {

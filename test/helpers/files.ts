@@ -1,5 +1,6 @@
 // Looking for a guest's data in the bytes of every file of a folder: the outbox, its -wal,
-// the logs, whatever else is there.
+// the logs, whatever else is there. And a file another process goes on writing.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -20,4 +21,19 @@ export function holding(dir: string, text: string): string[] {
       return needles.some((needle) => lower.includes(needle));
     })
     .map(({ file }) => file);
+}
+
+/**
+ * Starts another process that goes on appending to `path` for 10 s, as a booth program does
+ * until its video is done; resolves once it is writing. The caller kills it.
+ */
+export async function keepWriting(path: string): Promise<ChildProcess> {
+  const writer = spawn(process.execPath, [
+    '-e',
+    `const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(path)}, 'a'); const chunk = Buffer.alloc(65536, 2);
+     const end = Date.now() + 10000; const tick = () => { fs.writeSync(fd, chunk); if (Date.now() < end) setTimeout(tick, 1); }; tick();
+     process.stdout.write('writing\\n');`,
+  ]);
+  await new Promise((resolve) => writer.stdout.once('data', resolve));
+  return writer;
 }

@@ -1,6 +1,6 @@
 // The services the media tests need, started before a file's tests and closed after them: the
 // S3-compatible storage (public under booths/) and an HTTPS receiver for the webhooks.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Settings } from '../../src/core/settings.js';
@@ -80,6 +80,12 @@ export async function setStorageWithCli(dataDir: string, s3: S3Server, more: str
     { input: `${config.secretAccessKey}\n` },
   );
   expect(set.code, set.stderr).toBe(0);
+}
+
+/** What an agent wrote of itself: `outputs` (a process's standard output and error), and each log file in its data folder. */
+export function agentLogs(dataDir: string, ...outputs: string[]): string {
+  const logs = join(dataDir, 'logs');
+  return [...outputs, ...readdirSync(logs).map((name) => readFileSync(join(logs, name), 'utf8'))].join('\n');
 }
 
 /** The test service's client settings as the booth's storage. */

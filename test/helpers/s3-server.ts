@@ -8,7 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import aws4 from 'aws4';
@@ -40,6 +40,12 @@ export interface S3Request {
   uploadId: string | null;
   headers: IncomingHttpHeaders;
   at: number;
+  /** The bytes of its body that have arrived so far. */
+  received: number;
+  /** The status of what s3rver answered, once it has and before the answer is sent on; 0 until then. */
+  stored: number;
+  /** When s3rver answered (a completed upload can be read from then on), whether or not the answer reached the client; 0 until then. */
+  storedAt: number;
   /** The answer's status, 0 until it is sent. */
   status: number;
   /** The S3 error code of a refusal made by the front (s3rver's own errors are passed through as they are). */
@@ -78,9 +84,25 @@ export interface S3Server {
   config(overrides?: Partial<S3Config>): S3Config;
   /** The unsigned URL of a key, as a guest would open it. */
   objectUrl(key: string): string;
+  /** Opens a link (public or presigned) as a guest's phone does: a plain GET, trusting this server's certificate. */
+  open(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>;
   /** Every request that arrived, oldest first (the latest 10,000). */
   requests: S3Request[];
   count(operation: S3Operation, partNumber?: number): number;
+  /**
+   * Calls `listener` each time a piece of a request's body arrives (`received` counts the bytes so
+   * far), and once s3rver has answered it (`stored`), before the answer is sent on: a test can act
+   * at an exact point of a transfer, killing the client halfway through a part, or after the
+   * storage has completed an upload and before the client can know. One listener at a time; null
+   * removes it.
+   */
+  watch(listener: ((request: S3Request) => void) | null): void;
+  /**
+   * Holds the next answer of `operation` for `ms` after s3rver gave it, as a service still busy
+   * with it does (the completion of a large upload): the work is done, and a multipart upload
+   * stays listed until the answer goes.
+   */
+  hold(operation: S3Operation, ms: number): void;
   /** The key's policy: signed requests of these operations are refused with AccessDenied (none: all allowed). */
   deny(...operations: S3Operation[]): void;
   /** Fail every request until up(), or for `forMs`. */
@@ -120,6 +142,8 @@ interface Upload {
   key: string;
   initiated: Date;
   parts: Map<number, Part>;
+  /** s3rver has completed it; the front keeps listing it only while the answer is held. */
+  completed?: boolean;
 }
 
 interface Parsed {
@@ -146,6 +170,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   let outage: Outage | null = null;
   let denied = new Set<S3Operation>();
   let outageTimer: NodeJS.Timeout | null = null;
+  let watcher: ((request: S3Request) => void) | null = null;
+  const held = new Map<S3Operation, number>();
 
   const server: Server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -184,6 +210,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       uploadId: parsed.query.get('uploadId'),
       headers: { ...req.headers },
       at: Date.now(),
+      received: 0,
+      stored: 0,
+      storedAt: 0,
       status: 0,
       code: null,
     };
@@ -199,7 +228,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       res.setHeader('connection', 'close');
       return refuse({ status: 400, code: 'EntityTooLarge', message: 'Your proposed upload exceeds the maximum allowed size.' });
     }
-    const body = await readBody(req);
+    const body = await readBody(req, (size) => {
+      record.received = size;
+      watcher?.(record);
+    });
     if (outage === 'hang') return;
     if (outage === 'ServiceUnavailable' || outage === 'SlowDown') return refuse(outageRefusal(outage));
     const refusal =
@@ -208,6 +240,19 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
 
     const begun = record.uploadId === null ? undefined : uploads.get(record.uploadId);
     const upload = begun && begun.key === parsed.key && parsed.bucket === BUCKET ? begun : undefined;
+    /** Sends s3rver's answer on; `settle` is what the front records of it, done when the answer goes. */
+    const pass = async (answer: Answer, settle?: () => void) => {
+      record.stored = answer.status;
+      record.storedAt = Date.now();
+      watcher?.(record);
+      const hold = held.get(record.operation);
+      if (hold !== undefined) {
+        held.delete(record.operation);
+        await new Promise((resolve) => setTimeout(resolve, hold));
+      }
+      settle?.();
+      relay(res, answer);
+    };
     const noSuchUpload = () => refuse({ status: 404, code: 'NoSuchUpload', message: 'The specified upload does not exist.' });
     switch (record.operation) {
       case 'CreateMultipartUpload': {
@@ -216,7 +261,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         if (answer.status === 200 && uploadId && parsed.key !== null) {
           uploads.set(uploadId, { key: parsed.key, initiated: new Date(), parts: new Map() });
         }
-        return relay(res, answer);
+        return pass(answer);
       }
       case 'UploadPart': {
         if (!upload) return noSuchUpload();
@@ -233,7 +278,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         if (answer.status === 200 && typeof etag === 'string') {
           upload.parts.set(number, { etag, size: body.length, lastModified: new Date() });
         }
-        return relay(res, answer);
+        return pass(answer);
       }
       case 'ListParts':
         if (!upload) return noSuchUpload();
@@ -245,18 +290,19 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         res.writeHead(204).end();
         return;
       case 'CompleteMultipartUpload': {
-        if (!upload) return noSuchUpload();
+        // As S3 answers a completion sent again once the first went through.
+        if (!upload || upload.completed) return noSuchUpload();
         const problem = checkCompletion(body.toString('utf8'), upload, minPartBytes);
         if (problem) return refuse(problem);
         const answer = await forward(req, parsed, body);
-        if (answer.status === 200) uploads.delete(record.uploadId ?? '');
-        return relay(res, answer);
+        upload.completed = answer.status === 200;
+        return pass(answer, () => upload.completed && uploads.delete(record.uploadId ?? ''));
       }
       case 'ListMultipartUploads':
         if (parsed.bucket !== BUCKET) return refuse({ status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist.' });
         return answerXml(res, listUploads(parsed.query, uploads));
       default:
-        return relay(res, await forward(req, parsed, body));
+        return pass(await forward(req, parsed, body));
     }
   }
 
@@ -426,6 +472,18 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       ...overrides,
     }),
     objectUrl: (key) => `${endpoint}/${BUCKET}/${key.split('/').map(encodeURIComponent).join('/')}`,
+    open: (url) =>
+      new Promise((resolve, reject) => {
+        const get = httpsRequest(url, { ca: certificate.cert, agent: false, timeout: BACKEND_TIMEOUT_MS }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        });
+        get.on('timeout', () => get.destroy(new Error(`${url} did not answer`)));
+        get.on('error', reject);
+        get.end();
+      }),
     requests,
     count: (operation, partNumber) =>
       requests.filter((r) => r.operation === operation && (partNumber === undefined || r.partNumber === partNumber)).length,
@@ -436,6 +494,12 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       if (forMs !== undefined) outageTimer = setTimeout(() => void up(), forMs);
     },
     up,
+    watch: (listener) => {
+      watcher = listener;
+    },
+    hold: (operation, ms) => {
+      held.set(operation, ms);
+    },
     deny: (...operations) => {
       denied = new Set(operations);
     },
@@ -529,14 +593,15 @@ function operationOf(method: string, { bucket, key, query }: Parsed): S3Operatio
   }
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+function readBody(req: IncomingMessage, arrived: (size: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) req.destroy(new Error('request body over the test server limit'));
-      else chunks.push(chunk);
+      if (size > MAX_BODY_BYTES) return void req.destroy(new Error('request body over the test server limit'));
+      chunks.push(chunk);
+      arrived(size);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);

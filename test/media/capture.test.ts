@@ -1,13 +1,17 @@
 // A session that hands the agent its file, through the JSON API of a real agent: the copy and
 // its row are committed with the event, the answer gives the links, the session's webhooks (and
-// its shares') wait for the upload while others go out, and every refusal keeps nothing.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// its shares') wait for the upload while others go out, and every refusal keeps nothing and
+// uploads nothing.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEDIA_EXTENSIONS } from '../../src/core/media.js';
 import type { StorageConfig } from '../../src/storage/config.js';
 import { startTestAgent } from '../helpers/agent.js';
 import { useMediaServices } from '../helpers/media.js';
 import { endpointTo } from '../helpers/receiver.js';
+import { keepWriting } from '../helpers/files.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -109,22 +113,71 @@ describe('a session with its file, through the JSON API', () => {
     });
     expect(b.copies()).toHaveLength(1);
   });
+});
 
+describe('refusals of the file itself, with the storage up', () => {
+  let b: Awaited<ReturnType<typeof booth>>;
+  let elsewhere: string;
+  let refused = 0;
+  beforeAll(async () => {
+    b = await booth();
+    elsewhere = tempDir('elsewhere-');
+    writeFileSync(join(elsewhere, 'secret.jpg'), 'not yours');
+  });
+  afterAll(async () => {
+    await b.t.stop();
+  });
+
+  async function expectRefused(path: string, message: string): Promise<void> {
+    const before = { copies: b.copies().length, rows: b.rows().length, deliveries: b.deliveries().length };
+    const answer = await b.t.post(session(`refused-${++refused}`, path));
+    expect(answer).toEqual({ status: 400, json: { error: `session.file: ${message}`, issues: [{ path: 'session.file', message }] } });
+    expect({ copies: b.copies().length, rows: b.rows().length, deliveries: b.deliveries().length }).toEqual(before);
+  }
+
+  const OUTSIDE = 'is outside the folders the agent takes media from (the media_roots setting)';
   it.each([
+    ['a path outside media_roots', () => join(elsewhere, 'secret.jpg'), OUTSIDE],
     [
-      'a path outside media_roots',
-      () => '/etc/hostname.jpg',
-      'is outside the folders the agent takes media from (the media_roots setting)',
+      'a link in a root to a file outside them',
+      () => (symlinkSync(join(elsewhere, 'secret.jpg'), join(b.output, 'link.jpg')), join(b.output, 'link.jpg')),
+      OUTSIDE,
+    ],
+    ['/etc/passwd', () => '/etc/passwd', `is not a media file (${MEDIA_EXTENSIONS.join(', ')})`],
+    [
+      '/etc/passwd through a link named like a photo',
+      () => (symlinkSync('/etc/passwd', join(b.output, 'passwd.jpg')), join(b.output, 'passwd.jpg')),
+      OUTSIDE,
     ],
     ['a file that is not there', () => join(b.output, 'gone.jpg'), 'no such file'],
     ['a bare name no file was sent under', () => 'never-sent.jpg', 'no such file'],
     ['an empty file', () => (writeFileSync(join(b.output, 'empty.jpg'), ''), join(b.output, 'empty.jpg')), 'is empty'],
     ['a folder', () => (mkdirSync(join(b.output, 'dir.jpg'), { recursive: true }), join(b.output, 'dir.jpg')), 'is not a regular file'],
+    ['a FIFO', () => (execFileSync('mkfifo', [join(b.output, 'pipe.jpg')]), join(b.output, 'pipe.jpg')), 'is not a regular file'],
   ])('refuses %s with 400, keeping nothing', async (_what, path, message) => {
-    const before = { copies: b.copies().length, rows: b.rows().length, deliveries: b.deliveries().length };
-    const answer = await b.t.post(session(`s-${Math.random()}`, path()));
-    expect(answer).toEqual({ status: 400, json: { error: `session.file: ${message}`, issues: [{ path: 'session.file', message }] } });
-    expect({ copies: b.copies().length, rows: b.rows().length, deliveries: b.deliveries().length }).toEqual(before);
+    await expectRefused(path(), message);
+  });
+
+  it('refuses a file still growing while it is copied, keeping nothing', async () => {
+    const path = join(b.output, 'recording.mov');
+    writeFileSync(path, Buffer.alloc(32 * 1024 * 1024, 1));
+    // Another process goes on writing the video, as a booth program does until it is done.
+    const writer = await keepWriting(path);
+    try {
+      await expectRefused(path, 'is still being written; send the event again once the file is complete');
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
+
+  it('uploads nothing of what it refused, while the lane uploads the next good photo', async () => {
+    writeFileSync(join(b.output, 'good.jpg'), 'a good photo');
+    expect((await b.t.post(session('accepted-1', join(b.output, 'good.jpg')))).status).toBe(202);
+    await waitFor('the good photo uploaded', () => b.rows().some((row) => row.session_id === 'accepted-1' && row.status === 'uploaded'));
+    expect(refused).toBe(10);
+    expect(m.s3.requests.filter((r) => r.key?.includes('/refused-'))).toEqual([]);
+    expect(m.s3.requests.filter((r) => r.key === 'booths/4711/accepted-1/good.jpg').map((r) => r.operation)).toEqual(['PutObject']);
+    expect(b.rows().map((row) => row.session_id)).toEqual(['accepted-1']);
   });
 });
 

@@ -1,12 +1,13 @@
 // Taking a session's file in, on real files: what is copied and synced, and each refusal of
 // docs/capture-api.md ("Media"), with nothing left behind in the data folder after a refusal.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { isInside, MediaIntake, type MediaLimits } from '../../src/media/intake.js';
+import { keepWriting } from '../helpers/files.js';
 import { tempDir } from '../helpers/temp.js';
 
 const MB = 1024 * 1024;
@@ -145,14 +146,8 @@ describe('MediaIntake.takePath', () => {
     const path = join(root, 'recording.mov');
     writeFileSync(path, Buffer.alloc(32 * MB, 1));
     // Another process goes on writing the video, as a booth program does until it is done.
-    const writer = spawn(process.execPath, [
-      '-e',
-      `const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(path)}, 'a'); const chunk = Buffer.alloc(65536, 2);
-       const end = Date.now() + 10000; const tick = () => { fs.writeSync(fd, chunk); if (Date.now() < end) setTimeout(tick, 1); }; tick();
-       process.stdout.write('writing\\n');`,
-    ]);
+    const writer = await keepWriting(path);
     try {
-      await new Promise((resolve) => writer.stdout.once('data', resolve));
       expect(await intake.takePath(path, limits)).toEqual({
         ok: false,
         status: 400,

@@ -1,31 +1,19 @@
 // The upload lane of a real agent against the S3-compatible test service: a session's photo
-// reaches the bucket, and only then its webhooks go out, with the link; an unreachable storage
-// costs no attempts and the upload goes by itself when it is back; a wrong secret fails the
-// upload at once in words, and a retry after the fix sends it; a large file goes in parts.
+// reaches the bucket, and only then its webhooks go out, with the link; a busy storage is backed
+// off from; a wrong secret fails the upload at once in words, and a retry after the fix sends it;
+// a large file goes in parts. A storage that cannot be reached for a minute is
+// test/faults/storage-outage.test.ts.
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:https';
 import { describe, expect, it } from 'vitest';
+import { PART_BYTES } from '../../src/media/uploader.js';
 import { retryUploads } from '../../src/operations/uploads.js';
 import type { StorageConfig } from '../../src/storage/config.js';
 import { setStorage } from '../helpers/agent.js';
-import { mediaBooth, useMediaServices } from '../helpers/media.js';
+import { agentLogs, mediaBooth, useMediaServices } from '../helpers/media.js';
 import { endpointTo } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait.js';
 
 const m = useMediaServices();
-
-function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca: m.s3.certificate.cert, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 async function booth(storage: StorageConfig = m.storage(), settings = {}) {
   const b = await mediaBooth(m, storage, settings);
@@ -47,7 +35,7 @@ describe('the upload lane', () => {
       const body = JSON.parse(delivered!.body.toString());
       expect(body.session).toEqual({ id: 'up-1', type: 'still', direct_url: answer.direct_url, site_url: answer.direct_url });
       expect(m.s3.count('PutObject')).toBeGreaterThan(0);
-      const object = await get(body.session.direct_url);
+      const object = await m.s3.open(body.session.direct_url);
       expect(object.status).toBe(200);
       expect(createHash('sha256').update(object.body).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
       expect(object.headers['content-type']).toBe('image/jpeg');
@@ -57,24 +45,6 @@ describe('the upload lane', () => {
       const put = m.s3.requests.find((r) => r.operation === 'PutObject' && r.key === 'booths/1/up-1/photo.jpg')!;
       expect(put.at).toBeLessThanOrEqual(delivered!.at);
     } finally {
-      await b.t.stop();
-    }
-  });
-
-  it('waits without spending attempts while the storage cannot be reached, and goes by itself when it can', async () => {
-    const b = await booth();
-    try {
-      await m.s3.down('refuse');
-      await b.capture('up-2', randomBytes(1000));
-      await waitFor('a try that found the storage away', () => /cannot be reached/.test(b.media('up-2').last_error ?? ''));
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(b.media('up-2')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading)$/), attempts: 0 });
-      expect(b.statuses('up-2')).toEqual([{ status: 'waiting', attempts: 0 }]);
-      await m.s3.up();
-      await waitFor('the webhook after the storage came back', () => b.received('up-2').length === 1, 10_000);
-      expect(b.media('up-2')).toMatchObject({ status: 'uploaded', attempts: 0 });
-    } finally {
-      await m.s3.up();
       await b.t.stop();
     }
   });
@@ -104,6 +74,10 @@ describe('the upload lane', () => {
       b.t.addEndpoint(m.receiver.url, { ...endpointTo(m.receiver), types: ['agent.upload_failed'] });
       await b.capture('up-3', randomBytes(1000));
       await waitFor('the upload failed', () => b.media('up-3').status === 'failed');
+      // At once: the first refusal ends it, with no try after it.
+      expect(m.s3.requests.filter((r) => r.key === 'booths/1/up-3/photo.jpg').map((r) => [r.status, r.code])).toEqual([
+        [403, 'SignatureDoesNotMatch'],
+      ]);
       expect(b.media('up-3')).toMatchObject({
         attempts: 1,
         last_error: 'the storage refused the secret key: check it (booth-agent storage set)',
@@ -117,6 +91,9 @@ describe('the upload lane', () => {
         m.receiver.requests.map((r) => JSON.parse(r.body.toString())).find((body) => body.type === 'agent.upload_failed'),
       );
       expect(alert).toMatchObject({ occurrences: 1, reason: 'the storage refused the secret key: check it (booth-agent storage set)' });
+      const logged = agentLogs(b.t.dataDir);
+      expect(logged).toContain('upload failed');
+      expect(logged).not.toContain('wrong-secret-0000000000000000000000000000');
       b.setStorage(m.storage());
       expect(retryUploads(b.t.agent.operations, { all: true })).toEqual({ retried: 1 });
       expect(b.media('up-3')).toMatchObject({ status: expect.stringMatching(/^(waiting|uploading|uploaded)$/), attempts: 0 });
@@ -157,6 +134,29 @@ describe('the upload lane', () => {
       await b.t.stop();
     }
   }, 60_000);
+
+  it('completes a large file once, sending no part again, when the completion answers after the agent stopped waiting', async () => {
+    const b = await booth();
+    try {
+      const before = { parts: m.s3.count('UploadPart'), creates: m.s3.count('CreateMultipartUpload') };
+      // Longer than the agent waits for an answer (attempt_timeout_ms, 1 s here): it asks again
+      // while the storage, done with the first completion, still lists the upload.
+      m.s3.hold('CompleteMultipartUpload', 3_000);
+      const bytes = randomBytes(2 * PART_BYTES + 1);
+      await b.capture('slow-end', bytes, 'clip.mp4');
+      await waitFor('the webhook of the clip', () => b.received('slow-end').length === 1, 20_000);
+      const completions = m.s3.requests.filter((r) => r.key === 'booths/1/slow-end/clip.mp4' && r.operation === 'CompleteMultipartUpload');
+      // The first went through unheard; the second was told the upload is no more, and the agent found the file in.
+      expect(completions.map((r) => r.code ?? r.stored)).toEqual([200, 'NoSuchUpload']);
+      expect(m.s3.count('UploadPart') - before.parts).toBe(3);
+      expect(m.s3.count('CreateMultipartUpload') - before.creates).toBe(1);
+      expect((await m.s3.readObject('booths/1/slow-end/clip.mp4'))?.equals(bytes)).toBe(true);
+      expect(m.s3.incompleteUploads()).toEqual([]);
+      expect(b.media('slow-end')).toMatchObject({ status: 'uploaded', attempts: 0 });
+    } finally {
+      await b.t.stop();
+    }
+  });
 
   it('sends a file above 8 MiB in parts, recording each, and the object is the file', async () => {
     const b = await booth();

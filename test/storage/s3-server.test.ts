@@ -2,7 +2,7 @@
 // real service accepts it accepts, and what a real service refuses it refuses with S3's codes.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -24,19 +24,6 @@ afterAll(async () => {
   s3.client.destroy();
   await server.close();
 });
-
-function get(url: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca: server.certificate.cert, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 const put = (key: string, body: Buffer, client = s3) =>
   client.client.send(new client.sdk.PutObjectCommand({ Bucket: server.bucket, Key: key, Body: body, ContentMD5: contentMd5(body) }));
@@ -275,11 +262,11 @@ describe('signatures', () => {
     const url = await getSignedUrl(s3.client, new s3.sdk.GetObjectCommand({ Bucket: server.bucket, Key: 'e1/shared.jpg' }), {
       expiresIn: 600,
     });
-    const opened = await get(url);
+    const opened = await server.open(url);
     expect(opened.status).toBe(200);
     expect(opened.body.toString()).toBe('shared photo');
 
-    const other = await get(url.replace('e1/shared.jpg', 'e1/photo.jpg'));
+    const other = await server.open(url.replace('e1/shared.jpg', 'e1/photo.jpg'));
     expect(other.status).toBe(403);
     expect(other.body.toString()).toContain('<Code>SignatureDoesNotMatch</Code>');
 
@@ -287,18 +274,18 @@ describe('signatures', () => {
       expiresIn: 60,
       signingDate: new Date(Date.now() - 120_000),
     });
-    const expired = await get(signedLongAgo);
+    const expired = await server.open(signedLongAgo);
     expect(expired.status).toBe(403);
     expect(expired.body.toString()).toContain('<Message>Request has expired</Message>');
   });
 
   it('lets a guest open a public key without signing, and nothing else', async () => {
     await put('public/e1/guest.jpg', Buffer.from('guest photo'));
-    const opened = await get(server.objectUrl('public/e1/guest.jpg'));
+    const opened = await server.open(server.objectUrl('public/e1/guest.jpg'));
     expect(opened.status).toBe(200);
     expect(opened.body.toString()).toBe('guest photo');
 
-    const closed = await get(server.objectUrl('e1/shared.jpg'));
+    const closed = await server.open(server.objectUrl('e1/shared.jpg'));
     expect(closed.status).toBe(403);
     expect(closed.body.toString()).toContain('<Code>AccessDenied</Code>');
   });
