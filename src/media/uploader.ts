@@ -126,9 +126,12 @@ export class Uploader {
     }
     try {
       const s3 = await this.s3(storage);
-      if (upload.size <= PART_BYTES) await this.putWhole(s3, storage, upload);
-      else await this.putParts(s3, storage, upload);
-      if (this.stopped) return;
+      if (!upload.fileDone) {
+        if (upload.size <= PART_BYTES) await this.putWhole(s3, storage, upload);
+        else await this.putParts(s3, storage, upload);
+        if (this.stopped) return;
+        if (!this.deps.media.fileDone(upload.id, this.now())) throw new ErasedError();
+      }
       const released = this.deps.media.uploaded(upload.id, this.now());
       if (released === null) throw new ErasedError();
       this.offlineStreak = 0;

@@ -101,7 +101,7 @@ export async function mediaBooth(services: MediaServices, storage = services.sto
     const answer = await t.post(JSON.stringify({ type: 'session', session: { id: sessionId, type: 'still', file: join(output, name) } }));
     rmSync(join(output, name));
     expect(answer.status).toBe(202);
-    return answer.json as { id: string; direct_url: string };
+    return answer.json as { id: string; direct_url: string; site_url: string };
   };
   const media = (sessionId: string) =>
     t.agent.store.db.prepare('SELECT * FROM media WHERE session_id = ?').get(sessionId) as Record<string, any>;
