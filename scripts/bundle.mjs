@@ -2,8 +2,8 @@
 // src/ to dist/, and makes V8's code cache of it, which dist/booth-agent.js (the command as
 // installed, src/booth-agent.ts) runs it with. Unbundled, `booth-agent run` loaded about 300
 // files one by one (our 70 modules, zod's 95, fastify's and the rest): resolving, reading
-// and compiling each took most of its start-up. Node's own modules and better-sqlite3 (a
-// native addon) are left out. What is imported only when needed (undici, chokidar, the
+// and compiling each took most of its start-up. Node's own modules and the native addons
+// (better-sqlite3; sharp, which finds its platform's binary beside itself) are left out. What is imported only when needed (undici, chokidar, the
 // receiver's certificate library) stays apart, in dist/booth-agent.bundle-*.cjs beside it:
 // those chunks sit in the same folder as the bundle, at the depth src/package-root.ts
 // expects. CommonJS, because V8's code cache is offered for scripts, not for ES modules.
@@ -27,7 +27,7 @@ for (const name of readdirSync(OUT)) if (name.startsWith('booth-agent.bundle')) 
 await build({
   input: { 'booth-agent.bundle': join(OUT, 'cli.js') },
   platform: 'node',
-  external: ['better-sqlite3', ...NEVER_LOADED],
+  external: ['better-sqlite3', 'sharp', ...NEVER_LOADED],
   logLevel: 'warn',
   onLog(level, log, handler) {
     // What is imported only when needed, but also imported up front somewhere, would load at

@@ -30,8 +30,8 @@ export function configCommand(program: Command): void {
       const key = settingKey(name);
       const parsed = parseSetting(key, value);
       if (!parsed.ok) throw new UsageError(parsed.message);
-      await withOperations(command, (ctx) => {
-        const settings = changeSettings(ctx, { [key]: parsed.value });
+      await withOperations(command, async (ctx) => {
+        const settings = await changeSettings(ctx, { [key]: parsed.value });
         print(command, { [key]: settings[key] }, `${key} = ${String(settings[key])}`);
       });
     });

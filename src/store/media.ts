@@ -10,6 +10,7 @@ import type { TakenFile } from '../media/intake.js';
 /** A file the upload lane works on, with the guest's page that goes up after it. */
 export interface Upload {
   id: string;
+  sessionId: string;
   localPath: string;
   size: number;
   contentType: string;
@@ -68,7 +69,7 @@ export interface OwedDeletion {
   uploadId: string | null;
 }
 
-const UPLOAD_COLUMNS = `id, local_path AS localPath, size, content_type AS contentType, key, upload_id AS uploadId,
+const UPLOAD_COLUMNS = `id, session_id AS sessionId, local_path AS localPath, size, content_type AS contentType, key, upload_id AS uploadId,
   part_size AS partSize, attempts, file_done_at IS NOT NULL AS fileDone, url, page_key AS pageKey, site_url AS siteUrl,
   preview_key AS previewKey, poster_path AS posterPath, gallery_key AS galleryKey`;
 

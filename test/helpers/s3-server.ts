@@ -86,6 +86,8 @@ export interface S3Server {
   /** Fail every request until up(), or for `forMs`. */
   down(outage: Outage, forMs?: number): Promise<void>;
   up(): Promise<void>;
+  /** Requests for the keys that match are held unanswered, as a storage stalled on one object (null: none). */
+  hold(keys: RegExp | null): void;
   /** The multipart uploads begun and neither completed nor aborted, as stored on disk. */
   incompleteUploads(): IncompleteUpload[];
   /** An object's bytes as stored, or null when there is none. */
@@ -145,6 +147,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const sockets = new Set<Socket>();
   let outage: Outage | null = null;
   let denied = new Set<S3Operation>();
+  let held: RegExp | null = null;
   let outageTimer: NodeJS.Timeout | null = null;
 
   const server: Server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
@@ -200,7 +203,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       return refuse({ status: 400, code: 'EntityTooLarge', message: 'Your proposed upload exceeds the maximum allowed size.' });
     }
     const body = await readBody(req);
-    if (outage === 'hang') return;
+    if (outage === 'hang' || (held !== null && parsed.key !== null && held.test(parsed.key))) return;
     if (outage === 'ServiceUnavailable' || outage === 'SlowDown') return refuse(outageRefusal(outage));
     const refusal =
       authenticate(method, req.headers, parsed) ?? authorize(req.headers, record.operation) ?? checkPayload(req.headers, body);
@@ -438,6 +441,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     up,
     deny: (...operations) => {
       denied = new Set(operations);
+    },
+    hold: (keys) => {
+      held = keys;
     },
     incompleteUploads: () => {
       const dir = uploadsDir();
