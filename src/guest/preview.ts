@@ -1,8 +1,10 @@
 // The picture link cards show for a session's page (WhatsApp, iMessage, Slack, mail apps): a
 // JPEG at most 1200 px wide and high and at most 300 KB, made with sharp from the still, a
-// GIF's first frame, or a video's poster. The image is decoded and scaled once; only the JPEG
-// encoding is repeated until it fits. Its metadata (EXIF, GPS) is left out, and it is turned
-// upright first, as the camera recorded it.
+// GIF's first frame, or a video's poster. Its metadata (EXIF, GPS) is left out, and it is
+// turned upright first, as the camera recorded it. A photo fits at the first try; one that
+// does not is made again from the file at a lower quality, rather than its decoded pixels
+// being kept to encode again: a preview then leaves behind only its JPEG, and memory stays
+// flat over a day of them (bench/media.mjs measures it).
 //
 // sharp is loaded only when a preview is made, and its operation cache is off: each file is
 // read once, and a booth making previews all day should hold no memory for files gone by.
@@ -45,23 +47,19 @@ function sharp(): Promise<SharpFactory> {
 /** The preview of the image at `path`; throws sharp's error when it cannot read it. */
 export async function makePreview(path: string): Promise<Preview> {
   const make = await sharp();
-  const { data, info } = await make(path, { pages: 1, limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
-    .rotate()
-    .resize({ width: PREVIEW_MAX_PX, height: PREVIEW_MAX_PX, fit: 'inside', withoutEnlargement: true })
-    // A transparent PNG or GIF on white, as a card shows it, rather than on JPEG's black.
-    .flatten({ background: '#ffffff' })
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const raw = { width: info.width, height: info.height, channels: info.channels };
   let smallest = Number.POSITIVE_INFINITY;
   for (const { scale, quality } of STEPS) {
-    const encoded = await make(data, { raw })
-      .resize({ width: Math.max(1, Math.round(info.width * scale)) })
+    const box = Math.round(PREVIEW_MAX_PX * scale);
+    const { data, info } = await make(path, { pages: 1, limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+      .rotate()
+      .resize({ width: box, height: box, fit: 'inside', withoutEnlargement: true })
+      // A transparent PNG or GIF on white, as a card shows it, rather than on JPEG's black.
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
       .jpeg({ quality, mozjpeg: true })
       .toBuffer({ resolveWithObject: true });
-    if (encoded.data.length <= PREVIEW_MAX_BYTES) return { body: encoded.data, width: encoded.info.width, height: encoded.info.height };
-    smallest = Math.min(smallest, encoded.data.length);
+    if (data.length <= PREVIEW_MAX_BYTES) return { body: data, width: info.width, height: info.height };
+    smallest = Math.min(smallest, data.length);
   }
   throw new Error(`the preview is still ${smallest} bytes at its smallest`);
 }

@@ -37,6 +37,20 @@ describe('makePreview', () => {
     expect(preview.body.length).toBeLessThanOrEqual(PREVIEW_MAX_BYTES);
   }, 60_000);
 
+  it('lowers the quality, then the size, for an image too detailed to fit at the first try', async () => {
+    const noise = await sharp({
+      create: { width: 1200, height: 1200, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 90 } },
+    })
+      .png()
+      .toBuffer();
+    const first = await sharp(noise).jpeg({ quality: 82, mozjpeg: true }).toBuffer();
+    expect(first.length).toBeGreaterThan(PREVIEW_MAX_BYTES);
+    const preview = await makePreview(file('noise.png', noise));
+    expect(preview.body.length).toBeLessThanOrEqual(PREVIEW_MAX_BYTES);
+    expect(preview.width).toBe(preview.height);
+    expect(preview.width).toBeLessThanOrEqual(PREVIEW_MAX_PX);
+  });
+
   it('keeps a photo smaller than 1200 px at its size, and a tall strip within 1200 px high', async () => {
     const small = await makePreview(file('small.jpg', await noisyPhoto(640, 480)));
     expect({ width: small.width, height: small.height }).toEqual({ width: 640, height: 480 });
