@@ -50,6 +50,10 @@ describe('guest_page_template', () => {
     const taken = await set(good);
     expect(taken.code, taken.stderr).toBe(0);
     expect(taken.stdout).toBe(`guest_page_template = ${good}\n`);
+    // Named from the operator's folder, it is kept whole: the agent reads it from its own.
+    const relative = await runCli(['--data-dir', dataDir, 'config', 'set', 'guest_page_template', 'good.hbs'], { cwd: folder });
+    expect(relative.code, relative.stderr).toBe(0);
+    expect(relative.stdout).toBe(`guest_page_template = ${good}\n`);
   });
 
   it('makes the pages; broken later, it fails the upload in words until the fix and a retry, which sends only the page', async () => {
