@@ -4,7 +4,6 @@
 // photo loads, nothing is asked of any other host, no error, the link-card tags are there and
 // absolute; the page validates; hostile values stay text in the browser; a template that cannot
 // be used is refused when set, and fails the upload in words when it breaks later.
-import { request } from 'node:https';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HtmlValidate } from 'html-validate';
@@ -12,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../scripts/browser.mjs';
-import { mediaBooth, useMediaServices } from '../helpers/media.js';
+import { getUrl, mediaBooth, useMediaServices } from '../helpers/media.js';
 import { noisyPhoto } from '../helpers/photo.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -26,18 +25,7 @@ afterAll(async () => {
   await browser.close();
 });
 
-function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca: m.s3.certificate.cert, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const get = (url: string) => getUrl(m, url);
 
 const sessionOf = (body: Buffer) =>
   (JSON.parse(body.toString()) as { session?: { id: string; direct_url: string; site_url: string } }).session;
@@ -52,20 +40,30 @@ async function webhookOf(sessionId: string) {
   return { at: delivered.at, session: sessionOf(delivered.body)! };
 }
 
-/** The page open in a fresh Chromium context, with every request it made and every error it had. */
-async function openPage(url: string): Promise<{ page: Page; requested: string[]; errors: string[]; close: () => Promise<void> }> {
+/**
+ * Opens the page in a fresh Chromium context, gives `check` the page, every request it made and
+ * every error it had, then closes the context.
+ */
+async function inBrowser(
+  url: string,
+  check: (opened: { page: Page; requested: string[]; errors: string[] }) => Promise<void>,
+): Promise<void> {
   // The test service's certificate is its own; the page's and the photo's origin is the service.
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 } });
-  const page = await context.newPage();
-  const requested: string[] = [];
-  const errors: string[] = [];
-  page.on('request', (r) => requested.push(r.url()));
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') errors.push(message.text());
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  return { page, requested, errors, close: () => context.close() };
+  try {
+    const page = await context.newPage();
+    const requested: string[] = [];
+    const errors: string[] = [];
+    page.on('request', (r) => requested.push(r.url()));
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') errors.push(message.text());
+    });
+    await page.goto(url, { waitUntil: 'load' });
+    await check({ page, requested, errors });
+  } finally {
+    await context.close();
+  }
 }
 
 /** An <img> as the page's script sees it (the tests run in Node, without the DOM's types). */
@@ -130,8 +128,7 @@ describe('the guest’s page', () => {
     try {
       const answer = await b.capture('pg-2', await noisyPhoto(1600, 1200));
       await webhookOf('pg-2');
-      const opened = await openPage(answer.site_url);
-      try {
+      await inBrowser(answer.site_url, async (opened) => {
         const { page } = opened;
         expect(await page.title()).toBe('Acme Summer Party');
         expect(await page.locator('h1').textContent()).toBe('Acme Summer Party');
@@ -164,9 +161,7 @@ describe('the guest’s page', () => {
         expect(opened.requested.length).toBeGreaterThanOrEqual(2);
         expect(opened.requested.filter((url) => new URL(url).origin !== storageOrigin)).toEqual([]);
         expect(opened.errors).toEqual([]);
-      } finally {
-        await opened.close();
-      }
+      });
     } finally {
       await b.t.stop();
     }
@@ -246,8 +241,7 @@ describe('the guest’s page', () => {
         const sessionId = `${hostile(2)}-${guestPageTemplate === null ? 'own' : 'operator'}`;
         const answer = await b.capture(sessionId, await noisyPhoto(200, 150));
         await webhookOf(sessionId);
-        const opened = await openPage(answer.site_url);
-        try {
+        await inBrowser(answer.site_url, async (opened) => {
           const { page } = opened;
           await page.waitForLoadState('load');
           expect(await page.evaluate('window.__owned')).toBeUndefined();
@@ -264,9 +258,7 @@ describe('the guest’s page', () => {
           }
           expect(await page.locator('img').evaluate((el) => (el as unknown as Picture).naturalWidth)).toBe(200);
           expect(opened.errors).toEqual([]);
-        } finally {
-          await opened.close();
-        }
+        });
       } finally {
         await b.t.stop();
       }

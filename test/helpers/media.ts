@@ -1,6 +1,7 @@
 // The services the media tests need, started before a file's tests and closed after them: the
 // S3-compatible storage (public under booths/) and an HTTPS receiver for the webhooks.
 import { rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Settings } from '../../src/core/settings.js';
@@ -80,6 +81,20 @@ export async function setStorageWithCli(dataDir: string, s3: S3Server, more: str
     { input: `${config.secretAccessKey}\n` },
   );
   expect(set.code, set.stderr).toBe(0);
+}
+
+/** A GET of a link as a guest's browser makes it (the service's certificate trusted), read whole. */
+export function getUrl(services: MediaServices, url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, { ca: services.s3.certificate.cert, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
 }
 
 /** The test service's client settings as the booth's storage. */

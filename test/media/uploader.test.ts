@@ -3,29 +3,17 @@
 // costs no attempts and the upload goes by itself when it is back; a wrong secret fails the
 // upload at once in words, and a retry after the fix sends it; a large file goes in parts.
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import { retryUploads } from '../../src/operations/uploads.js';
 import type { StorageConfig } from '../../src/storage/config.js';
 import { setStorage } from '../helpers/agent.js';
-import { mediaBooth, useMediaServices } from '../helpers/media.js';
+import { getUrl, mediaBooth, useMediaServices } from '../helpers/media.js';
 import { endpointTo } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait.js';
 
 const m = useMediaServices();
 
-function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca: m.s3.certificate.cert, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const get = (url: string) => getUrl(m, url);
 
 async function booth(storage: StorageConfig = m.storage(), settings = {}) {
   const b = await mediaBooth(m, storage, settings);
