@@ -1,10 +1,12 @@
 // A session's file (issue "A session's photo travels with it"): the capture of a photo by path,
 // the upload of a large file, the memory an upload adds, and the webhooks of leads captured
-// while a throttled upload runs, each against a baseline measured in the same run. The storage
+// while a throttled upload runs; and its page (issue "The guest's page"): how soon after the
+// capture the page can be read, and the memory previews take one after another. Each against
+// a baseline measured in the same run. The storage
 // is s3rver (the tests' S3 service, without their SigV4 front) over HTTP on 127.0.0.1, in this
 // process; each measured side runs in a fresh process of its own. Writes its part of BENCHMARKS.md.
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Figures, writePart } from './report.mjs';
@@ -31,6 +33,10 @@ const THROTTLE_KBPS = 16_000;
 const LEADS = 200;
 const LEAD_GAP_MS = 50;
 const BUCKET = 'bench';
+/** The page rows: a 12 MB still captured and put up this many times, page on and page off, in turn. */
+const PAGE_ROUNDS = 7;
+/** Previews made one after another for the memory row, from a few stills in turn (sharp's cache is off: each is read again). */
+const PREVIEWS = 200;
 const [, , mode, ...args] = process.argv;
 
 /** The storage as the agent reads it: s3rver's own credentials, the bucket in the path, public links. */
@@ -81,6 +87,7 @@ async function agentPieces(dataDir, endpoint) {
     const body = Buffer.from(JSON.stringify({ type: 'session', event_id: 1, session: { id, type: 'still', file } }));
     const result = await media.capture(body, {}, store.settings.read(), Date.now());
     if (result.kind !== 'accepted') throw new Error(`capture of ${file}: ${JSON.stringify(result)}`);
+    return result.links;
   };
   return { store, storage, log, capture };
 }
@@ -131,6 +138,62 @@ if (mode === 'capture') {
   store.close();
   if (failed !== 0) throw new Error('the upload did not finish');
   process.stdout.write(JSON.stringify(run));
+} else if (mode === 'page') {
+  // A 12 MB still captured, then the upload lane run until its webhooks are released, then
+  // its site_url read: with guest_page on, the page (after the file, the preview and the
+  // page go up); off, the file itself. PAGE_ROUNDS sessions, one at a time.
+  const [dataDir, endpoint, photo, guestPage] = args;
+  const { Uploader } = await import('../dist/media/uploader.js');
+  const { store, storage, log, capture } = await agentPieces(dataDir, endpoint);
+  store.settings.write('guest_page', guestPage === 'on');
+  let released = () => {};
+  const uploader = new Uploader({ media: store.media, storage, settings: () => store.settings.read(), log, released: () => released() });
+  uploader.start();
+  const times = [];
+  for (let i = 0; i < PAGE_ROUNDS; i++) {
+    const done = new Promise((resolve) => (released = resolve));
+    const started = performance.now();
+    const links = await capture(`p-${i}`, photo);
+    uploader.wake();
+    await done;
+    const read = await fetch(links.siteUrl);
+    await read.arrayBuffer();
+    if (read.status !== 200 || (guestPage === 'on') !== read.headers.get('content-type')?.startsWith('text/html')) {
+      throw new Error(`${links.siteUrl} answered ${read.status} ${read.headers.get('content-type')}`);
+    }
+    times.push(performance.now() - started);
+  }
+  await uploader.stop();
+  store.close();
+  process.stdout.write(JSON.stringify({ ms: median(times) }));
+} else if (mode === 'previews') {
+  // PREVIEWS previews in a row, from the stills given in turn; RSS before the first (sharp not
+  // loaded yet: the agent loads it for its first page) and after each.
+  const stills = args;
+  const { makePreview } = await import('../dist/guest/preview.js');
+  const idle = process.memoryUsage.rss();
+  const after = [];
+  const times = [];
+  let peak = idle;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  for (let i = 0; i < PREVIEWS; i++) {
+    const started = performance.now();
+    await makePreview(stills[i % stills.length]);
+    times.push(performance.now() - started);
+    after.push(process.memoryUsage.rss());
+  }
+  clearInterval(sampler);
+  const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+  process.stdout.write(
+    JSON.stringify({
+      idleMb: idle / MiB,
+      peakAddedMb: (Math.max(peak, ...after) - idle) / MiB,
+      // After the first 20 (sharp and libvips warmed up) against the last 20.
+      earlyMb: (mean(after.slice(20, 40)) - idle) / MiB,
+      lateMb: (mean(after.slice(-20)) - idle) / MiB,
+      ms: median(times),
+    }),
+  );
 } else if (mode === 'sdk-upload') {
   // The same client (openS3: the same SDK, agent and settings) sending the same file as a
   // multipart upload on its own: the same 8 MiB parts, one at a time, as the upload lane does.
@@ -240,7 +303,51 @@ if (mode === 'capture') {
   );
   rmSync(large);
 
-  // 4. Leads' webhooks while a throttled upload runs, against the same leads with none.
+  // 4. A 12 MB still's page readable after its capture, against its file alone in the same lane.
+  const { default: sharp } = await import('sharp');
+  /** A still as a camera makes it: a JPEG of `width` × `height` px, full of detail (noise, which shrinks least). */
+  const still = async (name, width, height, format = 'jpeg') => {
+    const path = join(output, name);
+    const image = sharp({
+      create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 30 } },
+    });
+    writeFileSync(path, await (format === 'png' ? image.png() : image.jpeg({ quality: 92 })).toBuffer());
+    return path;
+  };
+  const twelve = await still('still.jpg', 5400, 3600);
+  const stillMb = statSync(twelve).size / 1e6;
+  const pageOff = await child(['page', await dataDirFor('page-off', [output]), endpoint, twelve, 'off']);
+  const pageOn = await child(['page', await dataDirFor('page-on', [output]), endpoint, twelve, 'on']);
+  const pageExtra = pageOn.ms - pageOff.ms;
+  figures.record(
+    `a session's page readable, from the capture of a ${stillMb.toFixed(1)} MB still (median of ${PAGE_ROUNDS})`,
+    `${pageOn.ms.toFixed(0)} ms`,
+    `its file alone, captured, uploaded and read: ${pageOff.ms.toFixed(0)} ms`,
+    `${pageExtra >= 0 ? '+' : '-'}${Math.abs(pageExtra).toFixed(0)} ms (${(pageOn.ms / pageOff.ms).toFixed(2)} ×)`,
+    '≤ upload + 300 ms',
+    pageExtra <= 300,
+  );
+
+  // 5. The RSS of previews made one after another, over the process before the first.
+  const stills = [
+    twelve,
+    await still('portrait.jpg', 3000, 4500),
+    await still('small.jpg', 1800, 1200),
+    await still('scan.png', 2400, 1600, 'png'),
+  ];
+  const previews = await child(['previews', ...stills]);
+  const growth = previews.lateMb - previews.earlyMb;
+  figures.record(
+    `RSS while making ${PREVIEWS} previews in a row (4 stills in turn, up to ${stillMb.toFixed(1)} MB)`,
+    `peak +${previews.peakAddedMb.toFixed(0)} MB; previews 21–40 +${previews.earlyMb.toFixed(0)} MB, 181–200 +${previews.lateMb.toFixed(0)} MB (${previews.ms.toFixed(0)} ms each)`,
+    `the process before the first: ${previews.idleMb.toFixed(0)} MB`,
+    `${growth >= 0 ? '+' : '-'}${Math.abs(growth).toFixed(1)} MB from the 21st to the last`,
+    '≤ +100 MB, not growing (≤ +10 MB)',
+    previews.peakAddedMb <= 100 && growth <= 10,
+  );
+  for (const path of stills) rmSync(path);
+
+  // 6. Leads' webhooks while a throttled upload runs, against the same leads with none.
   const certDir = await loopbackCertificate();
   const receiver = await spawnHookReceiver(certDir);
   const clip = join(output, 'clip.mp4');
@@ -327,7 +434,7 @@ if (mode === 'capture') {
     [
       "## A session's file",
       '',
-      "Measured by bench/media.mjs against s3rver over HTTP on 127.0.0.1 (the tests' S3 service without its SigV4 front), in the bench's own process. The first three rows run each measured side in a fresh process of its own, through the built agent's modules (the capture that `booth-agent emit` and the JSON API share, and the upload lane); RSS added is the peak during the upload over the process just before it, so it includes loading the SDK. The lead row runs `booth-agent run` with an HTTPS receiver in a process of its own; a lead's latency runs from its POST until the receiver has it, and the row checks that the upload was still running after the last lead. The SDK baseline is the SDK's multipart commands driven by hand: the SDK's own helper (@aws-sdk/lib-storage) is not a dependency.",
+      "Measured by bench/media.mjs against s3rver over HTTP on 127.0.0.1 (the tests' S3 service without its SigV4 front), in the bench's own process. The first three rows run each measured side in a fresh process of its own, through the built agent's modules (the capture that `booth-agent emit` and the JSON API share, and the upload lane); RSS added is the peak during the upload over the process just before it, so it includes loading the SDK. The page row captures a 12 MB still (a sharp-made JPEG full of detail) seven times in a fresh process with `guest_page` on and seven with it off, each time timing from the capture until its `site_url` answers (the page, or with the page off the file itself) after the upload lane released its webhooks; the preview row makes 200 previews in a row in a fresh process from four stills in turn, RSS taken before the first (sharp not loaded yet) and after each. The lead row runs `booth-agent run` with an HTTPS receiver in a process of its own; a lead's latency runs from its POST until the receiver has it, and the row checks that the upload was still running after the last lead. The SDK baseline is the SDK's multipart commands driven by hand: the SDK's own helper (@aws-sdk/lib-storage) is not a dependency.",
       '',
       table,
     ].join('\n'),
