@@ -167,6 +167,29 @@ describe('the guest’s page', () => {
     }
   }, 60_000);
 
+  it('works from a private bucket: the page, its photo and its preview by presigned links', async () => {
+    const b = await mediaBooth(m, m.storage({ publicUrl: null }), { event_id: 12 });
+    try {
+      const answer = await b.capture('private-1', await noisyPhoto(800, 600));
+      const page = new URL(answer.site_url);
+      expect(`${page.origin}${page.pathname}`).toBe(m.s3.objectUrl('booths/12/private-1/index.html'));
+      expect(page.searchParams.get('X-Amz-Expires')).toBe('604800');
+      const webhook = await webhookOf('private-1');
+      expect(webhook.session.site_url).toBe(answer.site_url);
+      await inBrowser(answer.site_url, async ({ page: opened, errors }) => {
+        const img = opened.locator('main img');
+        expect(await img.getAttribute('src')).toBe(answer.direct_url);
+        await waitFor('the photo to load', () => img.evaluate((el) => (el as unknown as Picture).naturalWidth > 0));
+        const preview = new URL((await meta(opened, 'property', 'og:image'))!);
+        expect(`${preview.origin}${preview.pathname}`).toBe(m.s3.objectUrl('booths/12/private-1/photo.preview.jpg'));
+        expect((await get(preview.href)).status).toBe(200);
+        expect(errors).toEqual([]);
+      });
+    } finally {
+      await b.t.stop();
+    }
+  }, 60_000);
+
   it('validates with html-validate, for a photo, a GIF, and a video with and without poster', async () => {
     const output = tempDir('output-');
     const b = await mediaBooth(m, m.storage(), { event_id: 8, media_roots: [output] });
