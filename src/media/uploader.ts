@@ -18,6 +18,7 @@
 import { open, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
+import { withoutFileName } from '../core/media.js';
 import { uploadProblem } from '../core/upload-outcome.js';
 import { contentMd5, type S3 } from '../storage/s3-client.js';
 import { deleteStoredFile } from '../storage/delete-object.js';
@@ -242,11 +243,14 @@ export class Uploader {
 
   /** The preview of the session's still (or a video's poster); null, logged, when sharp cannot read it. */
   private async preview(upload: Upload, page: UploadPage): Promise<Preview | null> {
+    const source = page.posterPath ?? upload.localPath;
     try {
       const { makePreview } = await import('../guest/preview.js');
-      return await makePreview(page.posterPath ?? upload.localPath);
+      return await makePreview(source);
     } catch (error) {
-      this.deps.log.warn({ media: upload.id, reason: error instanceof Error ? error.message : String(error) }, 'page without preview');
+      // sharp names the file it could not read, and a file's name may hold a guest's (core/media.ts, fileRef).
+      const reason = withoutFileName(error instanceof Error ? error.message : String(error), source, 'the file');
+      this.deps.log.warn({ media: upload.id, reason }, 'page without preview');
       return null;
     }
   }

@@ -4,13 +4,14 @@
 // photo loads, nothing is asked of any other host, no error, the link-card tags are there and
 // absolute; the page validates; hostile values stay text in the browser; a template that cannot
 // be used is refused when set, and fails the upload in words when it breaks later.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HtmlValidate } from 'html-validate';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../scripts/browser.mjs';
+import { retryUploads } from '../../src/operations/uploads.js';
 import { getUrl, mediaBooth, useMediaServices } from '../helpers/media.js';
 import { noisyPhoto } from '../helpers/photo.js';
 import { tempDir } from '../helpers/temp.js';
@@ -244,6 +245,24 @@ describe('the guest’s page', () => {
       const html = (await get(answer.site_url)).body.toString('utf8');
       expect(html).not.toContain('og:image');
       expect(m.s3.requests.filter((r) => r.key === 'booths/9/broken-1/photo.preview.jpg')).toEqual([]);
+
+      // sharp names the file it cannot read; the log never does, as a name may be a guest's.
+      // The first try is refused by the storage; the copy is gone by the retry.
+      m.s3.deny('PutObject');
+      try {
+        await b.capture('broken-2', Buffer.from('gone before its upload'), 'Jane Doe +44 7700 900123.jpg');
+        await waitFor('the refused upload', () => b.media('broken-2').status === 'failed', 15_000);
+      } finally {
+        m.s3.deny();
+      }
+      rmSync(b.media('broken-2').local_path);
+      expect(retryUploads(b.t.agent.operations, { all: true })).toEqual({ retried: 1 });
+      await waitFor('the upload failed for its copy', () => /local copy/.test(b.media('broken-2').last_error ?? ''), 15_000);
+      await b.t.stop();
+      const log = readFileSync(join(b.t.dataDir, 'logs', 'agent.log'), 'utf8');
+      const withoutPreview = log.split('\n').filter((line) => line.includes('"msg":"page without preview"'));
+      expect(withoutPreview.some((line) => line.includes('"reason":"Input file is missing: the file"'))).toBe(true);
+      expect(withoutPreview.filter((line) => line.includes('Jane Doe'))).toEqual([]);
     } finally {
       await b.t.stop();
     }
