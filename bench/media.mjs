@@ -1,13 +1,15 @@
 // A session's file (issue "A session's photo travels with it"): the capture of a photo by path,
 // the upload of a large file, the memory an upload adds, and the webhooks of leads captured
-// while a throttled upload runs, each against a baseline measured in the same run. The storage
+// while a throttled upload runs; and its page (issue "The guest's page"): how soon after the
+// capture the page can be read, and the memory previews take one after another. Each against
+// a baseline measured in the same run. The storage
 // is s3rver (the tests' S3 service, without their SigV4 front) over HTTP on 127.0.0.1, in this
 // process; each measured side runs in a fresh process of its own. Writes its part of BENCHMARKS.md.
 //
-// `node bench/media.mjs <part>…` (photo, upload, memory, leads) runs only those parts and
+// `node bench/media.mjs <part>…` (photo, upload, memory, page, previews, leads) runs only those parts and
 // rewrites only their rows of the table.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Figures, writePart, writeRows } from './report.mjs';
@@ -36,7 +38,11 @@ const THROTTLE_KBPS = 16_000;
 const LEADS = 200;
 const LEAD_GAP_MS = 50;
 const BUCKET = 'bench';
-const PARTS = ['photo', 'upload', 'memory', 'leads'];
+/** The page rows: a 12 MB still captured and put up this many times, page on and page off, in turn. */
+const PAGE_ROUNDS = 7;
+/** Previews made one after another for the memory row, from a few stills in turn (sharp's cache is off: each is read again). */
+const PREVIEWS = 200;
+const PARTS = ['photo', 'upload', 'memory', 'page', 'previews', 'leads'];
 // A measured side runs as `media.mjs child <mode> …`; anything else names the parts to run.
 const [mode, ...args] = process.argv[2] === 'child' ? process.argv.slice(3) : [null];
 const chosen = mode === null ? process.argv.slice(2) : [];
@@ -96,6 +102,7 @@ async function agentPieces(dataDir, endpoint) {
     const body = Buffer.from(JSON.stringify({ type: 'session', event_id: 1, session: { id, type: 'still', file } }));
     const result = await media.capture(body, {}, store.settings.read(), Date.now());
     if (result.kind !== 'accepted') throw new Error(`capture of ${file}: ${JSON.stringify(result)}`);
+    return result.links;
   };
   return { store, storage, log, capture };
 }
@@ -155,6 +162,62 @@ if (mode === 'capture') {
   store.close();
   if (failed !== 0) throw new Error('the upload did not finish');
   process.stdout.write(JSON.stringify(run));
+} else if (mode === 'page') {
+  // A 12 MB still captured, then the upload lane run until its webhooks are released, then
+  // its site_url read: with guest_page on, the page (after the file, the preview and the
+  // page go up); off, the file itself. PAGE_ROUNDS sessions, one at a time.
+  const [dataDir, endpoint, photo, guestPage] = args;
+  const { Uploader } = await import('../dist/media/uploader.js');
+  const { store, storage, log, capture } = await agentPieces(dataDir, endpoint);
+  store.settings.write('guest_page', guestPage === 'on');
+  let released = () => {};
+  const uploader = new Uploader({ media: store.media, storage, settings: () => store.settings.read(), log, released: () => released() });
+  uploader.start();
+  const times = [];
+  for (let i = 0; i < PAGE_ROUNDS; i++) {
+    const done = new Promise((resolve) => (released = resolve));
+    const started = performance.now();
+    const links = await capture(`p-${i}`, photo);
+    uploader.wake();
+    await done;
+    const read = await fetch(links.siteUrl);
+    await read.arrayBuffer();
+    if (read.status !== 200 || (guestPage === 'on') !== read.headers.get('content-type')?.startsWith('text/html')) {
+      throw new Error(`${links.siteUrl} answered ${read.status} ${read.headers.get('content-type')}`);
+    }
+    times.push(performance.now() - started);
+  }
+  await uploader.stop();
+  store.close();
+  process.stdout.write(JSON.stringify({ ms: median(times) }));
+} else if (mode === 'previews') {
+  // PREVIEWS previews in a row, from the stills given in turn; RSS before the first (sharp not
+  // loaded yet: the agent loads it for its first page) and after each.
+  const stills = args;
+  const { makePreview } = await import('../dist/guest/preview.js');
+  const idle = process.memoryUsage.rss();
+  const after = [];
+  const times = [];
+  let peak = idle;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  for (let i = 0; i < PREVIEWS; i++) {
+    const started = performance.now();
+    await makePreview(stills[i % stills.length]);
+    times.push(performance.now() - started);
+    after.push(process.memoryUsage.rss());
+  }
+  clearInterval(sampler);
+  const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+  process.stdout.write(
+    JSON.stringify({
+      idleMb: idle / MiB,
+      peakAddedMb: (Math.max(peak, ...after) - idle) / MiB,
+      // After the first 20 (sharp and libvips warmed up) against the last 20.
+      earlyMb: (mean(after.slice(20, 40)) - idle) / MiB,
+      lateMb: (mean(after.slice(-20)) - idle) / MiB,
+      ms: median(times),
+    }),
+  );
 } else if (mode === 'sdk-upload') {
   // The same client (openS3: the same SDK, agent and settings) sending the same file as a
   // multipart upload on its own: the same 8 MiB parts, one at a time, as the upload lane does.
@@ -287,7 +350,57 @@ if (mode === 'capture') {
     rmSync(large);
   }
 
-  // 4. Leads' webhooks while a throttled upload runs, against the same leads with none.
+  // 4. A 12 MB still's page readable after its capture, against its file alone in the same lane;
+  // 5. the RSS of previews made one after another, over the process before the first.
+  if (runs('page') || runs('previews')) {
+    const { default: sharp } = await import('sharp');
+    /** A still as a camera makes it: a JPEG of `width` × `height` px, full of detail (noise, which shrinks least). */
+    const still = async (name, width, height, format = 'jpeg') => {
+      const path = join(output, name);
+      const image = sharp({
+        create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 30 } },
+      });
+      writeFileSync(path, await (format === 'png' ? image.png() : image.jpeg({ quality: 92 })).toBuffer());
+      return path;
+    };
+    const twelve = await still('still.jpg', 5400, 3600);
+    const stillMb = statSync(twelve).size / 1e6;
+    if (runs('page')) {
+      const pageOff = await child(['page', await dataDirFor('page-off', [output]), endpoint, twelve, 'off']);
+      const pageOn = await child(['page', await dataDirFor('page-on', [output]), endpoint, twelve, 'on']);
+      const pageExtra = pageOn.ms - pageOff.ms;
+      figures.record(
+        `a session's page readable, from the capture of a ${stillMb.toFixed(1)} MB still (median of ${PAGE_ROUNDS})`,
+        `${pageOn.ms.toFixed(0)} ms`,
+        `its file alone, captured, uploaded and read: ${pageOff.ms.toFixed(0)} ms`,
+        `${pageExtra >= 0 ? '+' : '-'}${Math.abs(pageExtra).toFixed(0)} ms (${(pageOn.ms / pageOff.ms).toFixed(2)} ×)`,
+        '≤ upload + 300 ms',
+        pageExtra <= 300,
+      );
+    }
+    if (runs('previews')) {
+      const stills = [
+        twelve,
+        await still('portrait.jpg', 3000, 4500),
+        await still('small.jpg', 1800, 1200),
+        await still('scan.png', 2400, 1600, 'png'),
+      ];
+      const previews = await child(['previews', ...stills]);
+      const growth = previews.lateMb - previews.earlyMb;
+      figures.record(
+        `RSS while making ${PREVIEWS} previews in a row (4 stills in turn, up to ${stillMb.toFixed(1)} MB)`,
+        `peak +${previews.peakAddedMb.toFixed(0)} MB; previews 21–40 +${previews.earlyMb.toFixed(0)} MB, 181–200 +${previews.lateMb.toFixed(0)} MB (${previews.ms.toFixed(0)} ms each)`,
+        `the process before the first: ${previews.idleMb.toFixed(0)} MB`,
+        `${growth >= 0 ? '+' : '-'}${Math.abs(growth).toFixed(1)} MB from the 21st to the last`,
+        '≤ +100 MB, not growing (≤ +10 MB)',
+        previews.peakAddedMb <= 100 && growth <= 10,
+      );
+      for (const path of stills.slice(1)) rmSync(path);
+    }
+    rmSync(twelve);
+  }
+
+  // 6. Leads' webhooks while a throttled upload runs, against the same leads with none.
   if (runs('leads')) {
     const certDir = await loopbackCertificate();
     const receiver = await spawnHookReceiver(certDir);

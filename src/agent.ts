@@ -161,7 +161,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       if (result.kind === 'accepted') {
         log.info({ event: result.id, deliveries: result.deliveries }, 'captured');
         dispatcher.wake();
-        if (result.mediaUrl !== undefined) uploader.wake();
+        if (result.links !== undefined) uploader.wake();
       } else if (result.kind === 'unavailable') {
         log.error({ error: result.error }, 'capture refused');
       }

@@ -8,6 +8,7 @@
 // it, and nothing is ever parsed and re-serialised.
 import { naturalKey, validatePayload, type IncomingPayload, type Issue } from '../core/payload.js';
 import type { Logger } from 'pino';
+import type { MediaLinks } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
 import type { Captured, NewEvent } from '../store/queue.js';
 
@@ -16,8 +17,8 @@ export type IngestResult =
       kind: 'accepted' | 'duplicate';
       id: string;
       deliveries: number;
-      /** The link the webhooks carry, for a session whose file the agent uploads. */
-      mediaUrl?: string;
+      /** The links the webhooks carry, for a session whose file the agent uploads. */
+      links?: MediaLinks;
     }
   | { kind: 'invalid'; error: string; issues: Issue[] }
   /** The outbox cannot take the event right now (disk full, read-only); nothing was kept. */
@@ -53,9 +54,14 @@ export function namesFile(payload: IncomingPayload): string | null {
   return payload.type === 'session' ? (payload.session.file ?? null) : null;
 }
 
-/** A capture refused for its file, in the shape of a schema refusal (docs/capture-api.md, "Media"). */
-export function fileRefused(message: string): Extract<IngestResult, { kind: 'invalid' }> {
-  return { kind: 'invalid', error: `session.file: ${message}`, issues: [{ path: 'session.file', message }] };
+/** The poster a video session hands the agent for its page, or null. */
+export function namesPoster(payload: IncomingPayload): string | null {
+  return payload.type === 'session' ? (payload.session.poster ?? null) : null;
+}
+
+/** A capture refused for its file (or poster), in the shape of a schema refusal (docs/capture-api.md, "Media"). */
+export function fileRefused(message: string, field: 'file' | 'poster' = 'file'): Extract<IngestResult, { kind: 'invalid' }> {
+  return { kind: 'invalid', error: `session.${field}: ${message}`, issues: [{ path: `session.${field}`, message }] };
 }
 
 /** Everything before the outbox: decode, parse, validate, complete. */

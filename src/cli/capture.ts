@@ -30,15 +30,22 @@ export function emitCommand(program: Command): void {
         switch (result.kind) {
           case 'accepted':
           case 'duplicate': {
-            const links = result.mediaUrl === undefined ? {} : { direct_url: result.mediaUrl, site_url: result.mediaUrl };
+            const { links } = result;
             const captured =
               result.kind === 'accepted'
                 ? `captured ${result.id} (${count(result.deliveries, 'delivery', 'deliveries')})`
                 : `already captured as ${result.id}; nothing new was created`;
             print(
               command,
-              { kind: result.kind, id: result.id, deliveries: result.deliveries, ...links },
-              result.mediaUrl === undefined ? captured : `${captured}\nthe file goes to ${result.mediaUrl}`,
+              {
+                kind: result.kind,
+                id: result.id,
+                deliveries: result.deliveries,
+                ...(links && { direct_url: links.directUrl, site_url: links.siteUrl }),
+              },
+              links === undefined
+                ? captured
+                : `${captured}\nthe file goes to ${links.directUrl}${links.siteUrl === links.directUrl ? '' : `\nits page: ${links.siteUrl}`}`,
             );
             return;
           }

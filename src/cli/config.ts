@@ -1,4 +1,5 @@
 // `config get` and `config set`: the settings.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isSettingKey, parseSetting, SETTING_KEYS, type SettingKey } from '../core/settings.js';
 import { changeSettings } from '../operations/settings.js';
@@ -30,8 +31,10 @@ export function configCommand(program: Command): void {
       const key = settingKey(name);
       const parsed = parseSetting(key, value);
       if (!parsed.ok) throw new UsageError(parsed.message);
-      await withOperations(command, (ctx) => {
-        const settings = changeSettings(ctx, { [key]: parsed.value });
+      // The agent reads the template from its own folder, not this shell's: the path is kept whole.
+      const setting = key === 'guest_page_template' && typeof parsed.value === 'string' ? resolve(parsed.value) : parsed.value;
+      await withOperations(command, async (ctx) => {
+        const settings = await changeSettings(ctx, { [key]: setting });
         print(command, { [key]: settings[key] }, `${key} = ${String(settings[key])}`);
       });
     });

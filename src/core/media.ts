@@ -116,16 +116,57 @@ export function expandStorageKey(template: string, values: KeyValues): string {
     .replaceAll('{date}', new Date(values.at).toISOString().slice(0, 10));
 }
 
+/** The images sharp makes a preview from; a HEIC (no decoder in sharp's prebuilt packages) and a video get none. */
+const PREVIEW_SOURCES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+
+/** Whether a file of this content type can give the guest's page its preview (a GIF: its first frame). */
+export function givesPreview(contentType: string): boolean {
+  return PREVIEW_SOURCES.has(contentType);
+}
+
+/** The objects a session's file brings with it when the agent makes its page (docs/storage.md). */
+export interface GuestPageKeys {
+  pageKey: string;
+  /** Null when there is nothing to make it from: a HEIC, a video without poster. */
+  previewKey: string | null;
+  /** The event's gallery that lists the session, when event_gallery is on. */
+  galleryKey: string | null;
+}
+
 /**
- * A session body with its file swapped for the links to the uploaded object: the one body the
- * agent writes itself (docs/webhooks.md, "Media uploaded by the agent"). Key order and unknown
- * fields are kept; the links are added at the end of `session`.
+ * The keys of a session's page and preview, from the same template as its file: the page is
+ * `index.html` beside it, the preview `<stem>.preview.jpg` (the file's name without its
+ * extension). The gallery is the event's own `index.html`, whatever the template.
  */
-export function withMediaUrls(body: Buffer, url: string): Buffer {
+export function guestPageKeys(template: string, values: KeyValues, options: { preview: boolean; gallery: boolean }): GuestPageKeys {
+  const dot = values.file.lastIndexOf('.');
+  const stem = dot > 0 ? values.file.slice(0, dot) : values.file;
+  const eventFolder = values.eventId === null ? 'no-event' : String(values.eventId);
+  return {
+    pageKey: expandStorageKey(template, { ...values, file: 'index.html' }),
+    previewKey: options.preview ? expandStorageKey(template, { ...values, file: `${stem}.preview.jpg` }) : null,
+    galleryKey: options.gallery ? `${values.prefix}${eventFolder}/index.html` : null,
+  };
+}
+
+/** The links a session's webhooks carry: the file, and the page where it is viewed and shared. */
+export interface MediaLinks {
+  directUrl: string;
+  /** The guest's page, or the file's link again when no page is made. */
+  siteUrl: string;
+}
+
+/**
+ * A session body with its file (and poster) swapped for the links to the uploaded objects: the
+ * one body the agent writes itself (docs/webhooks.md, "Media uploaded by the agent"). Key order
+ * and unknown fields are kept; the links are added at the end of `session`.
+ */
+export function withMediaUrls(body: Buffer, links: MediaLinks): Buffer {
   const payload = JSON.parse(body.toString('utf8')) as { session: Record<string, unknown> };
   delete payload.session.file;
-  payload.session.direct_url = url;
-  payload.session.site_url = url;
+  delete payload.session.poster;
+  payload.session.direct_url = links.directUrl;
+  payload.session.site_url = links.siteUrl;
   return Buffer.from(JSON.stringify(payload), 'utf8');
 }
 

@@ -73,11 +73,17 @@ export const sessionPayload = object({
       direct_url: webUrl.optional(),
       site_url: webUrl.optional(),
       file: text.min(1, 'must not be empty').optional(),
+      /** A video's still for its page and link cards: a path or a PUT name, like file. */
+      poster: text.min(1, 'must not be empty').optional(),
       device: device.optional(),
       still_template_id: integer.optional(),
       gif_template_id: integer.optional(),
     })
     .superRefine((session, ctx) => {
+      if (session.poster !== undefined) {
+        if (session.type !== 'video') ctx.addIssue({ code: 'custom', path: ['poster'], message: 'is for a video only' });
+        else if (session.file === undefined) ctx.addIssue({ code: 'custom', path: ['poster'], message: 'must come with session.file' });
+      }
       if (session.file !== undefined) {
         if (session.direct_url !== undefined || session.site_url !== undefined) {
           ctx.addIssue({ code: 'custom', path: ['file'], message: 'must not come with direct_url or site_url: the agent sets them' });

@@ -70,6 +70,19 @@ export const settingsSchema = z.object({
   upload_max_kbps: count.min(8, 'must be at least 8').nullable().default(null),
   /** The local copy of an uploaded file is removed this many days after its upload. */
   media_keep_days: count.min(0, 'must not be negative').max(3650).default(7),
+  /** A page for each session whose file the agent uploads, next to it; site_url is its link. */
+  guest_page: z.boolean({ error: 'must be true or false' }).default(true),
+  /** The event's name on the guest's page; null: the page says what the session is ("Your photo"). */
+  event_name: z
+    .string({ error: 'must be text' })
+    .min(1, 'must not be empty')
+    .max(200, 'must be at most 200 characters')
+    .nullable()
+    .default(null),
+  /** The operator's Handlebars template for the guest's page; null: the agent's own. Checked when set (operations/settings.ts). */
+  guest_page_template: z.string({ error: 'must be the path of a file' }).min(1, 'must not be empty').nullable().default(null),
+  /** A page per event listing its sessions' previews, newest first, each linking to its page. */
+  event_gallery: z.boolean({ error: 'must be true or false' }).default(false),
   /** This booth in session payloads (session.device); null: derived from the machine. */
   device_id: count.nonnegative().nullable().default(null),
   device_name: z.string().nullable().default(null),

@@ -6,12 +6,13 @@
 // The agent (its JSON API and booth integrations) and `booth-agent emit` capture through the
 // same `capture`; they differ only in how an event is committed (see CommitEvent).
 import type { Logger } from 'pino';
-import { expandStorageKey, withMediaUrls } from '../core/media.js';
+import { expandStorageKey, givesPreview, guestPageKeys, mediaContentType, withMediaUrls, type MediaLinks } from '../core/media.js';
 import type { Settings } from '../core/settings.js';
 import {
   captured,
   fileRefused,
   namesFile,
+  namesPoster,
   NO_STORAGE,
   prepareIngest,
   unavailable,
@@ -21,7 +22,7 @@ import {
 } from '../capture/ingest.js';
 import type { StorageSource } from '../storage/config.js';
 import { objectUrl } from '../storage/object-url.js';
-import type { Captured, DeliveryQueue, NewEvent } from '../store/queue.js';
+import type { Captured, DeliveryQueue, NewEvent, NewMedia } from '../store/queue.js';
 import type { Store } from '../store/store.js';
 import { MediaIntake, type MediaLimits, type Refusal, type TakenFile } from './intake.js';
 
@@ -40,8 +41,8 @@ export interface MediaCaptureDeps {
   received: (sessionId: string, name: string) => TakenFile | null;
   /** Records a file sent with PUT, for the event that will name it. */
   recordReceived: (sessionId: string, file: TakenFile) => void;
-  /** The link of the file an earlier event named, for the answer to a repeat. */
-  urlOfEvent: (eventId: string) => string | null;
+  /** The links of the file an earlier event named, for the answer to a repeat. */
+  linksOfEvent: (eventId: string) => MediaLinks | null;
   /** A capture refused for disk space: raises agent.disk_low. */
   diskLow: (disk: { freeMb: number; minFreeMb: number }) => void;
   log: Logger;
@@ -56,7 +57,7 @@ export type MediaReceipt =
 export interface WithMedia {
   kind: 'ready';
   event: NewEvent;
-  mediaUrl: string | null;
+  links: MediaLinks | null;
   /** Removes the copy when the event was not committed with it (a repeat, a failed commit). */
   settle: (result: ApiIngestResult) => Promise<ApiIngestResult>;
 }
@@ -73,7 +74,7 @@ export function mediaCaptureOf(
     intake: new MediaIntake(mediaDir),
     queue: store.queue,
     received: (sessionId, name) => store.media.received(sessionId, name),
-    urlOfEvent: (eventId) => store.media.urlOfEvent(eventId),
+    linksOfEvent: (eventId) => store.media.linksOfEvent(eventId),
     recordReceived: (sessionId, file) => store.media.recordReceived(sessionId, file, Date.now()),
     ...deps,
   });
@@ -128,62 +129,105 @@ export class MediaCapture {
     return { kind: 'refused', status: 507, error: refusal.message };
   }
 
-  /** Takes the session's file in, when the payload names one; otherwise the event as it is. */
+  /** Takes the session's file (and a video's poster) in, when the payload names one; otherwise the event as it is. */
   private async prepare(
     prepared: Extract<Prepared, { kind: 'ready' }>,
     settings: Settings,
     now: number,
   ): Promise<WithMedia | ApiIngestResult> {
     const file = namesFile(prepared.payload);
-    const passThrough: WithMedia = { kind: 'ready', event: prepared.event, mediaUrl: null, settle: async (result) => result };
+    const passThrough: WithMedia = { kind: 'ready', event: prepared.event, links: null, settle: async (result) => result };
     if (file === null) return passThrough;
     const { event } = prepared;
     if (event.dedupeKey !== null) {
       const earlier = this.deps.queue.duplicateOf(event.dedupeKey, now, settings.idempotency_window_ms);
       if (earlier) {
-        const mediaUrl = this.deps.urlOfEvent(earlier.id);
-        return { kind: 'duplicate', ...earlier, ...(mediaUrl === null ? {} : { mediaUrl }) };
+        const links = this.deps.linksOfEvent(earlier.id);
+        return { kind: 'duplicate', ...earlier, ...(links === null ? {} : { links }) };
       }
     }
     const storage = this.deps.storage();
     if (storage === null) return fileRefused(NO_STORAGE);
 
     const sessionId = event.sessionId!;
-    // A bare name is a file sent for this session with PUT; anything with a folder is a path.
-    const bare = !FOLDER_SEPARATOR.test(file);
-    let taken: TakenFile;
-    if (bare) {
-      const received = this.deps.received(sessionId, file);
-      if (received === null) return fileRefused('no such file');
-      taken = received;
-    } else {
-      const result = await this.deps.intake.takePath(file, limitsOf(settings));
-      if (!result.ok) {
-        const disk = this.refused(result);
-        return disk ? { kind: 'insufficient-storage', error: disk.error } : fileRefused(result.message);
-      }
-      taken = result.file;
+    // The poster serves only the guest's page: without one it is not taken.
+    const posterName = settings.guest_page ? namesPoster(prepared.payload) : null;
+    if (posterName !== null && !givesPreview(mediaContentType(posterName.split(FOLDER_SEPARATOR).pop()!) ?? '')) {
+      return fileRefused('must be a .jpg, .jpeg, .png, .webp or .gif image', 'poster');
+    }
+    const main = await this.take(file, sessionId, settings, 'file');
+    if (!('taken' in main)) return main;
+    const poster = posterName === null ? null : await this.take(posterName, sessionId, settings, 'poster');
+    const discard = async () => {
+      if (!main.received) await this.deps.intake.discard(main.taken);
+      if (poster !== null && 'taken' in poster && !poster.received) await this.deps.intake.discard(poster.taken);
+    };
+    if (poster !== null && !('taken' in poster)) {
+      await discard();
+      return poster;
     }
 
-    const eventId = prepared.payload.event_id ?? settings.event_id;
-    const key = expandStorageKey(settings.storage_key_template, { prefix: storage.prefix, eventId, sessionId, file: taken.name, at: now });
-    let url: string;
+    const taken = main.taken;
+    const values = {
+      prefix: storage.prefix,
+      eventId: prepared.payload.event_id ?? settings.event_id,
+      sessionId,
+      file: taken.name,
+      at: now,
+    };
+    const key = expandStorageKey(settings.storage_key_template, values);
+    const pageKeys = settings.guest_page
+      ? guestPageKeys(settings.storage_key_template, values, {
+          preview: poster !== null || givesPreview(taken.contentType),
+          gallery: settings.event_gallery,
+        })
+      : null;
+    let links: MediaLinks;
     try {
-      url = await objectUrl(storage, key, now);
+      const directUrl = await objectUrl(storage, key, now);
+      links = { directUrl, siteUrl: pageKeys === null ? directUrl : await objectUrl(storage, pageKeys.pageKey, now) };
     } catch (error) {
-      if (!bare) await this.deps.intake.discard(taken);
+      await discard();
       throw error;
     }
+    const media: NewMedia = {
+      ...taken,
+      key,
+      url: links.directUrl,
+      received: main.received,
+      page: pageKeys && { ...pageKeys, siteUrl: links.siteUrl },
+      poster: poster && { file: poster.taken, received: poster.received },
+    };
     return {
       kind: 'ready',
-      event: { ...event, body: withMediaUrls(event.body, url), media: { ...taken, key, url, received: bare } },
-      mediaUrl: url,
+      event: { ...event, body: withMediaUrls(event.body, links), media },
+      links,
       settle: async (result) => {
-        if (result.kind === 'accepted') return { ...result, mediaUrl: url };
-        if (!bare) await this.deps.intake.discard(taken);
+        if (result.kind === 'accepted') return { ...result, links };
+        await discard();
         return result;
       },
     };
+  }
+
+  /**
+   * A file the payload names, taken in: a bare name is one sent with PUT for this session,
+   * anything with a folder a path. Or the refusal, under the payload's field.
+   */
+  private async take(
+    named: string,
+    sessionId: string,
+    settings: Settings,
+    field: 'file' | 'poster',
+  ): Promise<{ taken: TakenFile; received: boolean } | ApiIngestResult> {
+    if (!FOLDER_SEPARATOR.test(named)) {
+      const received = this.deps.received(sessionId, named);
+      return received === null ? fileRefused('no such file', field) : { taken: received, received: true };
+    }
+    const result = await this.deps.intake.takePath(named, limitsOf(settings));
+    if (result.ok) return { taken: result.file, received: false };
+    const disk = this.refused(result);
+    return disk ? { kind: 'insufficient-storage', error: disk.error } : fileRefused(result.message, field);
   }
 }
 

@@ -8,23 +8,34 @@
 // the completion went through and only its record was cut. Once a file is in, any upload a cut
 // left open under its key (begun, its id never recorded) is aborted. When a file is in, the
 // webhooks that waited for it are released in the same transaction, and the delivery loop woken.
+// With the guest's page on, the session's page and its preview go up after the file, and the
+// webhooks wait for them too, so site_url opens when they arrive. The preview is made while
+// the file goes up (sharp works off the main thread), so the page follows the file closely.
+// The file's own completion is recorded first: a stop before the page resumes with the page.
+// A page template that cannot be used fails the upload in words, as a wrong key does; an image
+// sharp cannot read gives a page without preview rather than holding the webhooks.
 // The lane also carries out the deletions an erase owes the storage (operations/erase.ts):
 // an upload of an erased file stops at its next part and never completes, and what it or an
 // earlier upload left in the storage is deleted once the storage answers.
 import { open, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
+import { withoutFileName } from '../core/media.js';
 import { uploadProblem } from '../core/upload-outcome.js';
 import { contentMd5, type S3 } from '../storage/s3-client.js';
 import { abortOpenUploads, deleteStoredFile } from '../storage/delete-object.js';
 import { openStorage, type StorageConfig, type StorageSource } from '../storage/config.js';
-import type { MediaStore, RecordedPart, Upload } from '../store/media.js';
+import { objectUrl } from '../storage/object-url.js';
+import type { MediaStore, RecordedPart, Upload, UploadPage } from '../store/media.js';
+import type { Preview } from '../guest/preview.js';
 import { Throttle } from './throttle.js';
 
 export const PART_BYTES = 8 * 1024 * 1024;
 const MAX_AT_ONCE = 2;
 /** An object's bytes never change under its key (the key names the session and the file). */
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** A page is made again when the operator fixes a template and retries: a cache keeps it briefly. */
+const PAGE_CACHE_CONTROL = 'public, max-age=300';
 /**
  * The lane looks for due work at least this often, whatever it was told: an operator's retry
  * from the command line is another process, and one indexed query every two seconds costs nothing.
@@ -47,6 +58,9 @@ class LocalCopyError extends Error {
     super(`the local copy of the file cannot be read (${(cause as { code?: string }).code ?? String(cause)})`, { cause });
   }
 }
+
+/** The page template cannot be used: the operator must fix it, then retry. */
+class PageRefusedError extends Error {}
 
 /** The guest's data was erased while their file was being uploaded. */
 class ErasedError extends Error {
@@ -128,13 +142,21 @@ export class Uploader {
     }
     try {
       const s3 = await this.s3(storage);
-      if (upload.size <= PART_BYTES) await this.putWhole(s3, storage, upload);
-      else await this.putParts(s3, storage, upload);
-      if (this.stopped) return;
+      const preview = upload.page?.previewKey ? this.preview(upload, upload.page) : null;
+      if (!upload.fileDone) {
+        if (upload.size <= PART_BYTES) await this.putWhole(s3, storage, upload);
+        else await this.putParts(s3, storage, upload);
+        if (this.stopped) return;
+        if (!this.deps.media.fileDone(upload.id, this.now())) throw new ErasedError();
+      }
+      if (upload.page) {
+        await this.putPage(s3, storage, upload, upload.page, await preview);
+        if (this.stopped) return;
+      }
       const released = this.deps.media.uploaded(upload.id, this.now());
       if (released === null) throw new ErasedError();
       this.offlineStreak = 0;
-      this.deps.log.info({ media: upload.id, key: upload.key, bytes: upload.size, released }, 'uploaded');
+      this.deps.log.info({ media: upload.id, key: upload.key, bytes: upload.size, page: upload.page?.key, released }, 'uploaded');
       this.deps.released();
     } catch (error) {
       if (this.stopped) return;
@@ -148,7 +170,7 @@ export class Uploader {
   }
 
   private settleFailure(upload: Upload, error: unknown): void {
-    if (error instanceof LocalCopyError) {
+    if (error instanceof LocalCopyError || error instanceof PageRefusedError) {
       this.failed(upload, error.message);
       return;
     }
@@ -198,18 +220,67 @@ export class Uploader {
     const body = await readFile(upload.localPath).catch((error: unknown) => {
       throw new LocalCopyError(error);
     });
+    await this.put(s3, storage, { key: upload.key, body, contentType: upload.contentType, cacheControl: CACHE_CONTROL });
+  }
+
+  /** One object in one request, checked by the storage against its MD5. */
+  private async put(
+    s3: S3,
+    storage: StorageConfig,
+    object: { key: string; body: Buffer; contentType: string; cacheControl: string },
+  ): Promise<void> {
     await s3.client.send(
       new s3.sdk.PutObjectCommand({
         Bucket: storage.bucket,
-        Key: upload.key,
-        Body: this.throttle.body(body, this.abort.signal),
-        ContentLength: body.length,
-        ContentType: upload.contentType,
-        CacheControl: CACHE_CONTROL,
-        ContentMD5: contentMd5(body),
+        Key: object.key,
+        Body: this.throttle.body(object.body, this.abort.signal),
+        ContentLength: object.body.length,
+        ContentType: object.contentType,
+        CacheControl: object.cacheControl,
+        ContentMD5: contentMd5(object.body),
       }),
       { abortSignal: this.abort.signal },
     );
+  }
+
+  /** The preview of the session's still (or a video's poster); null, logged, when sharp cannot read it. */
+  private async preview(upload: Upload, page: UploadPage): Promise<Preview | null> {
+    const source = page.posterPath ?? upload.localPath;
+    try {
+      const { makePreview } = await import('../guest/preview.js');
+      return await makePreview(source);
+    } catch (error) {
+      // sharp names the file it could not read, and a file's name may hold a guest's (core/media.ts, fileRef).
+      const reason = withoutFileName(error instanceof Error ? error.message : String(error), source, 'the file');
+      this.deps.log.warn({ media: upload.id, reason }, 'page without preview');
+      return null;
+    }
+  }
+
+  /** The session's page, rendered and checked before anything of it goes up, then its preview and the page itself. */
+  private async putPage(s3: S3, storage: StorageConfig, upload: Upload, page: UploadPage, preview: Preview | null): Promise<void> {
+    const settings = this.deps.settings();
+    const withPreview = preview !== null && page.previewKey !== null ? { key: page.previewKey, ...preview } : null;
+    const { renderPage } = await import('../guest/page.js');
+    const rendered = await renderPage(settings.guest_page_template, {
+      sessionId: upload.sessionId,
+      contentType: upload.contentType,
+      mediaUrl: upload.url,
+      pageUrl: page.url,
+      preview: withPreview && {
+        url: await objectUrl(storage, withPreview.key, this.now()),
+        width: withPreview.width,
+        height: withPreview.height,
+      },
+      eventName: settings.event_name,
+    });
+    if (!rendered.ok) throw new PageRefusedError(rendered.reason);
+    if (this.deps.media.erased(upload.id)) throw new ErasedError();
+    if (withPreview) {
+      await this.put(s3, storage, { key: withPreview.key, body: withPreview.body, contentType: 'image/jpeg', cacheControl: CACHE_CONTROL });
+    }
+    const html = Buffer.from(rendered.html, 'utf8');
+    await this.put(s3, storage, { key: page.key, body: html, contentType: 'text/html; charset=utf-8', cacheControl: PAGE_CACHE_CONTROL });
   }
 
   private async putParts(s3: S3, storage: StorageConfig, upload: Upload): Promise<void> {

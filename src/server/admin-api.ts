@@ -314,9 +314,9 @@ function fromWire(body: unknown): unknown {
 }
 
 /** PUT /api/settings: the change, answered in the wire's casing; a refusal names the wire's field. */
-function changeWireSettings(operations: OperationContext, body: unknown): WireSettings {
+async function changeWireSettings(operations: OperationContext, body: unknown): Promise<WireSettings> {
   try {
-    return toWire(changeSettings(operations, fromWire(body)));
+    return toWire(await changeSettings(operations, fromWire(body)));
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
     throw Refusal.invalid(error.issues.map((issue) => ({ ...issue, path: camelKey(issue.path) })));

@@ -7,7 +7,7 @@ import { registerAdminApi, type AdminDeps } from './admin-api.js';
 import type { Trigger } from '../capture/dslrbooth.js';
 import type { ApiIngestResult } from '../capture/ingest.js';
 import { CONTENT_SECURITY_POLICY, type PanelFile } from './panel-files.js';
-import { isPlainFileName } from '../core/media.js';
+import { isPlainFileName, type MediaLinks } from '../core/media.js';
 import type { MediaReceipt } from '../media/capture.js';
 import { QR_FORMATS, type QrCode, type QrFormat } from '../operations/sessions.js';
 import { qrCodeRoute } from './qr-code-route.js';
@@ -40,7 +40,7 @@ export interface ServerDeps {
 }
 
 /** A session whose file the agent uploads: the links its webhooks will carry (docs/capture-api.md, "Media"). */
-const mediaLinks = (url: string | undefined) => (url === undefined ? {} : { direct_url: url, site_url: url });
+const mediaLinks = (links: MediaLinks | undefined) => (links === undefined ? {} : { direct_url: links.directUrl, site_url: links.siteUrl });
 
 export interface CaptureServer {
   port: number;
@@ -103,9 +103,9 @@ export async function startServer(deps: ServerDeps): Promise<CaptureServer> {
     const result = await deps.ingest(request.body, key ?? null);
     switch (result.kind) {
       case 'accepted':
-        return reply.code(202).send({ id: result.id, deliveries: result.deliveries, ...mediaLinks(result.mediaUrl) });
+        return reply.code(202).send({ id: result.id, deliveries: result.deliveries, ...mediaLinks(result.links) });
       case 'duplicate':
-        return reply.code(200).send({ id: result.id, deliveries: result.deliveries, duplicate: true, ...mediaLinks(result.mediaUrl) });
+        return reply.code(200).send({ id: result.id, deliveries: result.deliveries, duplicate: true, ...mediaLinks(result.links) });
       case 'invalid':
         return reply.code(400).send({ error: result.error, issues: result.issues });
       case 'unavailable':

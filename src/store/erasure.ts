@@ -157,7 +157,7 @@ export function mediaOfSessions(db: Database, sessionIds: ReadonlySet<string>): 
  */
 export function eraseMedia(db: Database, media: readonly { mediaId: string; localPath: string; onBooth: boolean }[], now: number): void {
   const mark = db.prepare(`
-    UPDATE media SET erased_at = @now, name = '', url = NULL, local_path = '', local_removed_at = COALESCE(local_removed_at, @now),
+    UPDATE media SET erased_at = @now, name = '', url = NULL, site_url = NULL, poster_path = NULL, local_path = '', local_removed_at = COALESCE(local_removed_at, @now),
       status = CASE WHEN status = 'uploading' THEN status ELSE 'failed' END, next_attempt_at = @now,
       last_error = 'erased at the organiser''s request'
     WHERE id = @id`);

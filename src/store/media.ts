@@ -4,11 +4,13 @@
 import type { Database } from 'better-sqlite3';
 import type { UploadStatus } from '../core/read-model.js';
 import type { UploadCounts, UploadView } from '../core/read-model.js';
+import type { MediaLinks } from '../core/media.js';
 import type { TakenFile } from '../media/intake.js';
 
-/** A file the upload lane works on. */
+/** A file the upload lane works on, with the guest's page that goes up after it. */
 export interface Upload {
   id: string;
+  sessionId: string;
   localPath: string;
   size: number;
   contentType: string;
@@ -16,6 +18,30 @@ export interface Upload {
   uploadId: string | null;
   partSize: number | null;
   attempts: number;
+  /** The file is in the storage already (a stop came before its page): only the page's objects remain. */
+  fileDone: boolean;
+  /** The file's link, as the webhooks carry it. */
+  url: string;
+  page: UploadPage | null;
+}
+
+/** The guest's page of an upload (migration 160), and what it is made from. */
+export interface UploadPage {
+  key: string;
+  /** The page's own link (site_url). */
+  url: string;
+  previewKey: string | null;
+  /** A video's poster, the preview's source in place of the file. */
+  posterPath: string | null;
+  galleryKey: string | null;
+}
+
+/** What a session's file put in the storage, by key: the erase deletes them, the gallery lists them. */
+export interface SessionObjects {
+  key: string | null;
+  pageKey: string | null;
+  previewKey: string | null;
+  galleryKey: string | null;
 }
 
 export interface RecordedPart {
@@ -43,8 +69,23 @@ export interface OwedDeletion {
   uploadId: string | null;
 }
 
-const UPLOAD_COLUMNS = `id, local_path AS localPath, size, content_type AS contentType, key, upload_id AS uploadId,
-  part_size AS partSize, attempts`;
+const UPLOAD_COLUMNS = `id, session_id AS sessionId, local_path AS localPath, size, content_type AS contentType, key, upload_id AS uploadId,
+  part_size AS partSize, attempts, file_done_at IS NOT NULL AS fileDone, url, page_key AS pageKey, site_url AS siteUrl,
+  preview_key AS previewKey, poster_path AS posterPath, gallery_key AS galleryKey`;
+
+interface UploadRow extends Omit<Upload, 'fileDone' | 'page'> {
+  fileDone: 0 | 1;
+  pageKey: string | null;
+  siteUrl: string | null;
+  previewKey: string | null;
+  posterPath: string | null;
+  galleryKey: string | null;
+}
+
+function toUpload({ fileDone, pageKey, siteUrl, previewKey, posterPath, galleryKey, ...row }: UploadRow): Upload {
+  const page = pageKey === null ? null : { key: pageKey, url: siteUrl ?? row.url, previewKey, posterPath, galleryKey };
+  return { ...row, fileDone: fileDone === 1, page };
+}
 
 export class MediaStore {
   private readonly s;
@@ -58,7 +99,9 @@ export class MediaStore {
         SELECT id, name, local_path AS localPath, size, sha256, content_type AS contentType FROM media INDEXED BY media_by_session
         WHERE session_id = ? AND name = ? AND event_id IS NULL AND erased_at IS NULL AND local_removed_at IS NULL
         ORDER BY seq DESC LIMIT 1`),
-      urlOfEvent: db.prepare(`SELECT url FROM media WHERE event_id = ?`).pluck(),
+      linksOfEvent: db.prepare(
+        `SELECT url AS directUrl, COALESCE(site_url, url) AS siteUrl FROM media WHERE event_id = ? AND url IS NOT NULL`,
+      ),
       insertReceived: db.prepare(`
         INSERT INTO media (id, session_id, name, local_path, size, sha256, content_type, status, next_attempt_at, created_at)
         VALUES (@id, @sessionId, @name, @localPath, @size, @sha256, @contentType, 'waiting', @now, @now)`),
@@ -85,9 +128,18 @@ export class MediaStore {
         `UPDATE media SET bytes_done = (SELECT COALESCE(SUM(size), 0) FROM media_parts WHERE media_id = @id) WHERE id = @id`,
       ),
       parts: db.prepare(`SELECT part_number AS partNumber, etag, size FROM media_parts WHERE media_id = ? ORDER BY part_number`),
+      // The file itself is in; its multipart records are done with.
+      fileDone: db.prepare(`
+        UPDATE media SET file_done_at = @now, upload_id = NULL, part_size = NULL, bytes_done = size WHERE id = @id AND erased_at IS NULL`),
       uploaded: db.prepare(`
-        UPDATE media SET status = 'uploaded', uploaded_at = @now, upload_id = NULL, bytes_done = size, last_error = NULL
-        WHERE id = @id AND erased_at IS NULL`),
+        UPDATE media SET status = 'uploaded', uploaded_at = @now, file_done_at = COALESCE(file_done_at, @now), upload_id = NULL,
+          bytes_done = size, last_error = NULL
+        WHERE id = @id AND erased_at IS NULL
+        RETURNING gallery_key AS galleryKey`),
+      galleryChanged: db.prepare(`
+        INSERT INTO galleries (key, changed_at) VALUES (@key, @now)
+        ON CONFLICT (key) DO UPDATE SET changed_at = MAX(changed_at, excluded.changed_at)`),
+      objects: db.prepare(`SELECT key, page_key AS pageKey, preview_key AS previewKey, gallery_key AS galleryKey FROM media WHERE id = ?`),
       // The deliveries that waited for the file go in the queue, or wait on with an endpoint
       // that cannot be reached.
       release: db.prepare(`
@@ -159,9 +211,9 @@ export class MediaStore {
     this.s.insertReceived.run({ ...file, sessionId, now });
   }
 
-  /** The link of the file an event named, or null when it named none. */
-  urlOfEvent(eventId: string): string | null {
-    return (this.s.urlOfEvent.get(eventId) as string | null | undefined) ?? null;
+  /** The links of the file an event named, or null when it named none (or they were erased). */
+  linksOfEvent(eventId: string): MediaLinks | null {
+    return (this.s.linksOfEvent.get(eventId) as MediaLinks | undefined) ?? null;
   }
 
   resumeCutUploads(): number {
@@ -170,7 +222,8 @@ export class MediaStore {
 
   /** The next file due for upload, now marked as under way; null when none is due. */
   claim(now: number): Upload | null {
-    return (this.s.claim.get(now) as Upload | undefined) ?? null;
+    const row = this.s.claim.get(now) as UploadRow | undefined;
+    return row ? toUpload(row) : null;
   }
 
   /** When the next waiting file is due, or null when none waits. */
@@ -205,13 +258,38 @@ export class MediaStore {
     return this.s.parts.all(id) as RecordedPart[];
   }
 
-  /** The file is in the storage: its deliveries go out. Returns how many were released, or null when it was erased meanwhile. */
+  /** The file itself is in the storage; its page, if it has one, is still to go up. False when it was erased meanwhile. */
+  fileDone(id: string, now: number): boolean {
+    return this.atomically(() => {
+      if (this.s.fileDone.run({ id, now }).changes === 0) return false;
+      this.s.forgetParts.run(id);
+      return true;
+    });
+  }
+
+  /**
+   * The file and its page are in the storage: its deliveries go out, and the event's gallery,
+   * if it lists the session, is to be built again. Returns how many deliveries were released,
+   * or null when it was erased meanwhile.
+   */
   uploaded(id: string, now: number): number | null {
     return this.atomically(() => {
-      if (this.s.uploaded.run({ id, now }).changes === 0) return null;
+      const row = this.s.uploaded.get({ id, now }) as { galleryKey: string | null } | undefined;
+      if (row === undefined) return null;
       this.s.forgetParts.run(id);
+      if (row.galleryKey !== null) this.s.galleryChanged.run({ key: row.galleryKey, now });
       return this.s.release.run({ id, now }).changes;
     });
+  }
+
+  /** A gallery's sessions changed (a page went up, a session was erased): it is to be built again. */
+  galleryChanged(key: string, now: number): void {
+    this.s.galleryChanged.run({ key, now });
+  }
+
+  /** The keys of what a media row put (or will put) in the storage; null: no such row. */
+  objectsOf(id: string): SessionObjects | null {
+    return (this.s.objects.get(id) as SessionObjects | undefined) ?? null;
   }
 
   /** Tries again at `next`; `spent`: whether this try counts as one of its attempts. */

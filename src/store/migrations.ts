@@ -452,6 +452,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The guest's page (docs/storage.md, "The guest's page"): beside each session's file the
+    // agent uploads a page and a preview for link cards, whose keys are fixed at capture like the
+    // file's. The file's own upload is recorded apart (file_done_at), so a stop between the file
+    // and the page resumes with the page and never sends the file again. Rows from before have
+    // no page; an uploaded one has its file in.
+    version: 160,
+    up(db) {
+      db.exec(`
+        ALTER TABLE media ADD COLUMN page_key TEXT;       -- the session's page; NULL: none is made
+        ALTER TABLE media ADD COLUMN site_url TEXT;       -- the page's link; NULL: the file's (url)
+        ALTER TABLE media ADD COLUMN preview_key TEXT;    -- the link cards' JPEG; NULL: none (a video without poster, a HEIC)
+        ALTER TABLE media ADD COLUMN poster_path TEXT;    -- the local copy of a video's session.poster
+        ALTER TABLE media ADD COLUMN file_done_at INTEGER; -- the file is in the storage; the preview and page may remain
+        ALTER TABLE media ADD COLUMN gallery_key TEXT;    -- the event's gallery that lists the session
+        UPDATE media SET file_done_at = uploaded_at WHERE status = 'uploaded';
+
+        -- An event gallery to rebuild when it changed after it was last built.
+        CREATE TABLE galleries (
+          key        TEXT PRIMARY KEY,
+          changed_at INTEGER NOT NULL,
+          built_at   INTEGER
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

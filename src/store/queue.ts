@@ -8,6 +8,7 @@
 // hold the same delivery at once because a claim reads and leases in one IMMEDIATE
 // transaction, which holds SQLite's write lock from its first statement.
 import type { Database } from 'better-sqlite3';
+import type { GuestPageKeys } from '../core/media.js';
 import type { TakenFile } from '../media/intake.js';
 import { ALL_AGENT_EVENTS, isAgentEventType, type EventType, type TypeFilter } from '../core/event-types.js';
 import { ulidFactory } from '../core/ids.js';
@@ -38,6 +39,10 @@ export interface NewMedia extends TakenFile {
   url: string;
   /** Sent earlier with PUT /v1/sessions/{id}/media/{name}: its row exists, and the event names it. */
   received: boolean;
+  /** The guest's page uploaded after the file, with its link; null: none is made. */
+  page: (GuestPageKeys & { siteUrl: string }) | null;
+  /** A video's poster, taken in like the file (sent with PUT, or copied from a path). */
+  poster: { file: TakenFile; received: boolean } | null;
 }
 
 export interface Captured {
@@ -132,11 +137,19 @@ function prepareStatements(db: Database) {
       INSERT INTO deliveries (id, event_seq, endpoint_id, status, queued_at, next_attempt_at, updated_at, media_id)
       VALUES (@id, @eventSeq, @endpointId, @status, @now, @now, @now, @mediaId)`),
     insertMedia: prepare(`
-      INSERT INTO media (id, session_id, event_id, name, local_path, size, sha256, content_type, key, url, status, next_attempt_at, created_at)
-      VALUES (@id, @sessionId, @eventId, @name, @localPath, @size, @sha256, @contentType, @key, @url, 'waiting', @now, @now)`),
+      INSERT INTO media (id, session_id, event_id, name, local_path, size, sha256, content_type, key, url, status, next_attempt_at,
+        created_at, page_key, site_url, preview_key, poster_path, gallery_key)
+      VALUES (@id, @sessionId, @eventId, @name, @localPath, @size, @sha256, @contentType, @key, @url, 'waiting', @now, @now,
+        @pageKey, @siteUrl, @previewKey, @posterPath, @galleryKey)`),
     nameReceived: prepare(`
-      UPDATE media SET event_id = @eventId, key = @key, url = @url, next_attempt_at = @now
+      UPDATE media SET event_id = @eventId, key = @key, url = @url, next_attempt_at = @now, page_key = @pageKey, site_url = @siteUrl,
+        preview_key = @previewKey, poster_path = @posterPath, gallery_key = @galleryKey
       WHERE id = @id AND event_id IS NULL`),
+    // A poster copied from a path is kept as a file received for its session (a row no event
+    // names), so the keep days and an erase remove its copy as they remove any other.
+    insertPoster: prepare(`
+      INSERT INTO media (id, session_id, name, local_path, size, sha256, content_type, status, next_attempt_at, created_at)
+      VALUES (@id, @sessionId, @name, @localPath, @size, @sha256, @contentType, 'waiting', @now, @now)`),
     // A share of a session whose file is not uploaded yet waits for it, as the session does.
     pendingMedia: prepare(`
       SELECT id FROM media INDEXED BY media_by_session
@@ -336,13 +349,21 @@ export class DeliveryQueue {
         ? ((this.s.pendingMedia.get(event.sessionId) as string | undefined) ?? null)
         : null;
     }
-    if (media.received) {
-      if (this.s.nameReceived.run({ id: media.id, eventId, key: media.key, url: media.url, now }).changes !== 1) {
+    const { received, page, poster, ...file } = media;
+    const guestPage = {
+      pageKey: page?.pageKey ?? null,
+      siteUrl: page?.siteUrl ?? null,
+      previewKey: page?.previewKey ?? null,
+      galleryKey: page?.galleryKey ?? null,
+      posterPath: poster?.file.localPath ?? null,
+    };
+    if (poster !== null && !poster.received) this.s.insertPoster.run({ ...poster.file, sessionId: event.sessionId, now });
+    if (received) {
+      if (this.s.nameReceived.run({ id: media.id, eventId, key: media.key, url: media.url, now, ...guestPage }).changes !== 1) {
         throw new Error(`the file ${media.id} was named by another event meanwhile`);
       }
     } else {
-      const { received: _received, ...row } = media;
-      this.s.insertMedia.run({ ...row, sessionId: event.sessionId, eventId, now });
+      this.s.insertMedia.run({ ...file, ...guestPage, sessionId: event.sessionId, eventId, now });
     }
     return media.id;
   }

@@ -1,7 +1,7 @@
 // What the agent takes as a session's media, the key it uploads it under, the media settings,
 // and how the logs refer to a file without its name, which can hold a guest's.
 import { describe, expect, it } from 'vitest';
-import { expandStorageKey, fileRef, isPlainFileName, mediaContentType, withoutFileName } from '../../src/core/media.js';
+import { expandStorageKey, fileRef, guestPageKeys, isPlainFileName, mediaContentType, withoutFileName } from '../../src/core/media.js';
 import { DEFAULT_SETTINGS, parseSetting } from '../../src/core/settings.js';
 
 describe('mediaContentType', () => {
@@ -39,6 +39,27 @@ describe('expandStorageKey', () => {
   it('fills in the day, and a booth with no event', () => {
     expect(expandStorageKey('{prefix}{date}/{event_id}/{session_id}-{file}', { ...values, eventId: null })).toBe(
       'booths/2026-06-01/no-event/b7-0042-0042.jpg',
+    );
+  });
+});
+
+describe('guestPageKeys', () => {
+  const values = { prefix: 'booths/', eventId: 4711, sessionId: 'b7-0042', file: 'IMG 0042.final.jpg', at: Date.UTC(2026, 5, 1) };
+  it('puts the page and the preview beside the file, and the gallery in the event’s folder', () => {
+    expect(guestPageKeys(DEFAULT_SETTINGS.storage_key_template, values, { preview: true, gallery: true })).toEqual({
+      pageKey: 'booths/4711/b7-0042/index.html',
+      previewKey: 'booths/4711/b7-0042/IMG 0042.final.preview.jpg',
+      galleryKey: 'booths/4711/index.html',
+    });
+  });
+  it('follows the template, and leaves out what is not made', () => {
+    expect(guestPageKeys('{prefix}{date}/{session_id}-{file}', { ...values, eventId: null }, { preview: false, gallery: false })).toEqual({
+      pageKey: 'booths/2026-06-01/b7-0042-index.html',
+      previewKey: null,
+      galleryKey: null,
+    });
+    expect(guestPageKeys('{prefix}{session_id}/{file}', { ...values, eventId: null }, { preview: false, gallery: true }).galleryKey).toBe(
+      'booths/no-event/index.html',
     );
   });
 });

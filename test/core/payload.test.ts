@@ -128,6 +128,16 @@ describe('a session that hands the agent its file', () => {
     expect(issues(session({ file: '' }))).toEqual([{ path: 'session.file', message: 'must not be empty' }]);
   });
 
+  it('takes a poster for a video with its file, and for nothing else', () => {
+    expect(validatePayload(session({ type: 'video', file: '/out/1.mp4', poster: '/out/1.jpg' }))).toMatchObject({ ok: true });
+    expect(issues(session({ file: '/out/1.jpg', poster: '/out/1.png' }))).toEqual([
+      { path: 'session.poster', message: 'is for a video only' },
+    ]);
+    expect(issues(session({ type: 'video', direct_url: 'https://x.test/a.mp4', site_url: 'https://x.test/a', poster: 'p.jpg' }))).toEqual([
+      { path: 'session.poster', message: 'must come with session.file' },
+    ]);
+  });
+
   it('is for sessions only: a share still names its URLs', () => {
     const share = parse('share');
     delete share.session.direct_url;

@@ -14,11 +14,11 @@ export interface CliResult {
 /** Runs `booth-agent args`; `prefix` is a command that runs it (the command line is added to its arguments). */
 export function runCli(
   args: string[],
-  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; prefix?: string[] } = {},
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; prefix?: string[]; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const [command = process.execPath, ...rest] = [...(options.prefix ?? []), process.execPath, CLI, ...args];
-    const child = spawn(command, rest, { env: { ...process.env, ...options.env } });
+    const child = spawn(command, rest, { env: { ...process.env, ...options.env }, ...(options.cwd ? { cwd: options.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -108,6 +108,8 @@ export interface S3Server {
   /** Fail every request until up(), or for `forMs`. */
   down(outage: Outage, forMs?: number): Promise<void>;
   up(): Promise<void>;
+  /** Requests for the keys that match go unanswered, as a storage stalled on one object (null: none). */
+  stall(keys: RegExp | null): void;
   /** The multipart uploads begun and neither completed nor aborted, as stored on disk. */
   incompleteUploads(): IncompleteUpload[];
   /** An object's bytes as stored, or null when there is none. */
@@ -169,6 +171,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const sockets = new Set<Socket>();
   let outage: Outage | null = null;
   let denied = new Set<S3Operation>();
+  let stalled: RegExp | null = null;
   let outageTimer: NodeJS.Timeout | null = null;
   let watcher: ((request: S3Request) => void) | null = null;
   const held = new Map<S3Operation, number>();
@@ -232,7 +235,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       record.received = size;
       watcher?.(record);
     });
-    if (outage === 'hang') return;
+    if (outage === 'hang' || (stalled !== null && parsed.key !== null && stalled.test(parsed.key))) return;
     if (outage === 'ServiceUnavailable' || outage === 'SlowDown') return refuse(outageRefusal(outage));
     const refusal =
       authenticate(method, req.headers, parsed) ?? authorize(req.headers, record.operation) ?? checkPayload(req.headers, body);
@@ -502,6 +505,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     },
     deny: (...operations) => {
       denied = new Set(operations);
+    },
+    stall: (keys) => {
+      stalled = keys;
     },
     incompleteUploads: () => {
       const dir = uploadsDir();

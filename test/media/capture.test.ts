@@ -4,6 +4,7 @@
 // uploads nothing.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_EXTENSIONS } from '../../src/core/media.js';
@@ -58,7 +59,8 @@ describe('a session with its file, through the JSON API', () => {
     const answer = await b.t.post(session('b7-0042', join(b.output, 'IMG 0042.jpg'), ',"still_template_id":3'));
     rmSync(join(b.output, 'IMG 0042.jpg'));
     const url = `${m.storage().publicUrl}/booths/4711/b7-0042/IMG%200042.jpg`;
-    expect(answer).toEqual({ status: 202, json: { id: expect.stringMatching(/^evt_/), deliveries: 1, direct_url: url, site_url: url } });
+    const page = `${m.storage().publicUrl}/booths/4711/b7-0042/index.html`;
+    expect(answer).toEqual({ status: 202, json: { id: expect.stringMatching(/^evt_/), deliveries: 1, direct_url: url, site_url: page } });
     const [row] = b.rows();
     expect(row).toMatchObject({
       session_id: 'b7-0042',
@@ -68,6 +70,12 @@ describe('a session with its file, through the JSON API', () => {
       content_type: 'image/jpeg',
       key: 'booths/4711/b7-0042/IMG 0042.jpg',
       url,
+      page_key: 'booths/4711/b7-0042/index.html',
+      site_url: page,
+      preview_key: 'booths/4711/b7-0042/IMG 0042.preview.jpg',
+      gallery_key: null,
+      poster_path: null,
+      file_done_at: null,
       status: expect.stringMatching(/^(waiting|uploading)$/),
       attempts: 0,
     });
@@ -76,7 +84,7 @@ describe('a session with its file, through the JSON API', () => {
     expect(JSON.parse(body.toString())).toEqual({
       type: 'session',
       event_id: 4711,
-      session: { id: 'b7-0042', type: 'still', still_template_id: 3, direct_url: url, site_url: url },
+      session: { id: 'b7-0042', type: 'still', still_template_id: 3, direct_url: url, site_url: page },
       booth_extra: { n: 1 },
       timestamp: expect.any(String),
     });
@@ -106,10 +114,10 @@ describe('a session with its file, through the JSON API', () => {
   it('answers a repeat with the first links, copying nothing', async () => {
     writeFileSync(join(b.output, 'again.jpg'), 'x');
     const answer = await b.t.post(session('b7-0042', join(b.output, 'again.jpg')));
-    const url = b.rows()[0]!.url;
+    const [first] = b.rows();
     expect(answer).toEqual({
       status: 200,
-      json: { id: b.rows()[0]!.event_id, deliveries: 1, duplicate: true, direct_url: url, site_url: url },
+      json: { id: first!.event_id, deliveries: 1, duplicate: true, direct_url: first!.url, site_url: first!.site_url },
     });
     expect(b.copies()).toHaveLength(1);
   });
@@ -178,6 +186,106 @@ describe('refusals of the file itself, with the storage up', () => {
     expect(m.s3.requests.filter((r) => r.key?.includes('/refused-'))).toEqual([]);
     expect(m.s3.requests.filter((r) => r.key === 'booths/4711/accepted-1/good.jpg').map((r) => r.operation)).toEqual(['PutObject']);
     expect(b.rows().map((row) => row.session_id)).toEqual(['accepted-1']);
+  });
+});
+
+describe('the guest’s page, fixed at capture', () => {
+  let b: Awaited<ReturnType<typeof booth>>;
+  beforeAll(async () => {
+    await m.s3.down('refuse');
+    b = await booth(m.storage(), { event_gallery: true });
+  });
+  afterAll(async () => {
+    await b.t.stop();
+    await m.s3.up();
+  });
+  const video = (id: string, file: string, poster: string) =>
+    `{"type":"session","event_id":4711,"session":{"id":"${id}","type":"video","file":${JSON.stringify(file)},"poster":${JSON.stringify(poster)}}}`;
+  const row = (eventId: string) => b.rows().find((r) => r.event_id === eventId)!;
+  const body = (eventId: string) =>
+    JSON.parse((b.t.agent.store.db.prepare('SELECT body FROM events WHERE id = ?').pluck().get(eventId) as Buffer).toString());
+
+  it('takes a video’s poster from a path like its file, keeps it as a file of the session, and leaves it out of the body', async () => {
+    writeFileSync(join(b.output, 'clip.mp4'), randomBytes(1000));
+    writeFileSync(join(b.output, 'clip.jpg'), randomBytes(500));
+    const answer = await b.t.post(video('v1', join(b.output, 'clip.mp4'), join(b.output, 'clip.jpg')));
+    expect(answer.status).toBe(202);
+    const media = row(answer.json.id);
+    expect(media).toMatchObject({
+      page_key: 'booths/4711/v1/index.html',
+      site_url: `${m.storage().publicUrl}/booths/4711/v1/index.html`,
+      preview_key: 'booths/4711/v1/clip.preview.jpg',
+      gallery_key: 'booths/4711/index.html',
+    });
+    expect(answer.json.site_url).toBe(media.site_url);
+    const poster = b.rows().find((r) => r.local_path === media.poster_path)!;
+    expect(poster).toMatchObject({ session_id: 'v1', event_id: null, name: 'clip.jpg', size: 500 });
+    expect(readFileSync(media.poster_path).length).toBe(500);
+    expect(body(answer.json.id).session).toEqual({ id: 'v1', type: 'video', direct_url: media.url, site_url: media.site_url });
+  });
+
+  it('takes a poster sent with PUT by its bare name', async () => {
+    const sent = await fetch(`${b.t.base}/v1/sessions/v2/media/cover.png`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${b.t.token}` },
+      body: randomBytes(300),
+    });
+    expect(sent.status).toBe(201);
+    writeFileSync(join(b.output, 'v2.mp4'), randomBytes(1000));
+    const answer = await b.t.post(video('v2', join(b.output, 'v2.mp4'), 'cover.png'));
+    expect(answer.status).toBe(202);
+    const media = row(answer.json.id);
+    expect(media.poster_path).toMatch(/cover\.png$/);
+    expect(media.preview_key).toBe('booths/4711/v2/v2.preview.jpg');
+  });
+
+  it('gives a video without poster, and a HEIC, a page without preview', async () => {
+    writeFileSync(join(b.output, 'v3.mov'), randomBytes(1000));
+    const clip = await b.t.post(
+      `{"type":"session","event_id":4711,"session":{"id":"v3","type":"video","file":${JSON.stringify(join(b.output, 'v3.mov'))}}}`,
+    );
+    expect(row(clip.json.id)).toMatchObject({ page_key: 'booths/4711/v3/index.html', preview_key: null, poster_path: null });
+    writeFileSync(join(b.output, 'h.heic'), randomBytes(1000));
+    const heic = await b.t.post(session('h1', join(b.output, 'h.heic')));
+    expect(row(heic.json.id)).toMatchObject({ page_key: 'booths/4711/h1/index.html', preview_key: null });
+  });
+
+  it('refuses a poster that is not an image, or is not there, keeping nothing', async () => {
+    writeFileSync(join(b.output, 'v4.mp4'), randomBytes(1000));
+    writeFileSync(join(b.output, 'v4b.mp4'), randomBytes(1000));
+    const before = { copies: b.copies().length, rows: b.rows().length };
+    const notImage = 'must be a .jpg, .jpeg, .png, .webp or .gif image';
+    expect(await b.t.post(video('v4', join(b.output, 'v4.mp4'), join(b.output, 'v4b.mp4')))).toEqual({
+      status: 400,
+      json: { error: `session.poster: ${notImage}`, issues: [{ path: 'session.poster', message: notImage }] },
+    });
+    expect(await b.t.post(video('v4', join(b.output, 'v4.mp4'), join(b.output, 'gone.jpg')))).toEqual({
+      status: 400,
+      json: { error: 'session.poster: no such file', issues: [{ path: 'session.poster', message: 'no such file' }] },
+    });
+    expect({ copies: b.copies().length, rows: b.rows().length }).toEqual(before);
+  });
+
+  it('makes no page with guest_page off: site_url is the file’s link, and a poster is not taken', async () => {
+    b.t.agent.store.settings.write('guest_page', false);
+    try {
+      writeFileSync(join(b.output, 'v5.mp4'), randomBytes(1000));
+      writeFileSync(join(b.output, 'v5.jpg'), randomBytes(100));
+      const copies = b.copies().length;
+      const answer = await b.t.post(video('v5', join(b.output, 'v5.mp4'), join(b.output, 'v5.jpg')));
+      expect(answer.json.site_url).toBe(answer.json.direct_url);
+      expect(row(answer.json.id)).toMatchObject({
+        page_key: null,
+        site_url: null,
+        preview_key: null,
+        poster_path: null,
+        gallery_key: null,
+      });
+      expect(b.copies()).toHaveLength(copies + 1);
+      expect(body(answer.json.id).session).not.toHaveProperty('poster');
+    } finally {
+      b.t.agent.store.settings.write('guest_page', true);
+    }
   });
 });
 

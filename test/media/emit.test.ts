@@ -22,6 +22,7 @@ describe('booth-agent emit with session.file', () => {
     const publicUrl = m.s3.objectUrl('').replace(/\/$/, '');
     await setStorageWithCli(dataDir, m.s3, ['--public-url', publicUrl]);
     const link = `${publicUrl}/booths/1/emit-1/0042.jpg`;
+    const page = `${publicUrl}/booths/1/emit-1/index.html`;
 
     const agent = await spawnAgent(dataDir);
     try {
@@ -37,12 +38,12 @@ describe('booth-agent emit with session.file', () => {
         id: expect.stringMatching(/^evt_/),
         deliveries: 1,
         direct_url: link,
-        site_url: link,
+        site_url: page,
       });
 
       await waitFor('the session webhook', () => m.receiver.requests.length === 1, 30_000);
       const webhook = JSON.parse(m.receiver.requests[0]!.body.toString());
-      expect(webhook.session).toMatchObject({ id: 'emit-1', direct_url: link, site_url: link });
+      expect(webhook.session).toMatchObject({ id: 'emit-1', direct_url: link, site_url: page });
       expect(webhook.session).not.toHaveProperty('file');
       expect((await m.s3.readObject('booths/1/emit-1/0042.jpg'))?.equals(bytes)).toBe(true);
 
@@ -50,7 +51,7 @@ describe('booth-agent emit with session.file', () => {
       const again = await runCli(['--data-dir', dataDir, 'emit', '-'], { input: session('emit-1', photo) });
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toBe(
-        `already captured as ${JSON.parse(emitted.stdout).id}; nothing new was created\nthe file goes to ${link}\n`,
+        `already captured as ${JSON.parse(emitted.stdout).id}; nothing new was created\nthe file goes to ${link}\nits page: ${page}\n`,
       );
 
       const outside = join(tempDir('elsewhere-'), '0043.jpg');

@@ -43,7 +43,7 @@ describe('the hot folder with storage set', () => {
     expect(body!.session).toMatchObject({
       type: 'still',
       direct_url: m.s3.objectUrl(key),
-      site_url: m.s3.objectUrl(key),
+      site_url: m.s3.objectUrl(`booths/5/${body!.session.id}/index.html`),
       device: { id: 9 },
     });
     expect(body!.session).not.toHaveProperty('file');

@@ -33,7 +33,7 @@ describe('the upload lane', () => {
       const answer = await b.capture('up-1', bytes);
       const [delivered] = await waitFor('the session webhook', () => b.received('up-1').length > 0 && b.received('up-1'));
       const body = JSON.parse(delivered!.body.toString());
-      expect(body.session).toEqual({ id: 'up-1', type: 'still', direct_url: answer.direct_url, site_url: answer.direct_url });
+      expect(body.session).toEqual({ id: 'up-1', type: 'still', direct_url: answer.direct_url, site_url: answer.site_url });
       expect(m.s3.count('PutObject')).toBeGreaterThan(0);
       const object = await m.s3.open(body.session.direct_url);
       expect(object.status).toBe(200);
@@ -44,6 +44,28 @@ describe('the upload lane', () => {
       // Sent once the file was in: the upload's PUT came before the webhook.
       const put = m.s3.requests.find((r) => r.operation === 'PutObject' && r.key === 'booths/1/up-1/photo.jpg')!;
       expect(put.at).toBeLessThanOrEqual(delivered!.at);
+    } finally {
+      await b.t.stop();
+    }
+  });
+
+  it('records the file in apart from the session, and marks the event’s gallery to be built again once it is up', async () => {
+    const b = await booth(m.storage(), { event_gallery: true, event_id: 12 });
+    try {
+      await b.capture('up-g', randomBytes(1000));
+      await waitFor('the session webhook', () => b.received('up-g').length > 0);
+      const row = b.media('up-g');
+      expect(row).toMatchObject({ status: 'uploaded', gallery_key: 'booths/12/index.html', file_done_at: expect.any(Number) });
+      expect(row.file_done_at).toBeLessThanOrEqual(row.uploaded_at);
+      expect(b.t.agent.store.db.prepare('SELECT * FROM galleries').all()).toEqual([
+        { key: 'booths/12/index.html', changed_at: row.uploaded_at, built_at: null },
+      ]);
+      expect(b.t.agent.store.media.objectsOf(row.id)).toEqual({
+        key: 'booths/12/up-g/photo.jpg',
+        pageKey: 'booths/12/up-g/index.html',
+        previewKey: 'booths/12/up-g/photo.preview.jpg',
+        galleryKey: 'booths/12/index.html',
+      });
     } finally {
       await b.t.stop();
     }

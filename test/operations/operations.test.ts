@@ -317,15 +317,15 @@ describe('replay', () => {
 });
 
 describe('settings, tokens and URLs', () => {
-  it('changes several settings at once, or none when one is wrong', () => {
+  it('changes several settings at once, or none when one is wrong', async () => {
     const { ctx, lines } = context();
-    expect(changeSettings(ctx, { event_id: 7, max_retries: 5 })).toMatchObject({ event_id: 7, max_retries: 5 });
-    const refused = refusal(() => changeSettings(ctx, { event_id: 8, max_retries: -1 }));
+    expect(await changeSettings(ctx, { event_id: 7, max_retries: 5 })).toMatchObject({ event_id: 7, max_retries: 5 });
+    const refused = await refusedAsync(() => changeSettings(ctx, { event_id: 8, max_retries: -1 }));
     expect(refused.issues.map((i) => i.path)).toEqual(['max_retries']);
     expect(ctx.store.settings.read()).toMatchObject({ event_id: 7, max_retries: 5 });
-    expect(refusal(() => changeSettings(ctx, { colour: 'red' })).kind).toBe('invalid');
+    expect((await refusedAsync(() => changeSettings(ctx, { colour: 'red' }))).kind).toBe('invalid');
     // A change names what changes; what it leaves out stays as it is (not reset to its default).
-    expect(changeSettings(ctx, { event_id: 9 })).toMatchObject({ event_id: 9, max_retries: 5 });
+    expect(await changeSettings(ctx, { event_id: 9 })).toMatchObject({ event_id: 9, max_retries: 5 });
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ msg: 'settings changed', changed: ['event_id', 'max_retries'] });
   });

@@ -199,6 +199,18 @@ describe('validation, with errors the panel can put next to a field', () => {
     await call('/api/settings', { method: 'PUT', body: { eventId: 1, maxRetries: 3, mediaUrlTemplate: null } });
   });
 
+  it('PUT /api/settings refuses a guest page template that does not parse, naming the line, and takes one that does', async () => {
+    const folder = tempDir('template-');
+    writeFileSync(join(folder, 'bad.hbs'), '<p>\n{{#each items}}\n</p>\n');
+    const refused = await call('/api/settings', { method: 'PUT', body: { guestPageTemplate: join(folder, 'bad.hbs') } });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text).issues).toEqual([{ path: 'guestPageTemplate', message: expect.stringMatching(/^line 4: Expecting /) }]);
+    writeFileSync(join(folder, 'good.hbs'), '<p>{{title}}</p>\n');
+    const taken = await call('/api/settings', { method: 'PUT', body: { guestPageTemplate: join(folder, 'good.hbs') } });
+    expect(JSON.parse(taken.text)).toMatchObject({ guestPageTemplate: join(folder, 'good.hbs') });
+    await call('/api/settings', { method: 'PUT', body: { guestPageTemplate: null } });
+  });
+
   it("POST /api/erase takes the wire's camelCase, refuses with the field, and answers what went; GET /api/closeout says the verdict", async () => {
     const refused = await call('/api/erase', { method: 'POST', body: { email: 'jane' } });
     expect(refused.status).toBe(400);

@@ -236,6 +236,26 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('160 gives the media of 150 no page, and counts an uploaded file as in the storage', () => {
+    const db = openDatabase(join(tempDir(), 'step160.db'), { migrate: false });
+    migrate(db, 150);
+    db.exec(`
+      INSERT INTO media (id, session_id, event_id, name, local_path, size, sha256, content_type, status, next_attempt_at, created_at, uploaded_at)
+        VALUES ('med_1', 's1', 'evt_1', 'a.jpg', '/d/a.jpg', 10, 'ab', 'image/jpeg', 'uploaded', 1, 1, 5),
+               ('med_2', 's2', 'evt_2', 'b.jpg', '/d/b.jpg', 10, 'ab', 'image/jpeg', 'waiting', 1, 1, NULL);`);
+    const before = db.prepare('SELECT * FROM media ORDER BY seq').all() as Record<string, unknown>[];
+    migrate(db, 160);
+    const page = { page_key: null, site_url: null, preview_key: null, poster_path: null, gallery_key: null };
+    expect(db.prepare('SELECT * FROM media ORDER BY seq').all()).toEqual([
+      { ...before[0], ...page, file_done_at: 5 },
+      { ...before[1], ...page, file_done_at: null },
+    ]);
+    db.exec(`INSERT INTO galleries (key, changed_at) VALUES ('b/1/index.html', 7)`);
+    expect(() => db.exec(`INSERT INTO galleries (key, changed_at) VALUES ('b/1/index.html', 8)`)).toThrow(/UNIQUE constraint failed/);
+    expect(() => db.exec(`INSERT INTO galleries (key, changed_at) VALUES ('b/2/index.html', NULL)`)).toThrow(/NOT NULL constraint failed/);
+    db.close();
+  });
+
   it('build the same schema whether applied at once or step by step', () => {
     const atOnce = openDatabase(join(tempDir(), 'a.db'));
     const stepped = openDatabase(join(tempDir(), 'b.db'), { migrate: false });
