@@ -12,7 +12,9 @@
 import { open, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
+import { sessionKind } from '../core/media.js';
 import { uploadProblem } from '../core/upload-outcome.js';
+import { objectUrl } from '../storage/object-url.js';
 import { contentMd5, type S3 } from '../storage/s3-client.js';
 import { deleteStoredFile } from '../storage/delete-object.js';
 import { openStorage, type StorageConfig, type StorageSource } from '../storage/config.js';
@@ -23,6 +25,8 @@ export const PART_BYTES = 8 * 1024 * 1024;
 const MAX_AT_ONCE = 2;
 /** An object's bytes never change under its key (the key names the session and the file). */
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** A gallery changes as sessions are added and erased: a cache may keep it a minute, as long as it is not rebuilt. */
+const GALLERY_CACHE_CONTROL = 'public, max-age=60';
 /**
  * The lane looks for due work at least this often, whatever it was told: an operator's retry
  * from the command line is another process, and one indexed query every two seconds costs nothing.
@@ -61,8 +65,8 @@ export class Uploader {
   private readonly abort = new AbortController();
   /** Consecutive uploads that found the storage unreachable: the wait before the next grows with it. */
   private offlineStreak = 0;
-  /** Whether owed deletions are being carried out now (one round at a time). */
-  private deleting = false;
+  /** The side work under way now (owed deletions, galleries): one round of each at a time. */
+  private readonly rounds = new Set<'deletions' | 'galleries'>();
   private client: { config: string; s3: Promise<S3> } | null = null;
   private readonly now: () => number;
   private readonly throttle: Throttle;
@@ -94,19 +98,24 @@ export class Uploader {
       });
       this.inFlight.add(done);
     }
-    if (!this.deleting) {
-      this.deleting = true;
-      const deleted: Promise<void> = this.deleteOwed().finally(() => {
-        this.deleting = false;
-        this.inFlight.delete(deleted);
-      });
-      this.inFlight.add(deleted);
-    }
+    this.round('deletions', () => this.deleteOwed());
+    this.round('galleries', () => this.buildGalleries());
     if (this.running >= MAX_AT_ONCE) return;
     const next = this.deps.media.nextDueAt();
     const wait = next === null ? LOOK_AT_LEAST_EVERY_MS : Math.min(LOOK_AT_LEAST_EVERY_MS, Math.max(0, next - this.now()));
     this.timer = setTimeout(() => this.wake(), wait);
     this.timer.unref();
+  }
+
+  /** Starts a round of side work, unless one of its kind is still under way. */
+  private round(kind: 'deletions' | 'galleries', work: () => Promise<void>): void {
+    if (this.rounds.has(kind)) return;
+    this.rounds.add(kind);
+    const done: Promise<void> = work().finally(() => {
+      this.rounds.delete(kind);
+      this.inFlight.delete(done);
+    });
+    this.inFlight.add(done);
   }
 
   /** Stops taking work and cuts what runs; a cut upload is taken up at the next start. */
@@ -199,15 +208,24 @@ export class Uploader {
     const body = await readFile(upload.localPath).catch((error: unknown) => {
       throw new LocalCopyError(error);
     });
+    await this.put(s3, storage, { key: upload.key, body, contentType: upload.contentType, cacheControl: CACHE_CONTROL });
+  }
+
+  /** One object in one request, checked by the storage against its MD5. */
+  private async put(
+    s3: S3,
+    storage: StorageConfig,
+    object: { key: string; body: Buffer; contentType: string; cacheControl: string },
+  ): Promise<void> {
     await s3.client.send(
       new s3.sdk.PutObjectCommand({
         Bucket: storage.bucket,
-        Key: upload.key,
-        Body: this.throttle.body(body, this.abort.signal),
-        ContentLength: body.length,
-        ContentType: upload.contentType,
-        CacheControl: CACHE_CONTROL,
-        ContentMD5: contentMd5(body),
+        Key: object.key,
+        Body: this.throttle.body(object.body, this.abort.signal),
+        ContentLength: object.body.length,
+        ContentType: object.contentType,
+        CacheControl: object.cacheControl,
+        ContentMD5: contentMd5(object.body),
       }),
       { abortSignal: this.abort.signal },
     );
@@ -286,7 +304,7 @@ export class Uploader {
     for (const file of owed) {
       if (this.stopped) return;
       try {
-        await deleteStoredFile(s3, { bucket: storage.bucket, key: file.key, uploadId: file.uploadId }, this.abort.signal);
+        await deleteStoredFile(s3, storage.bucket, file, this.abort.signal);
         this.deps.media.deletedFromStorage(file.id);
         this.deps.log.info({ media: file.id, key: file.key }, 'erased file deleted from the storage');
       } catch (error) {
@@ -295,6 +313,47 @@ export class Uploader {
         const settings = this.deps.settings();
         this.deps.media.deletionLater(file.id, this.now() + settings.offline_check_max_ms, reason);
         this.deps.log.warn({ media: file.id, reason }, 'deletion of an erased file from the storage put off');
+        return;
+      }
+    }
+  }
+
+  /**
+   * Builds the event galleries that changed (an upload finished, a session was erased), each at
+   * most once a minute while uploads finish. A gallery the storage cannot take now stays due and
+   * is built at a later round; the webhooks never wait for it.
+   */
+  private async buildGalleries(): Promise<void> {
+    const storage = this.deps.storage();
+    if (storage === null) return;
+    const due = this.deps.media.galleriesDue(this.now());
+    if (due.length === 0) return;
+    const s3 = await this.s3(storage);
+    const { renderGallery } = await import('../guest/gallery.js');
+    for (const key of due) {
+      if (this.stopped) return;
+      const at = this.now();
+      try {
+        const sessions = this.deps.media.gallerySessions(key);
+        const entries = await Promise.all(
+          sessions.map(async (session) => ({
+            pageUrl: session.pageUrl,
+            previewUrl: session.previewKey === null ? null : await objectUrl(storage, session.previewKey, at),
+            kind: sessionKind(session.contentType),
+          })),
+        );
+        const html = await renderGallery({ eventName: this.deps.settings().event_name, entries });
+        await this.put(s3, storage, {
+          key,
+          body: Buffer.from(html, 'utf8'),
+          contentType: 'text/html; charset=utf-8',
+          cacheControl: GALLERY_CACHE_CONTROL,
+        });
+        this.deps.media.galleryBuilt(key, at);
+        this.deps.log.info({ gallery: key, sessions: sessions.length }, 'gallery built');
+      } catch (error) {
+        if (this.stopped) return;
+        this.deps.log.warn({ gallery: key, reason: uploadProblem(error).reason }, 'gallery put off');
         return;
       }
     }

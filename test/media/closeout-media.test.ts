@@ -17,14 +17,14 @@ describe('closeout with media', () => {
       const report = closeout(t.agent.operations, {});
       expect(report).toMatchObject({ safe: false, media: { files: 3, bytes: 3 * 1024 * 1024 } });
       expect(report.verdict).toBe('not safe to pack up: 3 not delivered, 3 photos (3.1 MB) are only on this booth');
-      expect(closeout(t.agent.operations, { event: 1 }).media).toEqual({ files: 3, bytes: 3 * 1024 * 1024 });
-      expect(closeout(t.agent.operations, { event: 2 }).media).toEqual({ files: 0, bytes: 0 });
+      expect(closeout(t.agent.operations, { event: 1 }).media).toEqual({ files: 3, bytes: 3 * 1024 * 1024, pages: 0, galleries: 0 });
+      expect(closeout(t.agent.operations, { event: 2 }).media).toEqual({ files: 0, bytes: 0, pages: 0, galleries: 0 });
       expect(t.agent.store.views.closeoutFigures().media.files).toBe(3);
 
       await m.s3.up();
       await waitFor('the photos uploaded and delivered', () => closeout(t.agent.operations, {}).safe, 20_000);
       expect(closeout(t.agent.operations, {})).toMatchObject({
-        media: { files: 0, bytes: 0 },
+        media: { files: 0, bytes: 0, pages: 0, galleries: 0 },
         verdict: 'safe to pack up: all 3 delivered',
       });
     } finally {
