@@ -10,14 +10,16 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 export function closeoutVerdict(figures: CloseoutFigures): { safe: boolean; verdict: string } {
   const { queued, waiting, delivered, failed } = figures.counts;
   const pending = queued + waiting + failed;
-  const { files, bytes } = figures.media;
-  if (pending === 0 && figures.unsent === 0 && files === 0) {
+  const { files, bytes, pages, galleries } = figures.media;
+  if (pending === 0 && figures.unsent === 0 && files === 0 && pages === 0 && galleries === 0) {
     return { safe: true, verdict: delivered === 0 ? 'safe to pack up: nothing to deliver' : `safe to pack up: all ${delivered} delivered` };
   }
   const parts = [
     ...(pending > 0 ? [`${pending} not delivered`] : []),
     ...(figures.unsent > 0 ? [`${plural(figures.unsent, 'event', 'events')} with no endpoint`] : []),
     ...(files > 0 ? [`${photosWords(files, bytes)} ${files === 1 ? 'is' : 'are'} only on this booth`] : []),
+    ...(pages > 0 ? [`${plural(pages, "guest's page is", "guests' pages are")} not uploaded yet`] : []),
+    ...(galleries > 0 ? [`${galleries === 1 ? 'the event gallery is' : `${galleries} event galleries are`} not up to date`] : []),
   ];
   return { safe: false, verdict: `not safe to pack up: ${parts.join(', ')}` };
 }
@@ -78,6 +80,17 @@ export function closeoutReport(input: {
     advice.push(
       `${photosWords(input.media.files, input.media.bytes)} not in the storage yet: keep the booth online and they upload by ` +
         'themselves; should uploads have failed, fix the storage (booth-agent storage verify) and retry them',
+    );
+  }
+  const { pages, galleries } = input.media;
+  if (pages + galleries > 0) {
+    const what = [
+      ...(pages > 0 ? [plural(pages, "guest's page", "guests' pages")] : []),
+      ...(galleries > 0 ? [galleries === 1 ? 'the event gallery' : `${galleries} event galleries`] : []),
+    ].join(' and ');
+    advice.push(
+      `${what} still to go up (the photos are in the storage): keep the booth online a little longer and they upload by ` +
+        'themselves; should uploads have failed, see why (booth-agent uploads --status failed), fix it and retry them',
     );
   }
   const { eventId, endpoints, unsent, media, paused } = input;

@@ -124,6 +124,13 @@ export function givesPreview(contentType: string): boolean {
   return PREVIEW_SOURCES.has(contentType);
 }
 
+/** What a session's file is, as the guest's pages name it. */
+export type SessionKind = 'photo' | 'gif' | 'video';
+
+export function sessionKind(contentType: string): SessionKind {
+  return contentType.startsWith('video/') ? 'video' : contentType === 'image/gif' ? 'gif' : 'photo';
+}
+
 /** The objects a session's file brings with it when the agent makes its page (docs/storage.md). */
 export interface GuestPageKeys {
   pageKey: string;

@@ -235,6 +235,10 @@ export interface CloseoutFigures {
 export interface MediaOnlyHere {
   files: number;
   bytes: number;
+  /** Guests' pages still to go up, whose files are in the storage already. */
+  pages: number;
+  /** Event galleries whose last changes are not in the storage yet. */
+  galleries: number;
 }
 
 /** One endpoint's deliveries, and why those not delivered are not. */

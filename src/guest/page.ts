@@ -3,6 +3,7 @@
 // checked and compiled once per text; an operator's that cannot be read or used is a refusal
 // the upload lane fails the upload with, since no retry will change it until the file is fixed.
 import { readFile } from 'node:fs/promises';
+import { sessionKind, type SessionKind } from '../core/media.js';
 import { BUILT_IN_PAGE } from './built-in-page.js';
 import { checkTemplate, templateProblem, type CheckedTemplate } from './template.js';
 
@@ -22,7 +23,7 @@ export interface PageFacts {
 export interface PageContext {
   title: string;
   eventName: string | null;
-  kind: 'photo' | 'gif' | 'video';
+  kind: SessionKind;
   isPhoto: boolean;
   isGif: boolean;
   isVideo: boolean;
@@ -46,7 +47,7 @@ const EXTENSIONS: Record<string, string> = {
 };
 
 export function pageContext(facts: PageFacts): PageContext {
-  const kind = facts.contentType.startsWith('video/') ? 'video' : facts.contentType === 'image/gif' ? 'gif' : 'photo';
+  const kind = sessionKind(facts.contentType);
   const title = facts.eventName ?? { photo: 'Your photo', gif: 'Your GIF', video: 'Your video' }[kind];
   return {
     title,

@@ -20,7 +20,7 @@
 import { open, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Settings } from '../core/settings.js';
-import { withoutFileName } from '../core/media.js';
+import { sessionKind, withoutFileName } from '../core/media.js';
 import { uploadProblem } from '../core/upload-outcome.js';
 import { contentMd5, type S3 } from '../storage/s3-client.js';
 import { abortOpenUploads, deleteStoredFile } from '../storage/delete-object.js';
@@ -36,6 +36,8 @@ const MAX_AT_ONCE = 2;
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** A page is made again when the operator fixes a template and retries: a cache keeps it briefly. */
 const PAGE_CACHE_CONTROL = 'public, max-age=300';
+/** A gallery changes as sessions are added and erased: a cache may keep it a minute, as long as it is not rebuilt. */
+const GALLERY_CACHE_CONTROL = 'public, max-age=60';
 /**
  * The lane looks for due work at least this often, whatever it was told: an operator's retry
  * from the command line is another process, and one indexed query every two seconds costs nothing.
@@ -77,8 +79,8 @@ export class Uploader {
   private readonly abort = new AbortController();
   /** Consecutive uploads that found the storage unreachable: the wait before the next grows with it. */
   private offlineStreak = 0;
-  /** Whether owed deletions are being carried out now (one round at a time). */
-  private deleting = false;
+  /** The side work under way now (owed deletions, galleries): one round of each at a time. */
+  private readonly rounds = new Set<'deletions' | 'galleries'>();
   private client: { config: string; s3: Promise<S3> } | null = null;
   private readonly now: () => number;
   private readonly throttle: Throttle;
@@ -110,19 +112,24 @@ export class Uploader {
       });
       this.inFlight.add(done);
     }
-    if (!this.deleting) {
-      this.deleting = true;
-      const deleted: Promise<void> = this.deleteOwed().finally(() => {
-        this.deleting = false;
-        this.inFlight.delete(deleted);
-      });
-      this.inFlight.add(deleted);
-    }
+    this.round('deletions', () => this.deleteOwed());
+    this.round('galleries', () => this.buildGalleries());
     if (this.running >= MAX_AT_ONCE) return;
     const next = this.deps.media.nextDueAt();
     const wait = next === null ? LOOK_AT_LEAST_EVERY_MS : Math.min(LOOK_AT_LEAST_EVERY_MS, Math.max(0, next - this.now()));
     this.timer = setTimeout(() => this.wake(), wait);
     this.timer.unref();
+  }
+
+  /** Starts a round of side work, unless one of its kind is still under way. */
+  private round(kind: 'deletions' | 'galleries', work: () => Promise<void>): void {
+    if (this.rounds.has(kind)) return;
+    this.rounds.add(kind);
+    const done: Promise<void> = work().finally(() => {
+      this.rounds.delete(kind);
+      this.inFlight.delete(done);
+    });
+    this.inFlight.add(done);
   }
 
   /** Stops taking work and cuts what runs; a cut upload is taken up at the next start. */
@@ -156,7 +163,7 @@ export class Uploader {
       const released = this.deps.media.uploaded(upload.id, this.now());
       if (released === null) throw new ErasedError();
       this.offlineStreak = 0;
-      this.deps.log.info({ media: upload.id, key: upload.key, bytes: upload.size, page: upload.page?.key, released }, 'uploaded');
+      this.deps.log.info({ media: upload.id, bytes: upload.size, page: upload.page !== null, released }, 'uploaded');
       this.deps.released();
     } catch (error) {
       if (this.stopped) return;
@@ -203,7 +210,7 @@ export class Uploader {
 
   private failed(upload: Upload, reason: string): void {
     this.deps.media.fail(upload.id, reason, this.now());
-    this.deps.log.error({ media: upload.id, key: upload.key, reason }, 'upload failed');
+    this.deps.log.error({ media: upload.id, reason }, 'upload failed');
   }
 
   /** One client for the storage as it is set now; a changed setting makes a new one. */
@@ -376,7 +383,7 @@ export class Uploader {
    */
   private async abortStrays(s3: S3, target: { Bucket: string; Key: string }, upload: Upload): Promise<void> {
     try {
-      await abortOpenUploads(s3, { bucket: target.Bucket, key: target.Key, uploadId: null }, this.abort.signal);
+      await abortOpenUploads(s3, target.Bucket, { key: target.Key, uploadId: null }, this.abort.signal);
     } catch (error) {
       if (this.stopped) return;
       this.deps.log.warn(
@@ -399,15 +406,56 @@ export class Uploader {
     for (const file of owed) {
       if (this.stopped) return;
       try {
-        await deleteStoredFile(s3, { bucket: storage.bucket, key: file.key, uploadId: file.uploadId }, this.abort.signal);
+        await deleteStoredFile(s3, storage.bucket, file, this.abort.signal);
         this.deps.media.deletedFromStorage(file.id);
-        this.deps.log.info({ media: file.id, key: file.key }, 'erased file deleted from the storage');
+        this.deps.log.info({ media: file.id }, 'erased file deleted from the storage');
       } catch (error) {
         if (this.stopped) return;
         const { reason } = uploadProblem(error);
         const settings = this.deps.settings();
         this.deps.media.deletionLater(file.id, this.now() + settings.offline_check_max_ms, reason);
         this.deps.log.warn({ media: file.id, reason }, 'deletion of an erased file from the storage put off');
+        return;
+      }
+    }
+  }
+
+  /**
+   * Builds the event galleries that changed (an upload finished, a session was erased), each at
+   * most once a minute while uploads finish. A gallery the storage cannot take now stays due and
+   * is built at a later round; the webhooks never wait for it.
+   */
+  private async buildGalleries(): Promise<void> {
+    const storage = this.deps.storage();
+    if (storage === null) return;
+    const due = this.deps.media.galleriesDue(this.now());
+    if (due.length === 0) return;
+    const s3 = await this.s3(storage);
+    const { renderGallery } = await import('../guest/gallery.js');
+    for (const key of due) {
+      if (this.stopped) return;
+      const at = this.now();
+      try {
+        const sessions = this.deps.media.gallerySessions(key);
+        const entries = await Promise.all(
+          sessions.map(async (session) => ({
+            pageUrl: session.pageUrl,
+            previewUrl: session.previewKey === null ? null : await objectUrl(storage, session.previewKey, at),
+            kind: sessionKind(session.contentType),
+          })),
+        );
+        const html = await renderGallery({ eventName: this.deps.settings().event_name, entries });
+        await this.put(s3, storage, {
+          key,
+          body: Buffer.from(html, 'utf8'),
+          contentType: 'text/html; charset=utf-8',
+          cacheControl: GALLERY_CACHE_CONTROL,
+        });
+        this.deps.media.galleryBuilt(key, at);
+        this.deps.log.info({ gallery: key, sessions: sessions.length }, 'gallery built');
+      } catch (error) {
+        if (this.stopped) return;
+        this.deps.log.warn({ gallery: key, reason: uploadProblem(error).reason }, 'gallery put off');
         return;
       }
     }

@@ -186,7 +186,7 @@ async function deleteFromStorage(ctx: OperationContext, sessionIds: ReadonlySet<
   const s3 = await openStorage(config, ctx.store.settings.read());
   try {
     for (const file of owed) {
-      await deleteStoredFile(s3, { bucket: config.bucket, key: file.key, uploadId: file.uploadId });
+      await deleteStoredFile(s3, config.bucket, file);
       ctx.store.media.deletedFromStorage(file.id);
       result.deleted++;
       result.owed--;

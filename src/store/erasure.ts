@@ -10,7 +10,7 @@ import type { Database } from 'better-sqlite3';
 import { payloadMentions, mentions, strippedPayload, type GuestIdentifier, type StripOptions } from '../core/personal-data.js';
 import type { PayloadType } from '../core/payload.js';
 import type { AlreadySent, EraseCounts, ErasedEvent, ErasedMedia } from '../core/read-model.js';
-import type { OwedDeletion } from './media.js';
+import { OWED_COLUMNS, type OwedDeletion } from './media.js';
 
 export interface EventRow {
   seq: number;
@@ -151,28 +151,33 @@ export function mediaOfSessions(db: Database, sessionIds: ReadonlySet<string>): 
 }
 
 /**
- * Erases the files: each local copy is removed, and each row keeps only what deleting the object
- * from the storage needs (its key, until that is done). An upload under way stays marked as
+ * Erases the files: each local copy is removed, and each row keeps only what deleting the objects
+ * from the storage needs (their keys, until that is done). An upload under way stays marked as
  * such until the upload lane stops it; every other is failed for good, never to be retried.
+ * A gallery that listed one of the sessions is built again at once, not after its minute: the
+ * guest asked to be forgotten.
  */
 export function eraseMedia(db: Database, media: readonly { mediaId: string; localPath: string; onBooth: boolean }[], now: number): void {
   const mark = db.prepare(`
     UPDATE media SET erased_at = @now, name = '', url = NULL, site_url = NULL, poster_path = NULL, local_path = '', local_removed_at = COALESCE(local_removed_at, @now),
       status = CASE WHEN status = 'uploading' THEN status ELSE 'failed' END, next_attempt_at = @now,
       last_error = 'erased at the organiser''s request'
-    WHERE id = @id`);
+    WHERE id = @id
+    RETURNING gallery_key`);
+  const galleryDue = db.prepare(`UPDATE galleries SET changed_at = MAX(changed_at, @now), built_at = NULL WHERE key = @key`);
   for (const file of media) {
     // Each copy has a folder of its own (media/intake.ts). Removed inside the transaction, so
     // a copy that cannot be removed leaves the erase undone rather than a row that lies.
     if (file.onBooth) rmSync(dirname(file.localPath), { recursive: true, force: true });
-    mark.run({ id: file.mediaId, now });
+    const { gallery_key: gallery } = mark.get({ id: file.mediaId, now }) as { gallery_key: string | null };
+    if (gallery !== null) galleryDue.run({ now, key: gallery });
   }
 }
 
 /** The erased files of these sessions whose deletion from the storage is owed and no upload holds. */
 export function owedDeletionsOf(db: Database, sessionIds: ReadonlySet<string>): OwedDeletion[] {
   const of = db.prepare(`
-    SELECT id, key, upload_id AS uploadId FROM media INDEXED BY media_by_session
+    SELECT ${OWED_COLUMNS} FROM media INDEXED BY media_by_session
     WHERE session_id = ? AND erased_at IS NOT NULL AND key IS NOT NULL AND status <> 'uploading'`);
   return [...sessionIds].flatMap((id) => of.all(id) as OwedDeletion[]);
 }

@@ -62,12 +62,28 @@ const VIEW_COLUMNS = `id, status, name, session_id AS sessionId, event_id AS eve
   last_error AS lastError, CASE WHEN status = 'waiting' THEN next_attempt_at END AS nextAttemptAt, created_at AS createdAt,
   uploaded_at AS uploadedAt`;
 
-/** An erased file the storage may still hold: its object, and an upload that may still be open. */
+/** An erased file the storage may still hold: its object, an upload that may still be open, and its page and preview. */
 export interface OwedDeletion {
   id: string;
   key: string;
   uploadId: string | null;
+  pageKey: string | null;
+  previewKey: string | null;
 }
+
+/** An uploaded session as its event's gallery lists it. */
+export interface GallerySession {
+  sessionId: string;
+  contentType: string;
+  /** The session's page. */
+  pageUrl: string;
+  previewKey: string | null;
+}
+
+/** A gallery is built again at most this often while uploads finish (an erase does not wait). */
+export const GALLERY_EVERY_MS = 60_000;
+
+export const OWED_COLUMNS = `id, key, upload_id AS uploadId, page_key AS pageKey, preview_key AS previewKey`;
 
 const UPLOAD_COLUMNS = `id, session_id AS sessionId, local_path AS localPath, size, content_type AS contentType, key, upload_id AS uploadId,
   part_size AS partSize, attempts, file_done_at IS NOT NULL AS fileDone, url, page_key AS pageKey, site_url AS siteUrl,
@@ -193,11 +209,24 @@ export class MediaStore {
       uploadStopped: db.prepare(`UPDATE media SET status = 'failed', next_attempt_at = ? WHERE id = ? AND status = 'uploading'`),
       // An erased file keeps its key until the storage has deleted it: that is the deletion owed.
       owedDeletions: db.prepare(`
-        SELECT id, key, upload_id AS uploadId FROM media INDEXED BY media_due
+        SELECT ${OWED_COLUMNS} FROM media INDEXED BY media_due
         WHERE event_id IS NOT NULL AND status = 'failed' AND erased_at IS NOT NULL AND key IS NOT NULL AND next_attempt_at <= ?
         ORDER BY next_attempt_at, seq LIMIT 20`),
-      deletedFromStorage: db.prepare(`UPDATE media SET key = NULL, upload_id = NULL, part_size = NULL, last_error = NULL WHERE id = ?`),
+      deletedFromStorage: db.prepare(
+        `UPDATE media SET key = NULL, upload_id = NULL, part_size = NULL, page_key = NULL, preview_key = NULL, last_error = NULL WHERE id = ?`,
+      ),
       deletionLater: db.prepare(`UPDATE media SET next_attempt_at = @next, last_error = @reason WHERE id = @id`),
+      // A gallery changed since its last build began, and built longer ago than the minute (or never).
+      galleriesDue: db
+        .prepare(
+          `SELECT key FROM galleries WHERE built_at IS NULL OR (changed_at >= built_at AND built_at <= @now - ${GALLERY_EVERY_MS}) ORDER BY key`,
+        )
+        .pluck(),
+      gallerySessions: db.prepare(`
+        SELECT session_id AS sessionId, content_type AS contentType, site_url AS pageUrl, preview_key AS previewKey
+        FROM media INDEXED BY media_by_gallery
+        WHERE gallery_key = ? AND status = 'uploaded' AND erased_at IS NULL AND site_url IS NOT NULL ORDER BY seq DESC`),
+      galleryBuilt: db.prepare(`UPDATE galleries SET built_at = @at WHERE key = @key`),
     };
   }
 
@@ -335,6 +364,24 @@ export class MediaStore {
   /** The storage could not delete the file now: tried again at `next`. */
   deletionLater(id: string, next: number, reason: string): void {
     this.s.deletionLater.run({ id, next, reason });
+  }
+
+  /** The galleries to build now: changed since their last build, which was a minute ago or more. */
+  galleriesDue(now: number): string[] {
+    return this.s.galleriesDue.all({ now }) as string[];
+  }
+
+  /** The uploaded sessions a gallery lists, newest first. */
+  gallerySessions(key: string): GallerySession[] {
+    return this.s.gallerySessions.all(key) as GallerySession[];
+  }
+
+  /**
+   * A gallery was put in the storage as its sessions stood at `at`, when its build began: a
+   * change from then on makes it due again.
+   */
+  galleryBuilt(key: string, at: number): void {
+    this.s.galleryBuilt.run({ key, at });
   }
 
   /** The uploads a storage still has to take, and the erased files still to be deleted from it. */

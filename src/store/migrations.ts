@@ -468,6 +468,7 @@ export const MIGRATIONS: readonly Migration[] = [
         ALTER TABLE media ADD COLUMN file_done_at INTEGER; -- the file is in the storage; the preview and page may remain
         ALTER TABLE media ADD COLUMN gallery_key TEXT;    -- the event's gallery that lists the session
         UPDATE media SET file_done_at = uploaded_at WHERE status = 'uploaded';
+        CREATE INDEX media_by_gallery ON media (gallery_key, seq) WHERE gallery_key IS NOT NULL;
 
         -- An event gallery to rebuild when it changed after it was last built.
         CREATE TABLE galleries (

@@ -14,6 +14,11 @@ import type {
   StatusCounts,
 } from '../core/read-model.js';
 
+/** Closeout's media figures: files only on the booth (and their bytes), and pages whose file is in but not they. */
+const ONLY_HERE_FIGURES = `COUNT(*) FILTER (WHERE file_done_at IS NULL) AS files, COALESCE(SUM(size) FILTER (WHERE file_done_at IS NULL), 0) AS bytes,
+  COUNT(*) FILTER (WHERE file_done_at IS NOT NULL) AS pages`;
+const GALLERY_BEHIND = `built_at IS NULL OR changed_at >= built_at`;
+
 /** An attempt in its delivery's history, with the first bytes of the answer. */
 export interface AttemptView extends AttemptSummary {
   responseHead: Buffer | null;
@@ -119,13 +124,20 @@ function prepareStatements(db: Database) {
       GROUP BY d.endpoint_id, d.status`),
     unsent: prepare(`SELECT COUNT(*) FROM unsent_events`).pluck(),
     // A session's file not in the storage yet whose copy the booth holds: packing up loses it.
+    // One whose file is in but whose page is not yet is a page the guest's link waits for.
     onlyHere: prepare(`
-      SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM media INDEXED BY media_due
+      SELECT ${ONLY_HERE_FIGURES} FROM media INDEXED BY media_due
       WHERE event_id IS NOT NULL AND status IN ('waiting', 'uploading', 'failed') AND erased_at IS NULL AND local_removed_at IS NULL`),
     eventOnlyHere: prepare(`
-      SELECT COUNT(*) AS files, COALESCE(SUM(m.size), 0) AS bytes FROM media m INDEXED BY media_due JOIN events e ON e.id = m.event_id
-      WHERE m.event_id IS NOT NULL AND m.status IN ('waiting', 'uploading', 'failed') AND m.erased_at IS NULL
-        AND m.local_removed_at IS NULL AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?`),
+      SELECT ${ONLY_HERE_FIGURES} FROM media INDEXED BY media_due JOIN events e ON e.id = media.event_id
+      WHERE media.event_id IS NOT NULL AND status IN ('waiting', 'uploading', 'failed') AND erased_at IS NULL
+        AND local_removed_at IS NULL AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?`),
+    // A gallery changed since its last build began (media/uploader.ts builds it).
+    galleriesBehind: prepare(`SELECT COUNT(*) FROM galleries WHERE ${GALLERY_BEHIND}`).pluck(),
+    eventGalleriesBehind: prepare(`
+      SELECT COUNT(*) FROM galleries g WHERE (${GALLERY_BEHIND}) AND EXISTS (
+        SELECT 1 FROM media m INDEXED BY media_by_gallery JOIN events e ON e.id = m.event_id
+        WHERE m.gallery_key = g.key AND json_extract(CAST(e.body AS TEXT), '$.event_id') = ?)`).pluck(),
     recovering: prepare(`
       SELECT COUNT(*) AS count, MIN(d.recover_at) AS nextAt
       FROM deliveries d INDEXED BY deliveries_recover JOIN endpoints p ON p.id = d.endpoint_id
@@ -275,9 +287,11 @@ export class DeliveryViews {
     return (eventId === null ? this.s.unsent.get() : this.s.eventUnsent.get(eventId)) as number;
   }
 
-  /** The sessions' files only this booth holds: not uploaded yet, or failed. */
+  /** The sessions' files only this booth holds (not uploaded yet, or failed), their pages not up yet, and galleries behind. */
   mediaOnlyHere(eventId: number | null): MediaOnlyHere {
-    return (eventId === null ? this.s.onlyHere.get() : this.s.eventOnlyHere.get(eventId)) as MediaOnlyHere;
+    const files = (eventId === null ? this.s.onlyHere.get() : this.s.eventOnlyHere.get(eventId)) as Omit<MediaOnlyHere, 'galleries'>;
+    const galleries = (eventId === null ? this.s.galleriesBehind.get() : this.s.eventGalleriesBehind.get(eventId)) as number;
+    return { ...files, galleries };
   }
 
   /** What the verdict needs, from the kept counts: cheap enough for every change the tray hears of. */

@@ -120,11 +120,15 @@ describe('closeout', () => {
     ...extra,
   });
 
-  const NONE = { files: 0, bytes: 0 };
+  const NONE = { files: 0, bytes: 0, pages: 0, galleries: 0 };
 
   it('is safe only when everything is delivered', () => {
     expect(
-      closeoutVerdict({ counts: { queued: 0, waiting: 0, delivered: 3, failed: 0 }, unsent: 0, media: { files: 1, bytes: 300_000 } }),
+      closeoutVerdict({
+        counts: { queued: 0, waiting: 0, delivered: 3, failed: 0 },
+        unsent: 0,
+        media: { ...NONE, files: 1, bytes: 300_000 },
+      }),
     ).toEqual({ safe: false, verdict: 'not safe to pack up: 1 photo (300 kB) is only on this booth' });
     expect(closeoutVerdict({ counts: { queued: 0, waiting: 0, delivered: 3, failed: 0 }, unsent: 0, media: NONE })).toEqual({
       safe: true,
@@ -144,7 +148,7 @@ describe('closeout', () => {
         endpoint({ queued: 3 }, { endpointId: 'ep_2', url: 'https://b.example/h', enabled: false, disabledReason: 'HTTP 410 Gone' }),
       ],
       unsent: 1,
-      media: { files: 3, bytes: 45_000_000 },
+      media: { ...NONE, files: 3, bytes: 45_000_000 },
       paused: true,
       now: 0,
     });
@@ -158,6 +162,27 @@ describe('closeout', () => {
       '1 event was captured with no endpoint to send it to: export them (booth-agent export)',
       '3 photos (45 MB) not in the storage yet: keep the booth online and they upload by themselves; should uploads have failed, fix the storage (booth-agent storage verify) and retry them',
     ]);
+  });
+
+  it("counts the guests' pages and the event gallery still to go up", () => {
+    const report = closeoutReport({
+      eventId: null,
+      endpoints: [endpoint({ delivered: 2 })],
+      unsent: 0,
+      media: { ...NONE, pages: 2, galleries: 1 },
+      paused: false,
+      now: 0,
+    });
+    expect(report).toMatchObject({
+      safe: false,
+      verdict: "not safe to pack up: 2 guests' pages are not uploaded yet, the event gallery is not up to date",
+    });
+    expect(report.advice).toEqual([
+      "2 guests' pages and the event gallery still to go up (the photos are in the storage): keep the booth online a little longer and they upload by themselves; should uploads have failed, see why (booth-agent uploads --status failed), fix it and retry them",
+    ]);
+    expect(
+      closeoutVerdict({ counts: { queued: 0, waiting: 0, delivered: 1, failed: 0 }, unsent: 0, media: { ...NONE, galleries: 2 } }).verdict,
+    ).toBe('not safe to pack up: 2 event galleries are not up to date');
   });
 
   it('tells failures that will be retried by themselves from those that need the operator', () => {

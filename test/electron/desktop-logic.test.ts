@@ -17,7 +17,7 @@ const summary = (counts: Partial<DeliverySummary['counts']> = {}, extra: Partial
     lastDeliveredAt: null,
     counts: all,
     recovering: { count: 0, nextAt: null },
-    closeout: { counts: all, unsent: 0, media: { files: 0, bytes: 0 } },
+    closeout: { counts: all, unsent: 0, media: { files: 0, bytes: 0, pages: 0, galleries: 0 } },
     uploads: { waiting: 0, uploading: 0, failed: 0, bytes: 0, bytesDone: 0 },
     ...extra,
   };
@@ -114,21 +114,39 @@ describe('trayModel', () => {
     [
       summary(
         { delivered: 4, failed: 1 },
-        { closeout: { counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 }, unsent: 0, media: { files: 0, bytes: 0 } } },
+        {
+          closeout: {
+            counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 },
+            unsent: 0,
+            media: { files: 0, bytes: 0, pages: 0, galleries: 0 },
+          },
+        },
       ),
       'Safe to pack up: all 4 delivered',
     ],
     [
       summary(
         { delivered: 4 },
-        { closeout: { counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 }, unsent: 2, media: { files: 0, bytes: 0 } } },
+        {
+          closeout: {
+            counts: { queued: 0, waiting: 0, delivered: 4, failed: 0 },
+            unsent: 2,
+            media: { files: 0, bytes: 0, pages: 0, galleries: 0 },
+          },
+        },
       ),
       'Not safe to pack up: 2 events with no endpoint',
     ],
     [
       summary(
         { waiting: 1 },
-        { closeout: { counts: { queued: 0, waiting: 1, delivered: 0, failed: 0 }, unsent: 1, media: { files: 0, bytes: 0 } } },
+        {
+          closeout: {
+            counts: { queued: 0, waiting: 1, delivered: 0, failed: 0 },
+            unsent: 1,
+            media: { files: 0, bytes: 0, pages: 0, galleries: 0 },
+          },
+        },
       ),
       'Not safe to pack up: 1 not delivered, 1 event with no endpoint',
     ],

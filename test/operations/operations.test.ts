@@ -530,7 +530,7 @@ describe("the organiser's data", () => {
     expect(closeout(ctx, { event: '3' })).toMatchObject({ eventId: 3, unsent: 1, totals: { queued: 1 } });
     expect(closeout(ctx, { event: 5 })).toMatchObject({ safe: true, verdict: 'safe to pack up: nothing to deliver' });
     // The tray's figures are the same, without reading a payload.
-    expect(summarize(ctx.store).closeout).toEqual({ counts: all.totals, unsent: 1, media: { files: 0, bytes: 0 } });
+    expect(summarize(ctx.store).closeout).toEqual({ counts: all.totals, unsent: 1, media: { files: 0, bytes: 0, pages: 0, galleries: 0 } });
     expect(refusal(() => closeout(ctx, { event: 'x' })).issues).toEqual([
       { path: 'event', message: 'must be an event id (a whole number)' },
     ]);

@@ -232,7 +232,7 @@ describe('validation, with errors the panel can put next to a field', () => {
     expect(JSON.parse((await call('/api/state')).text).closeout).toEqual({
       counts: { queued: 0, waiting: 0, delivered: 0, failed: 0 },
       unsent: 0,
-      media: { files: 0, bytes: 0 },
+      media: { files: 0, bytes: 0, pages: 0, galleries: 0 },
       safe: true,
       verdict: 'safe to pack up: nothing to deliver',
     });
