@@ -147,9 +147,10 @@ export class Uploader {
       this.failed(upload, 'no storage is set: set one (booth-agent storage set), then retry the uploads');
       return;
     }
+    // Made while the file goes up; awaited however the upload ends, so a stop waits for it too.
+    const preview = upload.page?.previewKey ? this.preview(upload, upload.page) : null;
     try {
       const s3 = await this.s3(storage);
-      const preview = upload.page?.previewKey ? this.preview(upload, upload.page) : null;
       if (!upload.fileDone) {
         if (upload.size <= PART_BYTES) await this.putWhole(s3, storage, upload);
         else await this.putParts(s3, storage, upload);
@@ -173,6 +174,8 @@ export class Uploader {
         return;
       }
       this.settleFailure(upload, error);
+    } finally {
+      await preview;
     }
   }
 
@@ -259,7 +262,7 @@ export class Uploader {
     } catch (error) {
       // sharp names the file it could not read, and a file's name may hold a guest's (core/media.ts, fileRef).
       const reason = withoutFileName(error instanceof Error ? error.message : String(error), source, 'the file');
-      this.deps.log.warn({ media: upload.id, reason }, 'page without preview');
+      if (!this.stopped) this.deps.log.warn({ media: upload.id, reason }, 'page without preview');
       return null;
     }
   }
