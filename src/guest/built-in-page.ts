@@ -3,19 +3,28 @@
 // inline or in the same storage (its policy allows nothing else), so it loads with no other
 // host, no script, no font and no tracker; its icon is empty, so a browser does not ask the
 // bucket for a /favicon.ico it would refuse. The values it is given are in page.ts (PageContext).
-export const BUILT_IN_PAGE = `<!DOCTYPE html>
+/**
+ * The start of the agent's pages (this one and the event gallery, gallery.ts), up to their
+ * title's card tags: `sources` are what their Content-Security-Policy lets them load besides
+ * inline styles.
+ */
+export function pageHead(sources: string): string {
+  return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; ${sources}; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
 <meta name="robots" content="noindex">
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>{{title}}</title>
 <meta property="og:type" content="website">
 <meta property="og:title" content="{{title}}">
-<meta property="og:url" content="{{pageUrl}}">
+`;
+}
+
+export const BUILT_IN_PAGE = `${pageHead("img-src 'self' data:; media-src 'self'")}<meta property="og:url" content="{{pageUrl}}">
 {{#if preview}}
 <meta property="og:image" content="{{preview.url}}">
 <meta property="og:image:type" content="image/jpeg">

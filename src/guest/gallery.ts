@@ -4,6 +4,7 @@
 // the storage's own objects, and asks search engines to keep out. It is built from the agent's
 // own template, which escapes every value (template.ts).
 import type { SessionKind } from '../core/media.js';
+import { pageHead } from './built-in-page.js';
 import { checkTemplate, templateProblem, type CheckedTemplate } from './template.js';
 
 /** One session as the gallery shows it. */
@@ -19,19 +20,7 @@ export interface GalleryFacts {
   entries: readonly GalleryEntry[];
 }
 
-const GALLERY = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
-<meta name="robots" content="noindex">
-<meta name="referrer" content="no-referrer">
-<link rel="icon" href="data:,">
-<title>{{title}}</title>
-<meta property="og:type" content="website">
-<meta property="og:title" content="{{title}}">
-<style>
+const GALLERY = `${pageHead("img-src 'self'")}<style>
 *{box-sizing:border-box}
 html{color-scheme:light dark}
 body{margin:0;padding:1rem;font:16px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#111;color:#f4f4f4}
