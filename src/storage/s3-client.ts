@@ -51,6 +51,14 @@ export const loadSdk = (): Promise<S3Sdk> => {
   return (loading ??= import('@aws-sdk/client-s3'));
 };
 
+/**
+ * The SDK's own messages, which it would otherwise print on the console: one for every upload a
+ * stop cuts short ("An error was encountered in a non-retryable streaming request"), where the
+ * upload lane already says in words what became of it. (Given a logger, the SDK also hands it
+ * every command's input and output, which stay out of the agent's logs too.)
+ */
+const QUIET = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 export async function openS3(config: S3Config, options: S3Options): Promise<S3> {
   const sdk = await loadSdk();
   const client = new sdk.S3Client({
@@ -67,6 +75,7 @@ export async function openS3(config: S3Config, options: S3Options): Promise<S3> 
     // would otherwise add to every body over 2 MiB.
     expectContinueHeader: false,
     maxAttempts: options.maxAttempts,
+    logger: QUIET,
     ...(options.clockOffsetMs ? { systemClockOffset: options.clockOffsetMs } : {}),
     requestHandler: {
       httpsAgent: new Agent({ keepAlive: true, ...(config.ca ? { ca: [...rootCertificates, config.ca] } : {}) }),

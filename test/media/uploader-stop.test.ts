@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
 import { Uploader } from '../../src/media/uploader.js';
 import { openStore } from '../../src/store/store.js';
@@ -51,6 +51,31 @@ describe('stopping the upload lane', () => {
       expect(lines.filter((line) => line.startsWith('AFTER STOP'))).toEqual([]);
     } finally {
       await m.s3.up();
+      store.close();
+    }
+  });
+  it('says nothing on the console when it cuts an upload short', async () => {
+    const dir = tempDir('stop-');
+    const store = openStore(join(dir, 'outbox.db'));
+    const file = join(dir, 'clip.mp4');
+    writeFileSync(file, Buffer.alloc(2_000_000, 7));
+    store.db
+      .prepare(
+        `INSERT INTO media (id, session_id, event_id, name, local_path, size, sha256, content_type, key, url, status, next_attempt_at, created_at)
+         VALUES ('med_cut', 's-cut', 'evt_cut', 'clip.mp4', ?, 2000000, '', 'video/mp4', 'booths/1/s-cut/clip.mp4', 'https://x.test/c', 'waiting', 0, 0)`,
+      )
+      .run(file);
+    const settings = { ...DEFAULT_SETTINGS, upload_max_kbps: 800 };
+    const log = pino({ level: 'silent' });
+    const uploader = new Uploader({ media: store.media, storage: () => m.storage(), settings: () => settings, log, released: () => {} });
+    const warned = vi.spyOn(console, 'warn');
+    try {
+      uploader.start();
+      await waitFor('the upload under way', () => m.s3.requests.some((r) => r.key === 'booths/1/s-cut/clip.mp4' && r.received > 0));
+      await uploader.stop();
+      expect(warned).not.toHaveBeenCalled();
+    } finally {
+      warned.mockRestore();
       store.close();
     }
   });
