@@ -36,14 +36,6 @@ export interface UploadPage {
   galleryKey: string | null;
 }
 
-/** What a session's file put in the storage, by key: the erase deletes them, the gallery lists them. */
-export interface SessionObjects {
-  key: string | null;
-  pageKey: string | null;
-  previewKey: string | null;
-  galleryKey: string | null;
-}
-
 export interface RecordedPart {
   partNumber: number;
   etag: string;
@@ -73,7 +65,6 @@ export interface OwedDeletion {
 
 /** An uploaded session as its event's gallery lists it. */
 export interface GallerySession {
-  sessionId: string;
   contentType: string;
   /** The session's page. */
   pageUrl: string;
@@ -155,7 +146,6 @@ export class MediaStore {
       galleryChanged: db.prepare(`
         INSERT INTO galleries (key, changed_at) VALUES (@key, @now)
         ON CONFLICT (key) DO UPDATE SET changed_at = MAX(changed_at, excluded.changed_at)`),
-      objects: db.prepare(`SELECT key, page_key AS pageKey, preview_key AS previewKey, gallery_key AS galleryKey FROM media WHERE id = ?`),
       // The deliveries that waited for the file go in the queue, or wait on with an endpoint
       // that cannot be reached.
       release: db.prepare(`
@@ -223,7 +213,7 @@ export class MediaStore {
         )
         .pluck(),
       gallerySessions: db.prepare(`
-        SELECT session_id AS sessionId, content_type AS contentType, site_url AS pageUrl, preview_key AS previewKey
+        SELECT content_type AS contentType, site_url AS pageUrl, preview_key AS previewKey
         FROM media INDEXED BY media_by_gallery
         WHERE gallery_key = ? AND status = 'uploaded' AND erased_at IS NULL AND site_url IS NOT NULL ORDER BY seq DESC`),
       galleryBuilt: db.prepare(`UPDATE galleries SET built_at = @at WHERE key = @key`),
@@ -309,16 +299,6 @@ export class MediaStore {
       if (row.galleryKey !== null) this.s.galleryChanged.run({ key: row.galleryKey, now });
       return this.s.release.run({ id, now }).changes;
     });
-  }
-
-  /** A gallery's sessions changed (a page went up, a session was erased): it is to be built again. */
-  galleryChanged(key: string, now: number): void {
-    this.s.galleryChanged.run({ key, now });
-  }
-
-  /** The keys of what a media row put (or will put) in the storage; null: no such row. */
-  objectsOf(id: string): SessionObjects | null {
-    return (this.s.objects.get(id) as SessionObjects | undefined) ?? null;
   }
 
   /** Tries again at `next`; `spent`: whether this try counts as one of its attempts. */

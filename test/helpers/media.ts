@@ -8,7 +8,6 @@ import type { StorageConfig } from '../../src/storage/config.js';
 import { openStore } from '../../src/store/store.js';
 import { configure, FAST, startTestAgent } from './agent.js';
 import { runCli } from './cli.js';
-import type { S3Config } from '../../src/storage/s3-client.js';
 import { endpointTo, startReceiver, type Receiver } from './receiver.js';
 import { startS3Server, type S3Server } from './s3-server.js';
 import { tempDir } from './temp.js';
@@ -22,12 +21,7 @@ export interface MediaServices {
 
 export function useMediaServices(): MediaServices {
   const services = {
-    storage: (overrides: Partial<StorageConfig> = {}) => ({
-      ...storageOf(services.s3.config()),
-      prefix: 'booths/',
-      publicUrl: services.s3.objectUrl('').replace(/\/$/, ''),
-      ...overrides,
-    }),
+    storage: (overrides: Partial<StorageConfig> = {}) => ({ ...services.s3.storage('booths/'), ...overrides }),
   } as MediaServices;
   beforeAll(async () => {
     services.s3 = await startS3Server({ publicPrefixes: ['booths/'] });
@@ -86,11 +80,6 @@ export async function setStorageWithCli(dataDir: string, s3: S3Server, more: str
 export function agentLogs(dataDir: string, ...outputs: string[]): string {
   const logs = join(dataDir, 'logs');
   return [...outputs, ...readdirSync(logs).map((name) => readFileSync(join(logs, name), 'utf8'))].join('\n');
-}
-
-/** The test service's client settings as the booth's storage. */
-function storageOf({ endpoint, forcePathStyle, ca, ...s3 }: S3Config): Omit<StorageConfig, 'prefix' | 'publicUrl'> {
-  return { ...s3, url: endpoint, pathStyle: forcePathStyle, ca: ca ?? null };
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import aws4 from 'aws4';
 import S3rver from 's3rver';
+import type { StorageConfig } from '../../src/storage/config.js';
 import type { S3Config } from '../../src/storage/s3-client.js';
 import { tempDir } from './temp.js';
 import { testCertificate, type TestCertificate } from './tls.js';
@@ -82,6 +83,8 @@ export interface S3Server {
   certificate: TestCertificate;
   /** An S3Config for this server, with any field replaced. */
   config(overrides?: Partial<S3Config>): S3Config;
+  /** This service as a booth's storage, its files under `prefix`, their links public through the service itself. */
+  storage(prefix: string): StorageConfig;
   /** The unsigned URL of a key, as a guest would open it. */
   objectUrl(key: string): string;
   /** Opens a link (public or presigned) as a guest's phone does: a plain GET, trusting this server's certificate. */
@@ -473,6 +476,17 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       secretAccessKey: SECRET_ACCESS_KEY,
       ca: certificate.cert,
       ...overrides,
+    }),
+    storage: (prefix) => ({
+      url: endpoint,
+      region: REGION,
+      bucket: BUCKET,
+      prefix,
+      accessKeyId: ACCESS_KEY_ID,
+      secretAccessKey: SECRET_ACCESS_KEY,
+      publicUrl: `${endpoint}/${BUCKET}`,
+      pathStyle: true,
+      ca: certificate.cert,
     }),
     objectUrl: (key) => `${endpoint}/${BUCKET}/${key.split('/').map(encodeURIComponent).join('/')}`,
     open: (url) =>

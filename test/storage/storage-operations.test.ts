@@ -54,18 +54,7 @@ function context(options: { box?: SecretBox; file?: string; now?: () => number }
 
 /** The test service as a booth would give it, public under booth/. */
 function storage(overrides: Partial<StorageInput> = {}): StorageInput {
-  return {
-    url: server.endpoint,
-    bucket: server.bucket,
-    region: server.region,
-    prefix: 'booth/',
-    accessKeyId: server.accessKeyId,
-    secretAccessKey: server.secretAccessKey,
-    publicUrl: `${server.endpoint}/${server.bucket}`,
-    pathStyle: true,
-    ca: server.certificate.cert,
-    ...overrides,
-  };
+  return { ...server.storage('booth/'), ...overrides };
 }
 
 /** Verify with the storage set as given: its report, and the problem of its first failed step. */
